@@ -1,0 +1,3 @@
+from plexichat.cli import main
+
+main()

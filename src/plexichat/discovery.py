@@ -1,0 +1,267 @@
+"""Discovery: entry points in ``plexichat.plugins`` become plugin candidates.
+
+Nothing here imports plugin code. Each candidate's ``plugin.json`` is located through
+the distribution's file list (or ``importlib.util.find_spec`` on the top-level package,
+which does not execute it) and validated by :mod:`plexichat.manifest`.
+
+Reading and validating every manifest is the expensive part, so the result is kept in
+an index file per Python environment. The index is valid while the modification times
+of every ``sys.path`` directory, every plugin's ``entry_points.txt`` and every plugin's
+``plugin.json`` are unchanged; pip creates and removes ``*.dist-info`` directories, so
+any install or uninstall invalidates it. A hit needs neither pydantic nor jsonschema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginCandidate", "discover", "index_path"]
+
+ENTRY_POINT_GROUP = "plexichat.plugins"
+MANIFEST_FILE = "plugin.json"
+_INDEX_FORMAT = 1
+
+
+@dataclass
+class PluginCandidate:
+    """One plugin found in the environment, before any of its code has run."""
+
+    name: str
+    distribution: str
+    distribution_version: str
+    entry_point: str
+    manifest_file: str | None = None
+    manifest: dict[str, Any] | None = None
+    """The validated manifest as JSON data; None when it was rejected."""
+    problems: list[str] = field(default_factory=list)
+    """Reasons this candidate cannot load at all (bad manifest, duplicate name)."""
+    warnings: list[str] = field(default_factory=list)
+    package_dir: str | None = None
+
+    @property
+    def module(self) -> str:
+        """The module the entry point names (before any ``:attr``)."""
+        return self.entry_point.partition(":")[0].strip()
+
+    @property
+    def version(self) -> str:
+        """The plugin version: the manifest's, else the distribution's."""
+        if self.manifest:
+            return str(self.manifest.get("version") or self.distribution_version)
+        return self.distribution_version
+
+    @property
+    def type(self) -> str:
+        """The plugin type as a string (``feature`` when unknown)."""
+        return str((self.manifest or {}).get("type", "feature"))
+
+
+def index_path() -> Path:
+    """Where this environment's discovery index lives."""
+    base = os.environ.get("PLEXICHAT_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache"
+        )
+        base = os.path.join(xdg, "plexichat")
+    key = hashlib.sha1(
+        "\0".join([sys.prefix, sys.executable, __version__, *sys.path]).encode()
+    ).hexdigest()[:16]
+    return Path(base) / f"discovery-{key}.json"
+
+
+def discover(*, use_index: bool = True) -> list[PluginCandidate]:
+    """Find every plugin installed in this environment, sorted by name.
+
+    Duplicate names (two distributions registering the same entry-point name) are
+    kept, both carrying a problem that names the other: neither silently wins.
+    Set ``PLEXICHAT_DISCOVERY_INDEX=0`` to bypass the index.
+    """
+    use_index = use_index and os.environ.get("PLEXICHAT_DISCOVERY_INDEX", "1") != "0"
+    if use_index:
+        cached = _read_index()
+        if cached is not None:
+            return cached
+    before = _path_stamps()
+    candidates, entry_point_files = _scan()
+    if use_index and _path_stamps() == before:
+        _write_index(candidates, entry_point_files)
+    return candidates
+
+
+# --- scanning --------------------------------------------------------------------------
+
+
+def _scan() -> tuple[list[PluginCandidate], list[str]]:
+    by_name: dict[str, list[PluginCandidate]] = {}
+    entry_point_files: list[str] = []
+    for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        base = getattr(ep.dist, "_path", None)
+        if base is not None:
+            entry_point_files.append(os.path.join(str(base), "entry_points.txt"))
+        candidate = _candidate(ep)
+        by_name.setdefault(candidate.name, []).append(candidate)
+    candidates: list[PluginCandidate] = []
+    for name in sorted(by_name):
+        claims = by_name[name]
+        if len(claims) > 1:
+            dists = ", ".join(sorted(f"{c.distribution} {c.distribution_version}" for c in claims))
+            for c in claims:
+                c.problems.append(
+                    f"plugin name {name!r} is claimed by more than one distribution "
+                    f"({dists}); uninstall all but one"
+                )
+        candidates.extend(claims)
+    return candidates, sorted(set(entry_point_files))
+
+
+def _candidate(ep: md.EntryPoint) -> PluginCandidate:
+    dist = ep.dist
+    dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
+    dist_version = dist.version if dist is not None else "0"
+    candidate = PluginCandidate(
+        name=ep.name,
+        distribution=dist_name,
+        distribution_version=dist_version,
+        entry_point=ep.value,
+    )
+    top = candidate.module.split(".")[0]
+    manifest_file, package_dir = _locate_manifest(dist, top)
+    candidate.package_dir = package_dir
+    candidate.manifest_file = manifest_file
+    shown = f"{top}/{MANIFEST_FILE}" if manifest_file else f"{top}/{MANIFEST_FILE} (absent)"
+
+    from .manifest import ManifestError, ManifestProblem, parse_manifest
+
+    data: Any = None
+    if manifest_file:
+        try:
+            data = json.loads(Path(manifest_file).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            candidate.problems.append(
+                str(ManifestProblem(dist_name, shown, "(root)",
+                                    f"invalid JSON at line {exc.lineno} column {exc.colno}: "
+                                    f"{exc.msg}"))
+            )
+            return candidate
+        except (OSError, UnicodeDecodeError) as exc:
+            candidate.problems.append(
+                str(ManifestProblem(dist_name, shown, "(root)", f"cannot be read: {exc}"))
+            )
+            return candidate
+    try:
+        parsed = parse_manifest(
+            data, plugin_name=ep.name, dist=_facts(dist, dist_name, dist_version), file=shown
+        )
+    except ManifestError as exc:
+        candidate.problems.extend(str(p) for p in exc.problems)
+        return candidate
+    candidate.manifest = parsed.manifest.model_dump(mode="json")
+    candidate.warnings.extend(parsed.warnings)
+    return candidate
+
+
+def _locate_manifest(dist: md.Distribution | None, top: str) -> tuple[str | None, str | None]:
+    """Find ``<top>/plugin.json`` without importing ``top``."""
+    wanted = f"{top}/{MANIFEST_FILE}"
+    if dist is not None:
+        for path in dist.files or ():
+            if str(path).replace("\\", "/") == wanted:
+                located = Path(str(dist.locate_file(path)))
+                if located.is_file():
+                    return str(located), str(located.parent)
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None, None
+    if spec is None or not spec.submodule_search_locations:
+        return None, None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / MANIFEST_FILE
+        if candidate.is_file():
+            return str(candidate), str(location)
+    return None, str(next(iter(spec.submodule_search_locations)))
+
+
+def _facts(dist: md.Distribution | None, name: str, version: str) -> Any:
+    from .manifest import DistributionFacts
+
+    if dist is None:
+        return DistributionFacts(name=name, version=version)
+    meta = dist.metadata
+    homepage = meta.get("Home-page") or ""
+    for url in meta.get_all("Project-URL") or ():
+        label, _, value = url.partition(",")
+        if label.strip().lower() in ("homepage", "home", "home-page") and not homepage:
+            homepage = value.strip()
+    author = meta.get("Author") or meta.get("Author-email") or ""
+    return DistributionFacts(
+        name=name,
+        version=version,
+        summary=meta.get("Summary") or "",
+        author=author,
+        license=meta.get("License-Expression") or meta.get("License") or "",
+        homepage=homepage,
+    )
+
+
+# --- the index -------------------------------------------------------------------------
+
+
+def _stamp(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _path_stamps() -> dict[str, int]:
+    return {p: _stamp(p or os.getcwd()) for p in sys.path}
+
+
+def _read_index() -> list[PluginCandidate] | None:
+    try:
+        with open(index_path(), encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("format") != _INDEX_FORMAT or data.get("host") != __version__:
+            return None
+        for path, mtime in data["stamps"].items():
+            if _stamp(path or os.getcwd()) != mtime:
+                return None
+        return [PluginCandidate(**item) for item in data["candidates"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_index(candidates: list[PluginCandidate], entry_point_files: list[str]) -> None:
+    target = index_path()
+    stamps = _path_stamps()
+    for path in entry_point_files:
+        stamps[path] = _stamp(path)
+    for c in candidates:
+        watched = c.manifest_file or c.package_dir  # a plugin.json added later shows here
+        if watched:
+            stamps[watched] = _stamp(watched)
+    payload = {
+        "format": _INDEX_FORMAT,
+        "host": __version__,
+        "stamps": stamps,
+        "candidates": [asdict(c) for c in candidates],
+    }
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:
+        pass  # an unwritable cache only costs speed

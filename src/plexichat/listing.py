@@ -1,0 +1,76 @@
+"""The static view of installed plugins: what would load, without importing any.
+
+Used by ``plexichat plugins list`` and ``info``. It imports neither plugin code nor
+FastAPI, and with a warm discovery index not even pydantic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .discovery import discover
+from .resolver import PluginFilter, resolve
+
+__all__ = ["PluginListing", "static_listing"]
+
+
+@dataclass
+class PluginListing:
+    """One installed plugin as the static view sees it.
+
+    ``state`` is ``available`` (would load), ``rejected`` (cannot load; ``reason`` says
+    why) or ``disabled`` (the operator's choice; ``reason`` says which).
+    """
+
+    name: str
+    version: str
+    type: str
+    state: str
+    reason: str
+    distribution: str
+    distribution_version: str
+    entry_point: str
+    manifest_file: str | None
+    warnings: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+
+    def as_dict(self, *, with_manifest: bool = False) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        data = asdict(self)
+        if not with_manifest:
+            data.pop("manifest")
+        return data
+
+
+def static_listing(environ: Mapping[str, str] | None = None) -> list[PluginListing]:
+    """Every installed plugin, sorted by name, with its static state."""
+    environ = os.environ if environ is None else environ
+    candidates = discover()
+    resolution = resolve(candidates, PluginFilter.from_env(environ))
+    out = []
+    for c in candidates:
+        if c.name in resolution.rejected:
+            state, reason = "rejected", resolution.rejected[c.name]
+        elif c.name in resolution.disabled:
+            state, reason = "disabled", resolution.disabled[c.name]
+        else:
+            state, reason = "available", ""
+        out.append(
+            PluginListing(
+                name=c.name,
+                version=c.version,
+                type=c.type,
+                state=state,
+                reason=reason,
+                distribution=c.distribution,
+                distribution_version=c.distribution_version,
+                entry_point=c.entry_point,
+                manifest_file=c.manifest_file,
+                warnings=list(c.warnings),
+                manifest=c.manifest,
+            )
+        )
+    return out

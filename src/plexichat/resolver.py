@@ -1,0 +1,248 @@
+"""Resolution: which candidates may load, and in what order.
+
+Checks each candidate's ``api_version`` and ``min_plexichat_version`` against the host,
+its ``dependencies`` (plugin names with optional PEP 440 specifiers) against the other
+candidates and the host's built-in plugins, and orders the survivors so that every
+plugin loads after what it depends on. Every refusal carries a reason naming the plugin
+and, for dependents of a refused plugin, the whole chain.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import InvalidVersion, Version
+
+from . import __version__
+from .discovery import PluginCandidate
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "SUPPORTED_API_VERSIONS",
+    "PluginFilter",
+    "Resolution",
+    "resolve",
+]
+
+SUPPORTED_API_VERSIONS: tuple[str, ...] = ("1.0",)
+"""Plugin API versions this host implements (same major, minor up to this)."""
+
+BUILTIN_PLUGINS: Mapping[str, str] = {"core_system": __version__}
+"""Names the host itself provides, so manifests may depend on them."""
+
+
+@dataclass(frozen=True)
+class PluginFilter:
+    """Operator choices applied before anything is imported.
+
+    ``load_only`` is None when every plugin may load; an empty set loads none.
+    ``disabled`` maps plugin names to the reason they are disabled.
+    """
+
+    load_only: frozenset[str] | None = None
+    disabled: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(
+        cls,
+        load_plugins: str | None,
+        disable_plugins: str = "",
+        disabled: Mapping[str, str] | None = None,
+    ) -> PluginFilter:
+        """Build a filter from the two comma lists and decisions made elsewhere.
+
+        ``load_plugins`` None means "every plugin"; an empty string means "none".
+        ``disabled`` holds the operator's decisions kept in the host database; the
+        ``disable_plugins`` list adds to them.
+        """
+        load_only = None if load_plugins is None else frozenset(_split(load_plugins))
+        merged = dict(disabled or {})
+        for name in _split(disable_plugins):
+            merged.setdefault(name, "listed in PLEXICHAT_DISABLE_PLUGINS")
+        return cls(load_only=load_only, disabled=merged)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str], disabled: Mapping[str, str] | None = None
+    ) -> PluginFilter:
+        """Read ``PLEXICHAT_LOAD_PLUGINS`` / ``PLEXICHAT_DISABLE_PLUGINS``."""
+        return cls.from_values(
+            environ.get("PLEXICHAT_LOAD_PLUGINS"),
+            environ.get("PLEXICHAT_DISABLE_PLUGINS", ""),
+            disabled,
+        )
+
+    def disabled_reason(self, name: str, manifest_enabled: bool) -> str | None:
+        """Why ``name`` is disabled, or None when it may load."""
+        if self.load_only is not None and name not in self.load_only:
+            return "not listed in PLEXICHAT_LOAD_PLUGINS"
+        if name in self.disabled:
+            return self.disabled[name]
+        if not manifest_enabled:
+            return "its manifest says \"enabled\": false; enable it to load it"
+        return None
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+@dataclass
+class Resolution:
+    """The outcome of :func:`resolve`."""
+
+    order: list[PluginCandidate]
+    """Candidates that may load, dependencies first."""
+    rejected: dict[str, str]
+    """Plugin name -> why it cannot load."""
+    disabled: dict[str, str]
+    """Plugin name -> why the operator's choices keep it from loading."""
+
+
+def api_version_supported(api_version: str) -> bool:
+    """True when the host implements the plugin API version ``api_version``."""
+    try:
+        wanted = Version(api_version)
+    except InvalidVersion:
+        return False
+    for supported in SUPPORTED_API_VERSIONS:
+        have = Version(supported)
+        if wanted.major == have.major and wanted.minor <= have.minor:
+            return True
+    return False
+
+
+def resolve(
+    candidates: Iterable[PluginCandidate],
+    plugin_filter: PluginFilter | None = None,
+    *,
+    host_version: str = __version__,
+    builtins: Mapping[str, str] = BUILTIN_PLUGINS,
+) -> Resolution:
+    """Decide which candidates load and in which order."""
+    plugin_filter = plugin_filter or PluginFilter()
+    candidates = list(candidates)
+    rejected: dict[str, str] = {}
+    disabled: dict[str, str] = {}
+    by_name: dict[str, PluginCandidate] = {}
+    host = Version(host_version)
+
+    for c in candidates:
+        if c.problems or c.manifest is None:
+            rejected[c.name] = "; ".join(c.problems) or "manifest missing"
+            continue
+        if c.name in builtins:
+            rejected[c.name] = f"{c.name!r} is the name of a plugin built into the host"
+            continue
+        by_name[c.name] = c
+
+    requirements: dict[str, list[Requirement]] = {}
+    for name, c in by_name.items():
+        manifest = c.manifest or {}
+        reason = _compat_problem(manifest, host)
+        if reason is None:
+            reqs, reason = _requirements(manifest)
+            requirements[name] = reqs
+        if reason is not None:
+            rejected[name] = reason
+            continue
+        why_disabled = plugin_filter.disabled_reason(name, bool(manifest.get("enabled", True)))
+        if why_disabled is not None:
+            disabled[name] = why_disabled
+
+    # Dependencies: repeat until nothing changes, so refusals travel along chains.
+    changed = True
+    while changed:
+        changed = False
+        for name in by_name:
+            if name in rejected or name in disabled:
+                continue
+            reason = _dependency_problem(
+                requirements[name], by_name, builtins, rejected, disabled
+            )
+            if reason is not None:
+                rejected[name] = reason
+                changed = True
+
+    # Order the survivors; refuse every member of a cycle, then their dependents.
+    alive = {n for n in by_name if n not in rejected and n not in disabled}
+    while True:
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for name in sorted(alive):
+            deps = sorted(r.name for r in requirements[name] if r.name in alive)
+            sorter.add(name, *deps)
+        try:
+            order = list(sorter.static_order())
+            break
+        except graphlib.CycleError as exc:
+            cycle: list[str] = exc.args[1]
+            text = " -> ".join(cycle)
+            for member in set(cycle):
+                rejected[member] = f"dependency cycle: {text}"
+                alive.discard(member)
+            for name in sorted(alive):
+                reason = _dependency_problem(
+                    requirements[name], by_name, builtins, rejected, disabled
+                )
+                if reason is not None:
+                    rejected[name] = reason
+            alive = {n for n in alive if n not in rejected}
+    return Resolution(
+        order=[by_name[n] for n in order],
+        rejected=rejected,
+        disabled=disabled,
+    )
+
+
+def _compat_problem(manifest: Mapping[str, object], host: Version) -> str | None:
+    api = str(manifest.get("api_version") or "1.0")
+    if not api_version_supported(api):
+        return (
+            f"needs plugin API {api}, but this host implements "
+            f"{', '.join(SUPPORTED_API_VERSIONS)}"
+        )
+    minimum = manifest.get("min_plexichat_version")
+    if minimum:
+        try:
+            if host < Version(str(minimum)):
+                return f"needs PlexiChat >= {minimum}, but this host is {host}"
+        except InvalidVersion:
+            return f"min_plexichat_version {minimum!r} is not a version"
+    return None
+
+
+def _requirements(manifest: Mapping[str, object]) -> tuple[list[Requirement], str | None]:
+    reqs = []
+    for item in manifest.get("dependencies") or []:  # type: ignore[attr-defined]
+        try:
+            reqs.append(Requirement(str(item)))
+        except InvalidRequirement as exc:
+            return [], f"dependency {item!r} is not valid: {exc}"
+    return reqs, None
+
+
+def _dependency_problem(
+    reqs: list[Requirement],
+    by_name: Mapping[str, PluginCandidate],
+    builtins: Mapping[str, str],
+    rejected: Mapping[str, str],
+    disabled: Mapping[str, str],
+) -> str | None:
+    for req in reqs:
+        dep = req.name
+        if dep in builtins:
+            version = builtins[dep]
+        elif dep in rejected:
+            return f"requires {dep!r}, which was rejected: {rejected[dep]}"
+        elif dep in disabled:
+            return f"requires {dep!r}, which is disabled: {disabled[dep]}"
+        elif dep in by_name:
+            version = by_name[dep].version
+        else:
+            return f"requires {dep!r}, which is not installed"
+        if req.specifier and not req.specifier.contains(version, prereleases=True):
+            return f"requires {req}, but {dep} {version} is installed"
+    return None

@@ -1,0 +1,142 @@
+"""``create_app``: the FastAPI application of one PlexiChat host."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from .. import __version__
+from ..config import HostSettings
+from ..contributions import normalize_routers
+from ..manager import PluginHost, PluginRecord
+from .api_health import router as health_router
+from .api_plugins import router as plugins_router
+from .routes import flatten_routes
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("plexichat.web")
+
+
+def create_app(settings: HostSettings | None = None) -> FastAPI:
+    """Build the app. Its lifespan discovers plugins, starts them, and stops them.
+
+    Plugins start in the background once the server is up: ``/api/v1/health/live``
+    answers at once and ``/api/v1/health/ready`` says 503 until every plugin has
+    started, failed or timed out.
+    """
+    settings = settings or HostSettings()
+    host = PluginHost(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        host.resolve()
+        starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
+        app.state.plugin_startup = starting
+        try:
+            yield
+        finally:
+            if not starting.done():
+                starting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starting
+            await host.stop_all()
+
+    app = FastAPI(
+        title="PlexiChat",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.host = host
+    app.state.settings = settings
+    app.include_router(health_router)
+    app.include_router(plugins_router)
+    routes = PluginRoutes(app)
+    host.add_routes = routes.add
+    host.remove_routes = routes.remove
+    return app
+
+
+class PluginRoutes:
+    """Adds and removes plugin routes on a live app, refusing collisions."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def _taken(self) -> dict[tuple[str, str], str]:
+        taken: dict[tuple[str, str], str] = {}
+        for entry in self.app.router.routes:
+            owner = getattr(entry, "plexichat_plugin", None) or "the core"
+            for route in flatten_routes([entry]):
+                for key in route.keys():
+                    taken[key] = owner
+        return taken
+
+    def add(self, record: PluginRecord, returned: list[Any]) -> None:
+        """Serve the routers one plugin returned from ``register_routers``."""
+        taken = self._taken()
+        for value in returned:
+            try:
+                specs = normalize_routers(value)
+            except TypeError as exc:
+                record.warnings.append(str(exc))
+                continue
+            for spec in specs:
+                router = self._without_clashes(record, spec.router, spec.prefix, taken)
+                before = {id(r) for r in self.app.router.routes}
+                self.app.include_router(router, prefix=spec.prefix)
+                for entry in self.app.router.routes:
+                    if id(entry) not in before:
+                        entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
+                        record.routes.append(entry)
+                        for route in flatten_routes([entry]):
+                            for key in route.keys():
+                                taken[key] = record.name
+        self._changed()
+
+    def _without_clashes(
+        self, record: PluginRecord, router: APIRouter, prefix: str,
+        taken: dict[tuple[str, str], str],
+    ) -> APIRouter:
+        kept = APIRouter()
+        clashed = False
+        for entry in router.routes:
+            refused = None
+            for route in flatten_routes([entry], prefix):
+                for key in route.keys():
+                    if key in taken:
+                        refused = (key, taken[key])
+                        break
+                if refused:
+                    break
+            if refused is None:
+                kept.routes.append(entry)
+                continue
+            clashed = True
+            (method, path), owner = refused
+            owner_text = owner if owner == "the core" else f"plugin {owner!r}"
+            message = f"route {method} {path} refused: already served by {owner_text}"
+            record.warnings.append(message)
+            log.warning("plugin %s: %s", record.name, message)
+        return kept if clashed else router
+
+    def remove(self, record: PluginRecord, entries: list[Any]) -> None:
+        """Stop serving the given route entries of one plugin."""
+        ids = {id(r) for r in entries}
+        self.app.router.routes[:] = [r for r in self.app.router.routes if id(r) not in ids]
+        self._changed()
+
+    def _changed(self) -> None:
+        self.app.openapi_schema = None
+        # FastAPI versions that cache the flattened route table keep a version counter.
+        mark = getattr(self.app.router, "_mark_routes_changed", None)
+        if callable(mark):
+            mark()
