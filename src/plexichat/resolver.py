@@ -153,19 +153,22 @@ def resolve(
         if why_disabled is not None:
             disabled[name] = why_disabled
 
-    # Dependencies: repeat until nothing changes, so refusals travel along chains.
-    changed = True
-    while changed:
-        changed = False
-        for name in by_name:
-            if name in rejected or name in disabled:
-                continue
-            reason = _dependency_problem(
-                requirements[name], by_name, builtins, rejected, disabled
-            )
-            if reason is not None:
-                rejected[name] = reason
-                changed = True
+    def refuse_dependents() -> None:
+        # Repeat until nothing changes, so refusals travel along whole chains.
+        changed = True
+        while changed:
+            changed = False
+            for name in sorted(by_name):
+                if name in rejected or name in disabled:
+                    continue
+                reason = _dependency_problem(
+                    requirements[name], by_name, builtins, rejected, disabled
+                )
+                if reason is not None:
+                    rejected[name] = reason
+                    changed = True
+
+    refuse_dependents()
 
     # Order the survivors; refuse every member of a cycle, then their dependents.
     alive = {n for n in by_name if n not in rejected and n not in disabled}
@@ -182,13 +185,7 @@ def resolve(
             text = " -> ".join(cycle)
             for member in set(cycle):
                 rejected[member] = f"dependency cycle: {text}"
-                alive.discard(member)
-            for name in sorted(alive):
-                reason = _dependency_problem(
-                    requirements[name], by_name, builtins, rejected, disabled
-                )
-                if reason is not None:
-                    rejected[name] = reason
+            refuse_dependents()
             alive = {n for n in alive if n not in rejected}
     return Resolution(
         order=[by_name[n] for n in order],
