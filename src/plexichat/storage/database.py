@@ -1,0 +1,97 @@
+"""Engine and core tables of the host database (SQLAlchemy 2 Core)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+__all__ = ["Database", "default_url", "metadata"]
+
+metadata = sa.MetaData()
+
+plugin_state = sa.Table(
+    "plexichat_plugin_state",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+"""The operator's enable/disable decision per plugin."""
+
+plugin_grants = sa.Table(
+    "plexichat_plugin_grants",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("permission", sa.String(100), primary_key=True),
+    sa.Column("granted_by", sa.String(20), nullable=False),  # "default" or "operator"
+)
+"""Permissions granted to each plugin."""
+
+plugin_settings = sa.Table(
+    "plexichat_plugin_settings",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+"""Each plugin's validated settings."""
+
+plugin_kv = sa.Table(
+    "plexichat_plugin_kv",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=True),
+)
+"""Each plugin's private key-value store."""
+
+host_secrets = sa.Table(
+    "plexichat_host",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+"""Host-level values such as the admin token's hash."""
+
+
+def default_url(data_dir: Path) -> str:
+    """The embedded default: an SQLite file in the data directory."""
+    return f"sqlite:///{(Path(data_dir) / 'plexichat.db').resolve()}"
+
+
+class Database:
+    """One engine plus the core tables, created on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        kwargs: dict[str, object] = {"future": True}
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = sa.create_engine(url, **kwargs)  # type: ignore[arg-type]
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (or whatever the URL names)."""
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

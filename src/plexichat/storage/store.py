@@ -1,0 +1,133 @@
+"""HostStore: the host's own records (plugin state, grants, settings, KV)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from .database import (
+    Database,
+    host_secrets,
+    plugin_grants,
+    plugin_kv,
+    plugin_settings,
+    plugin_state,
+)
+
+__all__ = ["HostStore"]
+
+
+class HostStore:
+    """Typed reads and writes of the core tables; every write is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- plugin state ----------------------------------------------------------------
+
+    def enabled_states(self) -> dict[str, bool]:
+        """``{plugin: enabled}`` for every plugin the operator decided about."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(plugin_state.c.plugin, plugin_state.c.enabled))
+            return {plugin: bool(enabled) for plugin, enabled in rows}
+
+    def set_enabled(self, plugin: str, enabled: bool, reason: str = "") -> None:
+        """Persist the operator's decision for ``plugin``."""
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(plugin_state).where(plugin_state.c.plugin == plugin))
+            conn.execute(sa.insert(plugin_state).values(
+                plugin=plugin, enabled=enabled, reason=reason))
+
+    # --- grants ----------------------------------------------------------------------
+
+    def grants(self, plugin: str) -> set[str]:
+        """Permissions granted to ``plugin``."""
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(sa.select(plugin_grants.c.permission)
+                                .where(plugin_grants.c.plugin == plugin))
+            return {p for (p,) in rows}
+
+    def has_grant_record(self, plugin: str) -> bool:
+        """True once any grant decision was stored for ``plugin``."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(plugin_grants.c.plugin)
+                               .where(plugin_grants.c.plugin == plugin).limit(1)).first()
+            return row is not None
+
+    def grant(self, plugin: str, permissions: Iterable[str], *, by: str) -> None:
+        """Add grants (``by`` is ``default`` or ``operator``)."""
+        with self.db.engine.begin() as conn:
+            have = {p for (p,) in conn.execute(
+                sa.select(plugin_grants.c.permission).where(plugin_grants.c.plugin == plugin))}
+            for permission in sorted(set(permissions) - have):
+                conn.execute(sa.insert(plugin_grants).values(
+                    plugin=plugin, permission=permission, granted_by=by))
+
+    def revoke(self, plugin: str, permissions: Iterable[str]) -> None:
+        """Remove grants."""
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(plugin_grants).where(
+                plugin_grants.c.plugin == plugin,
+                plugin_grants.c.permission.in_(list(permissions))))
+
+    # --- settings --------------------------------------------------------------------
+
+    def settings(self, plugin: str) -> dict[str, Any] | None:
+        """The stored settings of ``plugin``, or None when never stored."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(plugin_settings.c.settings)
+                               .where(plugin_settings.c.plugin == plugin)).first()
+            return None if row is None else dict(row[0])
+
+    def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
+        """Replace the settings of ``plugin`` in one transaction."""
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(plugin_settings).where(plugin_settings.c.plugin == plugin))
+            conn.execute(sa.insert(plugin_settings).values(plugin=plugin, settings=settings))
+
+    # --- key-value -------------------------------------------------------------------
+
+    def kv_get(self, plugin: str, key: str, default: Any = None) -> Any:
+        """One value of the plugin's KV store."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(plugin_kv.c.value).where(
+                plugin_kv.c.plugin == plugin, plugin_kv.c.key == key)).first()
+            return default if row is None else row[0]
+
+    def kv_set(self, plugin: str, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under ``key``."""
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(plugin_kv).where(
+                plugin_kv.c.plugin == plugin, plugin_kv.c.key == key))
+            conn.execute(sa.insert(plugin_kv).values(plugin=plugin, key=key, value=value))
+
+    def kv_delete(self, plugin: str, key: str) -> bool:
+        """Remove ``key``; True when it existed."""
+        with self.db.engine.begin() as conn:
+            result = conn.execute(sa.delete(plugin_kv).where(
+                plugin_kv.c.plugin == plugin, plugin_kv.c.key == key))
+            return bool(result.rowcount)
+
+    def kv_keys(self, plugin: str, prefix: str = "") -> list[str]:
+        """Keys of the plugin's store, sorted, optionally starting with ``prefix``."""
+        query = sa.select(plugin_kv.c.key).where(plugin_kv.c.plugin == plugin)
+        with self.db.engine.connect() as conn:
+            keys = [k for (k,) in conn.execute(query.order_by(plugin_kv.c.key))]
+        return [k for k in keys if k.startswith(prefix)]
+
+    # --- host values -----------------------------------------------------------------
+
+    def host_value(self, key: str) -> str | None:
+        """A host-level value (e.g. the admin token hash)."""
+        with self.db.engine.connect() as conn:
+            row = conn.execute(sa.select(host_secrets.c.value)
+                               .where(host_secrets.c.key == key)).first()
+            return None if row is None else str(row[0])
+
+    def set_host_value(self, key: str, value: str) -> None:
+        """Store a host-level value."""
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(host_secrets).where(host_secrets.c.key == key))
+            conn.execute(sa.insert(host_secrets).values(key=key, value=value))
