@@ -1,4 +1,10 @@
-"""PluginContext: what the host hands one plugin."""
+"""PluginContext: the host as one plugin sees it, gated by its permissions.
+
+Every core service is reached through the context. Touching a service without the
+permission it needs raises :class:`PermissionDenied`, naming the plugin, the service
+and the missing permission. This decides what the host *hands* a plugin; in-process
+Python is not a sandbox, and a plugin determined to misbehave can import what it likes.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +15,206 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["PluginContext"]
+__all__ = ["HostServices", "PermissionDenied", "PluginContext"]
+
+
+class PermissionDenied(Exception):
+    """A plugin reached for a service it has not been granted."""
+
+    def __init__(self, plugin: str, service: str, permission: str) -> None:
+        self.plugin = plugin
+        self.service = service
+        self.permission = permission
+        super().__init__(
+            f"plugin {plugin!r} may not use context.{service}: it needs the "
+            f"{permission!r} permission (declare it in plugin.json, or grant it with "
+            f"'plexichat plugins grant {plugin} {permission}')"
+        )
 
 
 @dataclass
+class HostServices:
+    """The host-wide service objects contexts hand out (all optional in tests)."""
+
+    store: Any = None
+    database: Any = None
+    ai: Any = None
+    analytics: Any = None
+    security: Any = None
+    events: Any = None
+    webhooks: Any = None
+    backup: Any = None
+    chat: Any = None
+    app: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# service -> permissions, any of which opens it
+_GATES: dict[str, tuple[str, ...]] = {
+    "db": ("db:read", "db:write"),
+    "ai": ("ai:use",),
+    "ai_provider": ("ai:use",),
+    "analytics": ("analytics:write",),
+    "backup": ("backup:run",),
+    "security": ("security:policy",),
+    "events": ("events:emit",),
+    "webhooks": ("webhooks:emit",),
+    "chat": ("chat:read", "chat:write"),
+}
+
+
 class PluginContext:
-    """The host, as one plugin sees it.
+    """What the host hands one plugin: logger, settings, data, and gated services."""
 
-    ``logger`` is namespaced ``plexichat.plugins.<name>``; ``data_dir`` is the plugin's
-    own directory under the host's data directory, created on first use of the context.
-    """
+    def __init__(
+        self,
+        plugin_name: str,
+        manifest: Mapping[str, Any] | None = None,
+        data_dir: Path | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        granted: frozenset[str] | set[str] = frozenset(),
+        services: HostServices | None = None,
+        app: Any = None,
+    ) -> None:
+        self.plugin_name = plugin_name
+        self.manifest: Mapping[str, Any] = MappingProxyType(dict(manifest or {}))
+        self.logger = logging.getLogger(f"plexichat.plugins.{plugin_name}")
+        self._data_dir = data_dir
+        self._config: Mapping[str, Any] = MappingProxyType(dict(config or {}))
+        self.granted = frozenset(granted)
+        self._services = services or HostServices()
+        self.app = app
+        self._kv: Any = None
+        self._db: Any = None
 
-    plugin_name: str
-    manifest: Mapping[str, Any]
-    data_dir: Path
-    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # --- always available ------------------------------------------------------------
 
-    def __post_init__(self) -> None:
-        self.logger = logging.getLogger(f"plexichat.plugins.{self.plugin_name}")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The plugin's validated settings (read-only)."""
+        return self._config
+
+    def _set_config(self, config: Mapping[str, Any]) -> None:
+        self._config = MappingProxyType(dict(config))
+
+    @property
+    def data_dir(self) -> Path:
+        """The plugin's own directory under the host's data directory (created)."""
+        if self._data_dir is None:
+            raise RuntimeError("this context has no data directory")
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return self._data_dir
+
+    @property
+    def kv(self) -> Any:
+        """The plugin's own key-value store (:class:`~plexichat.services.kv.PluginKV`)."""
+        if self._kv is None:
+            from .services.kv import PluginKV
+
+            self._kv = PluginKV(self._need_service("kv", self._services.store), self.plugin_name)
+        return self._kv
+
+    # --- gated -----------------------------------------------------------------------
+
+    def require(self, service: str, permission: str | None = None) -> None:
+        """Raise :class:`PermissionDenied` unless ``permission`` (or any permission
+        that opens ``service``) is granted."""
+        needed = (permission,) if permission else _GATES.get(service, ())
+        if needed and not any(p in self.granted for p in needed):
+            raise PermissionDenied(self.plugin_name, service, needed[0])
+
+    def has_permission(self, permission: str) -> bool:
+        """True when ``permission`` is granted to this plugin."""
+        return permission in self.granted
+
+    @property
+    def db(self) -> Any:
+        """The host database as this plugin may use it (``db:read`` / ``db:write``)."""
+        self.require("db")
+        if self._db is None:
+            from .services.db import PluginDB
+
+            self._db = PluginDB(self._need_service("db", self._services.database),
+                                self.plugin_name, self.require)
+        return self._db
+
+    @property
+    def ai(self) -> Any:
+        """The AI service (``ai:use``)."""
+        self.require("ai")
+        return self._need_service("ai", self._services.ai)
+
+    @property
+    def ai_provider(self) -> Any:
+        """The raw AI provider (``ai:use``); the same object unless a plugin wraps it."""
+        return self.ai
+
+    @property
+    def analytics(self) -> Any:
+        """The analytics recorder (``analytics:write``)."""
+        self.require("analytics")
+        return _SourceBound(self._need_service("analytics", self._services.analytics),
+                            self.plugin_name)
+
+    @property
+    def backup(self) -> Any:
+        """The backup service (``backup:run``)."""
+        self.require("backup")
+        return self._need_service("backup", self._services.backup)
+
+    @property
+    def security(self) -> Any:
+        """The security service (``security:policy``)."""
+        self.require("security")
+        return self._need_service("security", self._services.security)
+
+    @property
+    def events(self) -> Any:
+        """Emit host events (``events:emit``): ``await context.events.emit(name, **payload)``."""
+        self.require("events")
+        return self._need_service("events", self._services.events)
+
+    @property
+    def webhooks(self) -> Any:
+        """Emit the webhook events the manifest declares (``webhooks:emit``)."""
+        self.require("webhooks")
+        outbox = self._need_service("webhooks", self._services.webhooks)
+        return outbox.for_plugin(self.plugin_name, list(self.manifest.get("webhooks", [])))
+
+    @property
+    def chat(self) -> Any:
+        """Users, channels and messages (``chat:read`` / ``chat:write``)."""
+        self.require("chat")
+        return self._need_service("chat", self._services.chat)
+
+    def service(self, name: str) -> Any:
+        """The service called ``name`` (``logger``, ``db``, ``ai`` …), permission-checked."""
+        if name == "logger":
+            return self.logger
+        if name in _GATES or name in ("kv",):
+            return getattr(self, name)
+        if name in self._services.extra:
+            return self._services.extra[name]
+        raise LookupError(f"no service named {name!r}; known: logger, kv, "
+                          + ", ".join(sorted(_GATES)))
+
+    def _need_service(self, name: str, value: Any) -> Any:
+        if value is None:
+            raise LookupError(f"the {name} service is not available in this host")
+        return value
+
+
+class _SourceBound:
+    """An analytics recorder that stamps each event with the plugin's name."""
+
+    def __init__(self, analytics: Any, plugin: str) -> None:
+        self._analytics = analytics
+        self._plugin = plugin
+
+    def record(self, event: str, **properties: Any) -> None:
+        """Record ``event`` on behalf of the plugin."""
+        self._analytics.record(event, source=self._plugin, **properties)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._analytics, name)

@@ -12,8 +12,6 @@ KNOWN_PERMISSIONS: dict[str, str] = {
     "plugin:write": "change plugin state or settings of other plugins",
     "db:read": "read the host database through context.db",
     "db:write": "write the host database through context.db",
-    "kv:read": "read the plugin's own key-value store",
-    "kv:write": "write the plugin's own key-value store",
     "ai:use": "call the AI service (context.ai)",
     "analytics:write": "record analytics events (context.analytics)",
     "backup:run": "run backups and register backup targets (context.backup)",

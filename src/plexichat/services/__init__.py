@@ -1,0 +1,1 @@
+"""Services the host offers plugins through their PluginContext, gated by permissions."""

@@ -1,0 +1,42 @@
+"""Analytics: counts of named events, fanned out to plugins' analytics hooks."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Analytics"]
+
+log = logging.getLogger("plexichat.analytics")
+
+
+class Analytics:
+    """Records events; each registered hook receives ``(event, properties)``."""
+
+    def __init__(self, on_failure: Callable[[str, str, BaseException], None] | None = None):
+        self.counts: Counter[str] = Counter()
+        self._hooks: list[tuple[str, str, Callable[..., Any]]] = []
+        self.on_failure = on_failure
+
+    def add_hook(self, plugin: str, event: str, func: Callable[..., Any]) -> None:
+        """Register ``func`` for ``event`` (``*`` for all)."""
+        self._hooks.append((plugin, event, func))
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget the hooks of ``plugin``."""
+        self._hooks = [h for h in self._hooks if h[0] != plugin]
+
+    def record(self, event: str, source: str = "", **properties: Any) -> None:
+        """Count ``event`` and pass it to every matching hook."""
+        self.counts[event] += 1
+        for plugin, wanted, func in list(self._hooks):
+            if wanted not in (event, "*"):
+                continue
+            try:
+                func(event, {"source": source, **properties})
+            except Exception as exc:
+                log.warning("plugin %s: analytics hook failed: %s", plugin, exc)
+                if self.on_failure is not None:
+                    self.on_failure(plugin, "analytics", exc)
