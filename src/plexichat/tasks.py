@@ -1,0 +1,134 @@
+"""Supervised background tasks of plugins.
+
+Each task runs as an asyncio task. One that raises is restarted after an exponential
+backoff (``base * 2**n`` seconds, capped), and each crash is reported through
+``on_crash`` so it spends its plugin's fault budget. ``stop_plugin`` cancels every task
+of a plugin and waits at most ``stop_timeout`` seconds for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contributions import BackgroundTask
+
+__all__ = ["TaskStatus", "TaskSupervisor"]
+
+log = logging.getLogger("plexichat.tasks")
+
+
+@dataclass
+class TaskStatus:
+    """What one supervised task is doing."""
+
+    plugin: str
+    name: str
+    state: str = "pending"
+    """``running``, ``backing-off``, ``stopped`` or ``cancelled``."""
+    restarts: int = 0
+    last_error: str = ""
+    started_at: float = field(default_factory=time.time)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the API."""
+        return {"name": self.name, "state": self.state, "restarts": self.restarts,
+                "last_error": self.last_error}
+
+
+class TaskSupervisor:
+    """Runs, restarts and stops plugins' background tasks."""
+
+    def __init__(
+        self,
+        *,
+        on_crash: Callable[[str, str, BaseException], None] | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 60.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self.on_crash = on_crash
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.stop_timeout = stop_timeout
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._status: dict[tuple[str, str], TaskStatus] = {}
+
+    def start(self, plugin: str, task: BackgroundTask, args: dict[str, Any]) -> None:
+        """Start supervising ``task`` of ``plugin``; ``args`` offers e.g. ``context``."""
+        key = (plugin, task.name)
+        if key in self._tasks and not self._tasks[key].done():
+            raise ValueError(f"plugin {plugin!r} already runs a task named {task.name!r}")
+        status = TaskStatus(plugin, task.name)
+        self._status[key] = status
+        self._tasks[key] = asyncio.create_task(
+            self._supervise(plugin, task, args, status), name=f"plexichat:{plugin}:{task.name}"
+        )
+
+    def status(self, plugin: str) -> list[TaskStatus]:
+        """The tasks of ``plugin``."""
+        return [s for (p, _), s in sorted(self._status.items()) if p == plugin]
+
+    async def stop_plugin(self, plugin: str) -> None:
+        """Cancel every task of ``plugin`` and wait (bounded) for them to end."""
+        keys = [k for k in self._tasks if k[0] == plugin]
+        tasks = [self._tasks.pop(k) for k in keys]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=self.stop_timeout)
+            for t in pending:
+                log.warning("task %s of plugin %s ignored cancellation", t.get_name(), plugin)
+        for k in keys:
+            self._status[k].state = "cancelled"
+
+    async def stop_all(self) -> None:
+        """Cancel every task of every plugin."""
+        for plugin in sorted({p for p, _ in self._tasks}):
+            await self.stop_plugin(plugin)
+
+    async def _supervise(self, plugin: str, task: BackgroundTask, args: dict[str, Any],
+                         status: TaskStatus) -> None:
+        failures = 0
+        while True:
+            status.state = "running"
+            try:
+                if task.interval is None:
+                    await _call(task.func, args)
+                    status.state = "stopped"  # returned on its own
+                    return
+                while True:
+                    await _call(task.func, args)
+                    failures = 0
+                    await asyncio.sleep(task.interval)
+            except asyncio.CancelledError:
+                status.state = "cancelled"
+                raise
+            except Exception as exc:
+                failures += 1
+                status.restarts += 1
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("task %s of plugin %s crashed: %s", task.name, plugin,
+                            status.last_error)
+                if self.on_crash is not None:
+                    self.on_crash(plugin, f"task:{task.name}", exc)
+                delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+                status.state = "backing-off"
+                await asyncio.sleep(delay)
+
+
+async def _call(func: Callable[..., Any], args: dict[str, Any]) -> Any:
+    try:
+        params = inspect.signature(func).parameters
+        chosen = {k: v for k, v in args.items() if k in params}
+    except (TypeError, ValueError):
+        chosen = {}
+    result = func(**chosen)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
