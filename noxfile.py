@@ -1,0 +1,132 @@
+"""PlexiChat's workflows. ``tox`` holds the test matrix; ``nox`` holds these:
+
+- ``nox -s demo``    the host with every example plugin on http://127.0.0.1:8000
+                     (``nox -s demo -- --port 9000`` to move it; data under ./data)
+- ``nox -s build``   wheels and sdists of the host and every example plugin, into dist/
+- ``nox -s e2e``     builds, installs only those wheels into a fresh virtualenv, and runs
+                     scripts/e2e_check.py against a real ``plexichat serve``
+- ``nox -s bench``   every bench/bench_*.py (``nox -s bench -- dispatch`` for one)
+- ``nox -s tests``   pytest, as ``tox -e py`` runs it (the default session)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+DIST = ROOT / "dist"
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = False
+nox.options.error_on_missing_interpreters = False
+
+
+def example_plugins() -> list[Path]:
+    """Every example plugin distribution: each directory of example_plugins/ with a
+    pyproject.toml."""
+    return sorted(p.parent for p in (ROOT / "example_plugins").glob("*/pyproject.toml"))
+
+
+def distributions() -> list[Path]:
+    """The host first, then every example plugin."""
+    return [ROOT, *example_plugins()]
+
+
+def editable_installs() -> list[str]:
+    """pip arguments installing the host and every example plugin in editable mode."""
+    args: list[str] = []
+    for path in distributions():
+        args += ["-e", str(path)]
+    return args
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, as ``tox -e py`` runs it."""
+    plugins = [arg for path in example_plugins() for arg in ("-e", str(path))]
+    session.install("-e", f"{ROOT}[test]", *plugins)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheels and sdists of the host and of every example plugin, into dist/.
+
+    dist/ is emptied first, so it holds exactly one build of each distribution. Each
+    wheel is built from its sdist, which proves the sdist is complete.
+    """
+    session.install("build>=1.2")
+    if DIST.exists():
+        shutil.rmtree(DIST)
+    for path in distributions():
+        session.run("python", "-m", "build", "--outdir", str(DIST), str(path))
+    wheels = sorted(p.name for p in DIST.glob("*.whl"))
+    sdists = sorted(p.name for p in DIST.glob("*.tar.gz"))
+    if len(wheels) != len(distributions()) or len(sdists) != len(distributions()):
+        session.error(f"expected one wheel and one sdist per distribution, got {wheels} "
+                      f"and {sdists}")
+    session.log("built: " + ", ".join(wheels + sdists))
+
+
+@nox.session(requires=["build"])
+def e2e(session: nox.Session) -> None:
+    """The built wheels, installed into a fresh virtualenv, serving for real.
+
+    Runs ``build`` first, then installs only the wheels in dist/ (the host and every
+    example plugin; their dependencies come from the index) into this session's fresh
+    virtualenv and runs scripts/e2e_check.py with its Python: plugins listed
+    ``available``, a real ``plexichat serve`` on a free 127.0.0.1 port, every plugin
+    ``started``, GET /api/v1/hello answers, the server stopped.
+    """
+    wheels = sorted(DIST.glob("*.whl"))
+    if len(wheels) != len(distributions()):
+        session.error(f"expected {len(distributions())} wheels in {DIST}, found "
+                      f"{[w.name for w in wheels]}; run `nox -s build` first")
+    session.install(*map(str, wheels))
+    workdir = Path(session.create_tmp()).resolve() / "e2e"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    # From outside the source tree, so nothing can be imported from it by accident.
+    session.chdir(session.create_tmp())
+    session.run("python", str(ROOT / "scripts" / "e2e_check.py"), "--workdir", str(workdir),
+                *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The host with every example plugin, editable, on http://127.0.0.1:8000.
+
+    Options after ``--`` go to ``plexichat serve`` and win (``-- --port 9000``). Data
+    lives under ./data unless PLEXICHAT_DATA_DIR says otherwise.
+    """
+    session.install(*editable_installs())
+    data_dir = os.environ.get("PLEXICHAT_DATA_DIR") or str(ROOT / "data")
+    session.log(f"data under {data_dir}; API docs at /api/docs, plugins at /api/v1/plugins")
+    session.run("plexichat", "serve", "--host", "127.0.0.1", "--port", "8000",
+                *session.posargs, env={"PLEXICHAT_DATA_DIR": data_dir})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every bench/bench_*.py, each in its own process.
+
+    Positional arguments select benchmarks by name: ``nox -s bench -- dispatch``
+    runs bench/bench_dispatch.py only.
+    """
+    scripts = sorted((ROOT / "bench").glob("bench_*.py"))
+    if session.posargs:
+        wanted = {a.removeprefix("bench_").removesuffix(".py") for a in session.posargs}
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in wanted]
+    if not scripts:
+        session.skip("no bench/bench_*.py to run")
+    session.install(*editable_installs())
+    requirements = ROOT / "bench" / "requirements.txt"
+    if requirements.exists():
+        session.install("-r", str(requirements))
+    for path in scripts:
+        session.log(f"--- {path.relative_to(ROOT)}")
+        session.run("python", str(path))
