@@ -1,7 +1,8 @@
 """PlexiChat's workflows. ``tox`` holds the test matrix; ``nox`` holds these:
 
 - ``nox -s demo``    the host with every example plugin on http://127.0.0.1:8000
-                     (``nox -s demo -- --port 9000`` to move it; data under ./data)
+                     (``nox -s demo -- --port 9000`` or ``-- 9000`` to move it; data
+                     under ./data)
 - ``nox -s build``   wheels and sdists of the host and every example plugin, into dist/
 - ``nox -s e2e``     builds, installs only those wheels into a fresh virtualenv, and runs
                      scripts/e2e_check.py against a real ``plexichat serve``
@@ -106,8 +107,21 @@ def demo(session: nox.Session) -> None:
     session.install(*editable_installs())
     data_dir = os.environ.get("PLEXICHAT_DATA_DIR") or str(ROOT / "data")
     session.log(f"data under {data_dir}; API docs at /api/docs, plugins at /api/v1/plugins")
-    session.run("plexichat", "serve", "--host", "127.0.0.1", "--port", "8000",
-                *session.posargs, env={"PLEXICHAT_DATA_DIR": data_dir})
+    session.run("plexichat", "serve", *serve_args(session.posargs),
+                env={"PLEXICHAT_DATA_DIR": data_dir})
+
+
+def serve_args(posargs: list[str]) -> list[str]:
+    """``plexichat serve`` options: 127.0.0.1:8000 unless ``posargs`` say otherwise
+    (``--port 9000``, ``--host=0.0.0.0`` …, or just a port number)."""
+    args = list(posargs)
+    if len(args) == 1 and args[0].isdigit():
+        args = ["--port", args[0]]
+    defaults = {"--host": "127.0.0.1", "--port": "8000"}
+    for option, value in reversed(defaults.items()):
+        if not any(a == option or a.startswith(option + "=") for a in args):
+            args = [option, value, *args]
+    return args
 
 
 @nox.session
