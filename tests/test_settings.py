@@ -1,0 +1,83 @@
+"""Plugin settings: merged schemas, defaults, JSON-path errors, secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from plexichat.settings import (
+    SECRET_MASK,
+    SettingsInvalid,
+    fill_defaults,
+    mask_secrets,
+    merge_schemas,
+    unmask,
+    validate_settings,
+)
+
+GUIDE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "enabled": {"type": "boolean", "default": True},
+        "interval": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 60},
+    },
+    "required": ["enabled"],
+}
+
+
+def test_defaults_are_filled():
+    assert fill_defaults(GUIDE_SCHEMA, {}) == {"enabled": True, "interval": 60}
+
+
+def test_given_values_beat_defaults():
+    assert fill_defaults(GUIDE_SCHEMA, {"interval": 5}) == {"enabled": True, "interval": 5}
+
+
+def test_error_names_json_path_and_rule():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_settings("awesome", GUIDE_SCHEMA, {"enabled": True, "interval": 0})
+    (error,) = info.value.errors
+    assert error.path == "$.interval"
+    assert error.rule == "minimum"
+    assert "awesome" in str(info.value)
+
+
+def test_nested_array_error_path():
+    schema = {"type": "object", "properties": {"words": {"type": "array",
+                                                          "items": {"type": "string"}}}}
+    with pytest.raises(SettingsInvalid) as info:
+        validate_settings("m", schema, {"words": ["ok", 3]})
+    assert info.value.errors[0].path == "$.words[1]"
+    assert info.value.errors[0].rule == "type"
+
+
+def test_missing_required_is_reported():
+    with pytest.raises(SettingsInvalid) as info:
+        validate_settings("awesome", GUIDE_SCHEMA, {"interval": 5})
+    assert info.value.errors[0].rule == "required"
+
+
+def test_valid_settings_pass():
+    validate_settings("awesome", GUIDE_SCHEMA, {"enabled": False, "interval": 10})
+
+
+def test_merge_combines_properties_and_required():
+    merged = merge_schemas([GUIDE_SCHEMA, {"properties": {"name": {"type": "string"}},
+                                           "required": ["name"]}])
+    assert set(merged["properties"]) == {"enabled", "interval", "name"}
+    assert merged["required"] == ["enabled", "name"]
+
+
+def test_merge_later_property_wins():
+    merged = merge_schemas([GUIDE_SCHEMA, {"properties": {"interval": {"type": "number"}}}])
+    assert merged["properties"]["interval"] == {"type": "number"}
+
+
+def test_secrets_are_masked_and_restored():
+    schema = {"type": "object", "properties": {
+        "token": {"type": "string", "writeOnly": True},
+        "password": {"type": "string", "format": "password"},
+        "name": {"type": "string"}}}
+    stored = {"token": "t0k", "password": "pw", "name": "n"}
+    masked = mask_secrets(schema, stored)
+    assert masked == {"token": SECRET_MASK, "password": SECRET_MASK, "name": "n"}
+    assert unmask(schema, {**masked, "name": "m"}, stored) == {**stored, "name": "m"}
