@@ -120,7 +120,13 @@ class PluginHost:
         """Load and start every resolved plugin in dependency order."""
         try:
             for name in self.order:
-                await self.start_plugin(name)
+                try:
+                    await self.start_plugin(name)
+                except Exception as exc:  # a host bug must not stop the other plugins
+                    log.exception("plugin %s: unexpected error while starting", name)
+                    record = self.records[name]
+                    self._withdraw(record)
+                    self._fail(record, f"starting failed: {type(exc).__name__}: {exc}")
         finally:
             self.ready = True
 
@@ -162,6 +168,8 @@ class PluginHost:
             self._unregister(record)
             return self._fail(record, f"startup raised {type(exc).__name__}: {exc}")
         await self._contribute_routes(record)
+        if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
+            return record
         record.state = PluginState.STARTED
         record.reason = ""
         log.info("plugin %s started", name)
@@ -259,9 +267,13 @@ class PluginHost:
     async def _contribute_routes(self, record: PluginRecord) -> None:
         if self.add_routes is None:
             return
-        results = await self.dispatcher.acall(
-            "register_routers", only=record.name, context=record.context
-        )
+        try:
+            results = await self.dispatcher.acall(
+                "register_routers", only=record.name, reraise=True, context=record.context
+            )
+        except Exception as exc:  # recorded and counted by the dispatcher
+            record.warnings.append(f"register_routers raised {type(exc).__name__}: {exc}")
+            return
         self.add_routes(record, results.values)
 
     # --- views -------------------------------------------------------------------------

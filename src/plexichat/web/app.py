@@ -92,7 +92,13 @@ class PluginRoutes:
             for spec in specs:
                 router = self._without_clashes(record, spec.router, spec.prefix, taken)
                 before = {id(r) for r in self.app.router.routes}
-                self.app.include_router(router, prefix=spec.prefix)
+                try:
+                    self.app.include_router(router, prefix=spec.prefix)
+                except Exception as exc:
+                    message = (f"router with prefix {spec.prefix!r} refused: "
+                               f"{type(exc).__name__}: {exc}")
+                    record.warnings.append(message)
+                    log.warning("plugin %s: %s", record.name, message)
                 for entry in self.app.router.routes:
                     if id(entry) not in before:
                         entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
