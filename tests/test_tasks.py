@@ -50,7 +50,7 @@ def test_backoff_grows_and_is_capped():
         sup.start("p", BackgroundTask("f", always_fails), {})
         await asyncio.sleep(0.45)
         await sup.stop_plugin("p")
-        return [b - a for a, b in zip(times, times[1:])]
+        return [b - a for a, b in zip(times, times[1:], strict=False)]
 
     gaps = run(scenario())
     assert gaps[0] >= 0.045
