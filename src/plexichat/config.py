@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .resolver import PluginFilter
@@ -37,9 +37,29 @@ class HostSettings(BaseSettings):
                                    "take to import and start.")
     shutdown_timeout: float = Field(default=5.0, gt=0, description="Seconds one plugin may "
                                     "take to stop.")
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for mutating endpoints; generated on first start when unset.",
+    )
+    strict_permissions: bool = Field(
+        default=False,
+        description="Grant plugins only what the operator granted explicitly.",
+    )
+    health_timeout: float = Field(default=5.0, gt=0, description="Seconds one health check or "
+                                  "self-test may take.")
     fault_budget: int = Field(default=5, ge=1, description="Consecutive failures that "
                               "quarantine a plugin.")
 
-    def plugin_filter(self, disabled: dict[str, str] | None = None) -> PluginFilter:
-        """The operator's load/disable choices as a :class:`PluginFilter`."""
-        return PluginFilter.from_values(self.load_plugins, self.disable_plugins, disabled)
+    def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
+        """The operator's load/disable choices as a :class:`PluginFilter`.
+
+        ``operator`` holds the enable/disable decisions stored in the host database.
+        """
+        return PluginFilter.from_values(self.load_plugins, self.disable_plugins,
+                                        operator=operator)
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the data directory."""
+        from .storage.database import default_url
+
+        return self.database_url or default_url(self.data_dir)

@@ -24,13 +24,16 @@ import pluggy
 
 from . import hookspecs
 from .config import HostSettings
-from .context import PluginContext
+from .context import HostServices, PluginContext
+from .contributions import HealthReport, SelfTestResult
 from .discovery import ENTRY_POINT_GROUP, PluginCandidate, discover
 from .dispatch import Dispatcher, HookTimeout
 from .markers import PROJECT_NAME
 from .resolver import resolve
+from .settings import fill_defaults, merge_schemas, unmask, validate_settings
+from .wiring import Wiring
 
-__all__ = ["PluginHost", "PluginRecord", "PluginState"]
+__all__ = ["PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "SettingsRejected"]
 
 log = logging.getLogger("plexichat.host")
 
@@ -70,10 +73,34 @@ class PluginRecord:
 RouteSink = Callable[["PluginRecord", list[Any]], None]
 
 
+class PluginNotFound(LookupError):
+    """No installed plugin has that name."""
+
+
+class SettingsRejected(Exception):
+    """New settings were valid but the plugin's ``config_changed`` refused them.
+
+    The previous settings are back in force; ``reason`` says what the plugin raised.
+    """
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        self.plugin = plugin
+        self.reason = reason
+        super().__init__(f"plugin {plugin!r} refused the new settings: {reason}; "
+                         "the previous settings were restored")
+
+
 class PluginHost:
     """Discovers, loads, starts and stops plugins, isolating each one's failures."""
 
     def __init__(self, settings: HostSettings | None = None) -> None:
+        from .services.ai import LocalAI
+        from .services.analytics import Analytics
+        from .services.events import EventBus
+        from .services.security import SecurityService
+        from .storage import Database, HostStore
+        from .tasks import TaskSupervisor
+
         self.settings = settings or HostSettings()
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
@@ -82,11 +109,27 @@ class PluginHost:
             fault_budget=self.settings.fault_budget,
             on_quarantine=self.quarantine,
         )
+        self.database = Database(self.settings.resolved_database_url())
+        self.store = HostStore(self.database)
+        count = self.dispatcher.record_failure
+        self._default_services = {"ai": LocalAI()}
+        self.services = HostServices(
+            store=self.store,
+            database=self.database,
+            ai=self._default_services["ai"],
+            analytics=Analytics(on_failure=count),
+            security=SecurityService(),
+            events=EventBus(on_failure=count),
+        )
+        self.service_owners: dict[str, str] = {}
+        self.tasks = TaskSupervisor(on_crash=count, stop_timeout=self.settings.shutdown_timeout)
+        self.wiring = Wiring(self)
         self.records: dict[str, PluginRecord] = {}
         self.order: list[str] = []
         self.ready = False
         self.add_routes: RouteSink | None = None
         self.remove_routes: RouteSink | None = None
+        self.app_for: Callable[[PluginRecord], Any] | None = None
 
     # --- resolution --------------------------------------------------------------------
 
@@ -94,7 +137,8 @@ class PluginHost:
         """Discover and resolve plugins; nothing is imported yet."""
         if candidates is None:
             candidates = discover()
-        resolution = resolve(candidates, self.settings.plugin_filter())
+        resolution = resolve(candidates,
+                             self.settings.plugin_filter(self.store.enabled_states()))
         self.records = {}
         for c in candidates:
             if c.name in resolution.rejected:
@@ -127,6 +171,7 @@ class PluginHost:
                     record = self.records[name]
                     self._withdraw(record)
                     self._fail(record, f"starting failed: {type(exc).__name__}: {exc}")
+            await self.services.events.emit("startup")
         finally:
             self.ready = True
 
@@ -149,8 +194,14 @@ class PluginHost:
         problem = self._register(record, obj)
         if problem:
             return self._fail(record, problem)
+        self._grant_defaults(record)
         record.context = self._make_context(record)
         record.state = PluginState.LOADED
+        try:
+            record.context._set_config(await self._initial_settings(record))
+        except Exception as exc:
+            self._unregister(record)
+            return self._fail(record, str(exc))
         try:
             await self.dispatcher.acall(
                 "startup",
@@ -168,6 +219,8 @@ class PluginHost:
             self._unregister(record)
             return self._fail(record, f"startup raised {type(exc).__name__}: {exc}")
         await self._contribute_routes(record)
+        if record.state is not PluginState.QUARANTINED:
+            await self.wiring.contribute(record)
         if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
             return record
         record.state = PluginState.STARTED
@@ -194,6 +247,7 @@ class PluginHost:
                 context=record.context,
             )
         finally:
+            await self.wiring.withdraw(record)
             self._withdraw(record)
             record.state = state
 
@@ -203,6 +257,7 @@ class PluginHost:
         if record is None or record.state is PluginState.QUARANTINED:
             return
         log.error("plugin %s quarantined: %s", name, reason)
+        self.wiring.withdraw_now(record)
         self._withdraw(record)
         record.state = PluginState.QUARANTINED
         record.reason = reason
@@ -259,10 +314,222 @@ class PluginHost:
 
     def _make_context(self, record: PluginRecord) -> PluginContext:
         return PluginContext(
-            plugin_name=record.name,
-            manifest=record.candidate.manifest or {},
-            data_dir=self.settings.data_dir / "plugins" / record.name,
+            record.name,
+            record.candidate.manifest or {},
+            self.settings.data_dir / "plugins" / record.name,
+            granted=self.store.grants(record.name),
+            services=self.services,
+            app=self.app_for(record) if self.app_for is not None else None,
         )
+
+    def requested_permissions(self, record: PluginRecord) -> set[str]:
+        """What the manifest and a guide-style ``get_services()`` ask for."""
+        from .interface import SERVICE_PERMISSIONS, PluginInterface
+
+        wanted = set((record.candidate.manifest or {}).get("permissions", []))
+        if isinstance(record.obj, PluginInterface):
+            try:
+                services = record.obj.get_services() or {}
+            except Exception as exc:
+                record.warnings.append(f"get_services raised {type(exc).__name__}: {exc}")
+                services = {}
+            for service, on in services.items():
+                permission = SERVICE_PERMISSIONS.get(service)
+                if on and permission:
+                    wanted.add(permission)
+        return wanted
+
+    def _grant_defaults(self, record: PluginRecord) -> None:
+        """On first enable, grant what the plugin requests (unless strict)."""
+        if self.settings.strict_permissions or self.store.has_grant_record(record.name):
+            return
+        wanted = self.requested_permissions(record)
+        if wanted:
+            self.store.grant(record.name, wanted, by="default")
+
+    # --- settings ----------------------------------------------------------------------
+
+    async def settings_schema(self, name: str) -> dict[str, Any]:
+        """The plugin's settings schema: manifest ``settings_schema`` + ``config_schema``."""
+        record = self.record(name)
+        schemas: list[Any] = [(record.candidate.manifest or {}).get("settings_schema")]
+        if record.obj is not None and self.pm.is_registered(record.obj):
+            results = await self.dispatcher.acall("config_schema", only=name,
+                                                  context=record.context)
+            schemas.extend(v for v in results.values if isinstance(v, dict))
+        return merge_schemas(schemas)
+
+    async def _initial_settings(self, record: PluginRecord) -> dict[str, Any]:
+        schema = await self.settings_schema(record.name)
+        stored = self.store.settings(record.name)
+        current = fill_defaults(schema, stored or {})
+        validate_settings(record.name, schema, current)
+        if stored != current:
+            self.store.put_settings(record.name, current)
+        return current
+
+    def current_settings(self, name: str) -> dict[str, Any]:
+        """The stored settings of ``name`` (secrets in clear: for the host only)."""
+        self.record(name)
+        return self.store.settings(name) or {}
+
+    async def update_settings(self, name: str, new: dict[str, Any]) -> dict[str, Any]:
+        """Validate, persist, then tell the live plugin; roll back if it refuses.
+
+        Raises :class:`~plexichat.settings.SettingsInvalid` (nothing stored) or
+        :class:`SettingsRejected` (previous settings restored).
+        """
+        record = self.record(name)
+        schema = await self.settings_schema(name)
+        old = self.store.settings(name) or fill_defaults(schema, {})
+        candidate = fill_defaults(schema, unmask(schema, new, old))
+        validate_settings(name, schema, candidate)
+        self.store.put_settings(name, candidate)
+        if record.state is PluginState.STARTED and record.context is not None:
+            record.context._set_config(candidate)
+            try:
+                await self.dispatcher.acall("config_changed", only=name, reraise=True,
+                                            timeout=self.settings.health_timeout,
+                                            old=old, new=candidate, context=record.context)
+            except Exception as exc:
+                self.store.put_settings(name, old)
+                record.context._set_config(old)
+                raise SettingsRejected(name, f"{type(exc).__name__}: {exc}") from exc
+            await self.services.events.emit("config.changed", plugin=name, old=old,
+                                            new=candidate)
+        return candidate
+
+    # --- operator actions --------------------------------------------------------------
+
+    def record(self, name: str) -> PluginRecord:
+        """The record of ``name`` or :class:`PluginNotFound`."""
+        record = self.records.get(name)
+        if record is None:
+            raise PluginNotFound(f"no plugin named {name!r} is installed")
+        return record
+
+    async def disable(self, name: str) -> PluginRecord:
+        """Stop a plugin, take its contributions out, and remember the choice."""
+        record = self.record(name)
+        self.store.set_enabled(name, False, "operator")
+        if record.state is PluginState.STARTED:
+            await self.services.events.emit("plugin.disabled", name=name)
+            await self.stop_plugin(name, state=PluginState.DISABLED)
+        elif record.state is not PluginState.REJECTED:
+            self._withdraw(record)
+            record.state = PluginState.DISABLED
+        record.reason = "disabled by the operator"
+        return record
+
+    async def enable(self, name: str) -> PluginRecord:
+        """Remember the choice and start the plugin in the running host."""
+        record = self.record(name)
+        self.store.set_enabled(name, True, "operator")
+        if record.state is PluginState.STARTED:
+            return record
+        previous = {n: r for n, r in self.records.items()}
+        self.resolve([r.candidate for r in previous.values()])
+        # keep the live records of everything else
+        for other, old in previous.items():
+            if other != name:
+                self.records[other] = old
+        record = self.records[name]
+        if record.state is PluginState.REJECTED:
+            return record
+        if record.state is PluginState.DISABLED:  # still disabled by the environment
+            return record
+        self.dispatcher.forget(name)
+        await self.start_plugin(name)
+        if record.state is PluginState.STARTED:
+            await self.services.events.emit("startup", only=name)
+            await self.services.events.emit("plugin.enabled", name=name)
+        return record
+
+    def provide_service(self, service: str, provider: Any, plugin: str) -> None:
+        """Let ``plugin`` replace the host's ``service`` (e.g. an ``ai_node`` for ``ai``)."""
+        owner = self.service_owners.get(service)
+        if owner is not None and owner != plugin:
+            raise ValueError(f"service {service!r} is already provided by plugin {owner!r}")
+        if service in ("ai", "backup", "chat", "webhooks", "security", "analytics"):
+            setattr(self.services, service, provider)
+        else:
+            self.services.extra[service] = provider
+        self.service_owners[service] = plugin
+
+    def restore_default_service(self, service: str) -> None:
+        """Put the host's own provider back when the plugin that replaced it goes."""
+        self.service_owners.pop(service, None)
+        if service in self._default_services:
+            setattr(self.services, service, self._default_services[service])
+        else:
+            self.services.extra.pop(service, None)
+
+    # --- health and self-test ------------------------------------------------------------
+
+    async def health(self, name: str) -> HealthReport:
+        """Run a plugin's health checks, each bounded by the health timeout."""
+        record = self.record(name)
+        if record.state is not PluginState.STARTED:
+            return HealthReport(healthy=False, checks={
+                "state": {"healthy": False, "detail": f"{record.state.value}: {record.reason}"}})
+        checks: dict[str, Any] = {}
+        contributions = self.wiring.by_plugin.get(name)
+        for check in contributions.health_checks if contributions else []:
+            checks[check.name] = await self._run_check(name, check.name, check.check)
+            checks[check.name]["kind"] = check.kind
+        return HealthReport(healthy=all(c["healthy"] for c in checks.values()), checks=checks)
+
+    async def ready_problems(self) -> list[str]:
+        """Failing readiness checks of started plugins, as ``plugin: check: detail``."""
+        problems = []
+        for name, c in list(self.wiring.by_plugin.items()):
+            for check in c.health_checks:
+                if check.kind != "readiness":
+                    continue
+                outcome = await self._run_check(name, check.name, check.check)
+                if not outcome["healthy"]:
+                    problems.append(f"{name}: {check.name}: {outcome.get('detail', '')}")
+        return problems
+
+    async def _run_check(self, plugin: str, name: str, func: Callable[..., Any]) -> dict[str, Any]:
+        try:
+            value = func()
+            if inspect.isawaitable(value):
+                value = await asyncio.wait_for(value, self.settings.health_timeout)
+        except asyncio.TimeoutError:
+            return {"healthy": False,
+                    "detail": f"did not answer within {self.settings.health_timeout:g} s"}
+        except Exception as exc:
+            self.dispatcher.record_failure(plugin, f"health:{name}", exc)
+            return {"healthy": False, "detail": f"{type(exc).__name__}: {exc}"}
+        if isinstance(value, dict):
+            return {**value, "healthy": bool(value.get("healthy", False))}
+        return {"healthy": bool(value)}
+
+    async def self_test(self, name: str) -> SelfTestResult:
+        """Run one plugin's ``self_test`` hook, isolated and bounded."""
+        record = self.record(name)
+        if record.state is not PluginState.STARTED:
+            return SelfTestResult(False, [], f"plugin is {record.state.value}: {record.reason}")
+        try:
+            results = await self.dispatcher.acall(
+                "self_test", only=name, reraise=True, timeout=self.settings.health_timeout,
+                sync_in_thread=True, context=record.context)
+        except HookTimeout:
+            return SelfTestResult(False, [], "self-test did not finish within "
+                                             f"{self.settings.health_timeout:g} s")
+        except Exception as exc:
+            return SelfTestResult(False, [], f"self-test raised {type(exc).__name__}: {exc}")
+        if not results:
+            return SelfTestResult(True, [], "the plugin defines no self-test")
+        outcome = results.values[-1]
+        if isinstance(outcome, SelfTestResult):
+            return outcome
+        if isinstance(outcome, dict):
+            return SelfTestResult(bool(outcome.get("passed")),
+                                  [str(t) for t in outcome.get("tests", [])],
+                                  str(outcome.get("message", "")))
+        return SelfTestResult(bool(outcome), [], "")
 
     async def _contribute_routes(self, record: PluginRecord) -> None:
         if self.add_routes is None:

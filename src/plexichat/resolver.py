@@ -44,6 +44,8 @@ class PluginFilter:
 
     load_only: frozenset[str] | None = None
     disabled: Mapping[str, str] = field(default_factory=dict)
+    operator: Mapping[str, bool] = field(default_factory=dict)
+    """Enable/disable decisions the operator made (kept in the host database)."""
 
     @classmethod
     def from_values(
@@ -51,18 +53,20 @@ class PluginFilter:
         load_plugins: str | None,
         disable_plugins: str = "",
         disabled: Mapping[str, str] | None = None,
+        operator: Mapping[str, bool] | None = None,
     ) -> PluginFilter:
         """Build a filter from the two comma lists and decisions made elsewhere.
 
         ``load_plugins`` None means "every plugin"; an empty string means "none".
-        ``disabled`` holds the operator's decisions kept in the host database; the
-        ``disable_plugins`` list adds to them.
+        ``disabled`` maps names to a reason they may not load; the ``disable_plugins``
+        list adds to it. ``operator`` holds the enable/disable decisions kept in the
+        host database (an explicit enable overrides a manifest's ``"enabled": false``).
         """
         load_only = None if load_plugins is None else frozenset(_split(load_plugins))
         merged = dict(disabled or {})
         for name in _split(disable_plugins):
             merged.setdefault(name, "listed in PLEXICHAT_DISABLE_PLUGINS")
-        return cls(load_only=load_only, disabled=merged)
+        return cls(load_only=load_only, disabled=merged, operator=dict(operator or {}))
 
     @classmethod
     def from_env(
@@ -81,7 +85,10 @@ class PluginFilter:
             return "not listed in PLEXICHAT_LOAD_PLUGINS"
         if name in self.disabled:
             return self.disabled[name]
-        if not manifest_enabled:
+        decided = self.operator.get(name)
+        if decided is False:
+            return "disabled by the operator"
+        if not manifest_enabled and decided is None:
             return "its manifest says \"enabled\": false; enable it to load it"
         return None
 

@@ -87,6 +87,12 @@ class TaskSupervisor:
         for k in keys:
             self._status[k].state = "cancelled"
 
+    def cancel(self, plugin: str) -> None:
+        """Cancel every task of ``plugin`` without waiting (from synchronous code)."""
+        for key in [k for k in self._tasks if k[0] == plugin]:
+            self._tasks.pop(key).cancel()
+            self._status[key].state = "cancelled"
+
     async def stop_all(self) -> None:
         """Cancel every task of every plugin."""
         for plugin in sorted({p for p, _ in self._tasks}):
