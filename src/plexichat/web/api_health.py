@@ -25,7 +25,12 @@ async def live() -> HealthStatus:
             responses={503: {"model": HealthStatus, "description": "Still starting plugins."}})
 async def ready(request: Request, response: Response) -> HealthStatus:
     """Every plugin has started, failed or been refused: the host is ready."""
-    if not request.app.state.host.ready:
+    host = request.app.state.host
+    if not host.ready:
         response.status_code = 503
         return HealthStatus(status="starting", detail="plugins are still starting")
+    problems = await host.ready_problems()
+    if problems:
+        response.status_code = 503
+        return HealthStatus(status="unhealthy", detail="; ".join(problems))
     return HealthStatus(status="ok")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..manager import PluginHost, PluginRecord
+from ..manager import PluginHost, PluginNotFound, PluginRecord, SettingsRejected
+from ..settings import SettingsInvalid, mask_secrets
+from .auth import require_admin
 from .routes import flatten_routes
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
@@ -42,6 +45,44 @@ class PluginDetail(PluginSummary):
     hooks: list[str]
     routes: list[RouteInfo]
     stats: dict[str, dict[str, float | int]]
+    permissions_requested: list[str]
+    permissions_granted: list[str]
+    contributions: dict[str, list[str]]
+    tasks: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+class SettingsView(BaseModel):
+    """A plugin's settings (secrets masked) and the schema they follow."""
+
+    plugin: str
+    settings: dict[str, Any]
+    settings_schema: dict[str, Any]
+
+
+class SettingsProblem(BaseModel):
+    """One violated rule of a settings document."""
+
+    path: str
+    rule: str
+    message: str
+
+
+class HealthView(BaseModel):
+    """A plugin's health: overall flag and each check's outcome."""
+
+    plugin: str
+    healthy: bool
+    checks: dict[str, dict[str, Any]]
+
+
+class SelfTestView(BaseModel):
+    """The outcome of a plugin's self-test."""
+
+    plugin: str
+    passed: bool
+    tests: list[str]
+    message: str
 
 
 def _host(request: Request) -> PluginHost:
@@ -87,4 +128,103 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
             for r in flatten_routes(record.routes)
         ],
         "stats": host.dispatcher.stats_for(name),
+        "permissions_requested": sorted(host.requested_permissions(record)),
+        "permissions_granted": sorted(record.context.granted if record.context
+                                      else host.store.grants(name)),
+        "contributions": (host.wiring.by_plugin[name].summary()
+                          if name in host.wiring.by_plugin else {}),
+        "tasks": [t.as_dict() for t in host.tasks.status(name)],
+        "failures": [
+            {"hook": f.hook, "error": f.error, "at": f.at}
+            for f in host.dispatcher.failures if f.plugin == name
+        ][-10:],
     }
+
+
+def _record_or_404(host: PluginHost, name: str) -> PluginRecord:
+    try:
+        return host.record(name)
+    except PluginNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+_ADMIN = {401: {"description": "No admin token."}, 403: {"description": "Wrong admin token."},
+          404: {"description": "No plugin of that name is installed."}}
+
+
+@router.post("/{name}/enable", response_model=PluginSummary, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def enable_plugin(name: str, request: Request) -> dict[str, Any]:
+    """Start a plugin in the running host and remember the choice across restarts."""
+    host = _host(request)
+    _record_or_404(host, name)
+    return _summary(await host.enable(name))
+
+
+@router.post("/{name}/disable", response_model=PluginSummary, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def disable_plugin(name: str, request: Request) -> dict[str, Any]:
+    """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice."""
+    host = _host(request)
+    _record_or_404(host, name)
+    return _summary(await host.disable(name))
+
+
+@router.get("/{name}/settings", response_model=SettingsView, responses=_ADMIN,
+            dependencies=[Depends(require_admin)])
+async def get_settings(name: str, request: Request) -> dict[str, Any]:
+    """The plugin's settings; secrets (``writeOnly``, ``format: password``) are masked."""
+    host = _host(request)
+    _record_or_404(host, name)
+    schema = await host.settings_schema(name)
+    return {"plugin": name, "settings": mask_secrets(schema, host.current_settings(name)),
+            "settings_schema": schema}
+
+
+@router.put("/{name}/settings", response_model=SettingsView,
+            responses={**_ADMIN,
+                       409: {"description": "The plugin refused them; nothing changed."},
+                       422: {"model": list[SettingsProblem],
+                             "description": "Invalid settings; nothing changed."}},
+            dependencies=[Depends(require_admin)])
+async def put_settings(name: str, request: Request,
+                       settings: Annotated[dict[str, Any], Body()]) -> Any:
+    """Validate and store new settings, then apply them to the live plugin.
+
+    Invalid settings answer 422 with each error's JSON path and rule. If the plugin's
+    ``config_changed`` raises, the previous settings are restored and the answer is 409.
+    """
+    host = _host(request)
+    _record_or_404(host, name)
+    try:
+        stored = await host.update_settings(name, settings)
+    except SettingsInvalid as exc:
+        return JSONResponse(status_code=422, content={
+            "detail": str(exc),
+            "errors": [{"path": e.path, "rule": e.rule, "message": e.message}
+                       for e in exc.errors]})
+    except SettingsRejected as exc:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+    schema = await host.settings_schema(name)
+    return {"plugin": name, "settings": mask_secrets(schema, stored), "settings_schema": schema}
+
+
+@router.get("/{name}/health", response_model=HealthView,
+            responses={404: {"description": "No plugin of that name is installed."}})
+async def plugin_health(name: str, request: Request) -> dict[str, Any]:
+    """Run the plugin's health checks now."""
+    host = _host(request)
+    _record_or_404(host, name)
+    report = await host.health(name)
+    return {"plugin": name, "healthy": report.healthy, "checks": report.checks}
+
+
+@router.post("/{name}/self-test", response_model=SelfTestView, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def plugin_self_test(name: str, request: Request) -> dict[str, Any]:
+    """Run the plugin's self-test, bounded by the health timeout."""
+    host = _host(request)
+    _record_or_404(host, name)
+    result = await host.self_test(name)
+    return {"plugin": name, "passed": result.passed, "tests": result.tests,
+            "message": result.message}

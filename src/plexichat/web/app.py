@@ -12,10 +12,12 @@ from fastapi import APIRouter, FastAPI
 
 from .. import __version__
 from ..config import HostSettings
-from ..contributions import normalize_routers
+from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
 from .api_health import router as health_router
 from .api_plugins import router as plugins_router
+from .auth import AdminToken
+from .plugin_middleware import run_plugin_middleware
 from .routes import flatten_routes
 
 __all__ = ["create_app"]
@@ -32,9 +34,11 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     """
     settings = settings or HostSettings()
     host = PluginHost(settings)
+    admin = AdminToken(settings, host.store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        admin.ensure()
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
@@ -46,6 +50,8 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await starting
             await host.stop_all()
+            await host.tasks.stop_all()
+            host.database.dispose()
 
     app = FastAPI(
         title="PlexiChat",
@@ -57,12 +63,37 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     )
     app.state.host = host
     app.state.settings = settings
+    app.state.admin_token = admin
     app.include_router(health_router)
     app.include_router(plugins_router)
+    app.middleware("http")(run_plugin_middleware)
     routes = PluginRoutes(app)
     host.add_routes = routes.add
     host.remove_routes = routes.remove
+    host.app_for = lambda record: PluginAppView(app, routes, record)
     return app
+
+
+class PluginAppView:
+    """``self.manager.app`` for a guide-style plugin: the real app, but what the plugin
+    adds through ``include_router`` / ``mount`` is recorded as that plugin's, so
+    disabling it removes those routes too."""
+
+    def __init__(self, app: FastAPI, routes: PluginRoutes, record: PluginRecord) -> None:
+        self._app = app
+        self._routes = routes
+        self._record = record
+
+    def include_router(self, router: APIRouter, prefix: str = "", **_: Any) -> None:
+        """Serve ``router`` as the plugin's (extra FastAPI options are ignored)."""
+        self._routes.add(self._record, [RouterSpec(router, prefix=prefix)])
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Mount an ASGI app (e.g. ``StaticFiles``) as the plugin's."""
+        self._routes.mount(self._record, path, app, name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
 
 
 class PluginRoutes:
@@ -133,6 +164,22 @@ class PluginRoutes:
             record.warnings.append(message)
             log.warning("plugin %s: %s", record.name, message)
         return kept if clashed else router
+
+    def mount(self, record: PluginRecord, path: str, app: Any, name: str | None) -> None:
+        """Mount ``app`` at ``path`` for one plugin, unless the path is taken."""
+        from starlette.routing import Mount
+
+        owner = self._taken().get(("*", path.rstrip("/")))
+        if owner is not None:
+            message = f"mount {path} refused: already served by {owner}"
+            record.warnings.append(message)
+            log.warning("plugin %s: %s", record.name, message)
+            return
+        entry = Mount(path, app=app, name=name)
+        entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
+        self.app.router.routes.append(entry)
+        record.routes.append(entry)
+        self._changed()
 
     def remove(self, record: PluginRecord, entries: list[Any]) -> None:
         """Stop serving the given route entries of one plugin."""
