@@ -112,7 +112,7 @@ class PluginHost:
         self.database = Database(self.settings.resolved_database_url())
         self.store = HostStore(self.database)
         count = self.dispatcher.record_failure
-        self._default_services = {"ai": LocalAI()}
+        self._default_services: dict[str, Any] = {"ai": LocalAI()}
         self.services = HostServices(
             store=self.store,
             database=self.database,
@@ -121,6 +121,9 @@ class PluginHost:
             security=SecurityService(),
             events=EventBus(on_failure=count),
         )
+        from .services.backup import BackupService
+
+        self.services.backup = self._default_services["backup"] = BackupService(self)
         self.service_owners: dict[str, str] = {}
         self.tasks = TaskSupervisor(on_crash=count, stop_timeout=self.settings.shutdown_timeout)
         self.wiring = Wiring(self)
