@@ -198,7 +198,7 @@ def _facts(dist: md.Distribution | None, name: str, version: str) -> Any:
 
     if dist is None:
         return DistributionFacts(name=name, version=version)
-    meta = dist.metadata
+    meta: Any = dist.metadata  # an email.message.Message underneath; has .get()
     homepage = meta.get("Home-page") or ""
     for url in meta.get_all("Project-URL") or ():
         label, _, value = url.partition(",")
