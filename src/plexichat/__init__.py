@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "3.0.0"
 
 __all__ = [
+    "PermissionDenied",
+    "Plugin",
+    "PluginContext",
+    "PluginInterface",
     "PluginManifest",
+    "PluginMetadata",
     "PluginType",
     "__version__",
     "hookimpl",
@@ -19,24 +24,33 @@ __all__ = [
 ]
 
 _LAZY = {
-    "hookimpl": "plexichat.markers",
-    "hookspec": "plexichat.markers",
-    "PluginManifest": "plexichat.manifest",
-    "PluginType": "plexichat.manifest",
+    "hookimpl": ("plexichat.markers", "hookimpl"),
+    "hookspec": ("plexichat.markers", "hookspec"),
+    "PluginManifest": ("plexichat.manifest", "PluginManifest"),
+    "PluginType": ("plexichat.manifest", "PluginType"),
+    "PluginInterface": ("plexichat.interface", "PluginInterface"),
+    "Plugin": ("plexichat.interface", "PluginInterface"),
+    "PluginMetadata": ("plexichat.interface", "PluginMetadata"),
+    "PluginContext": ("plexichat.context", "PluginContext"),
+    "PermissionDenied": ("plexichat.context", "PermissionDenied"),
 }
 
 if TYPE_CHECKING:
+    from .context import PermissionDenied, PluginContext
+    from .interface import PluginInterface, PluginMetadata
+    from .interface import PluginInterface as Plugin
     from .manifest import PluginManifest, PluginType
     from .markers import hookimpl, hookspec
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'plexichat' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(module), name)
+    module, attr = target
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
 
