@@ -87,3 +87,16 @@ def _services(store):
     from plexichat.context import HostServices
 
     return HostServices(store=store, database=store.db)
+
+
+def test_webhook_events_are_refused_unless_declared(store):
+    from plexichat.services.webhooks import UndeclaredWebhookEvent, WebhookEvents
+
+    events = WebhookEvents(store.db)
+    emitter = events.for_plugin("awesome", ["awesome.event.triggered"])
+    emitted = emitter.emit("awesome.event.triggered", {"n": 1})
+    with pytest.raises(UndeclaredWebhookEvent, match="does not declare"):
+        emitter.emit("awesome.other", {})
+    (row,) = events.recent()
+    assert (row["id"], row["event"], row["source"], row["payload"]) == (
+        emitted, "awesome.event.triggered", "awesome", {"n": 1})

@@ -122,6 +122,9 @@ class PluginHost:
             events=EventBus(on_failure=count),
         )
         from .services.backup import BackupService
+        from .services.webhooks import WebhookEvents
+
+        self.services.webhooks = WebhookEvents(self.database)
 
         self.services.backup = self._default_services["backup"] = BackupService(self)
         self.service_owners: dict[str, str] = {}
@@ -393,6 +396,7 @@ class PluginHost:
             try:
                 await self.dispatcher.acall("config_changed", only=name, reraise=True,
                                             timeout=self.settings.health_timeout,
+                                            sync_in_thread=True,
                                             old=old, new=candidate, context=record.context)
             except Exception as exc:
                 self.store.put_settings(name, old)

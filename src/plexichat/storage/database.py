@@ -50,6 +50,18 @@ plugin_kv = sa.Table(
 )
 """Each plugin's private key-value store."""
 
+webhook_events = sa.Table(
+    "plexichat_webhook_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+"""Webhook events emitted by the core and by plugins, kept durably for delivery."""
+
 host_secrets = sa.Table(
     "plexichat_host",
     metadata,

@@ -148,8 +148,11 @@ def _record_or_404(host: PluginHost, name: str) -> PluginRecord:
         raise HTTPException(404, str(exc)) from None
 
 
-_ADMIN: dict[int | str, dict[str, Any]] = {401: {"description": "No admin token."}, 403: {"description": "Wrong admin token."},
-          404: {"description": "No plugin of that name is installed."}}
+_ADMIN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No admin token."},
+    403: {"description": "Wrong admin token."},
+    404: {"description": "No plugin of that name is installed."},
+}
 
 
 @router.post("/{name}/enable", response_model=PluginSummary, responses=_ADMIN,
