@@ -8,6 +8,8 @@ plugin still serves next to the broken one.
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
 import sys
 
 import pytest
@@ -639,3 +641,37 @@ def test_unexpected_error_while_adding_routes_fails_only_that_plugin(site, data_
         assert broken["reason"].startswith("starting failed: TypeError: ")
         assert detail(client, "broken_router")["hooks"] == []
         assert_host_serves(client)
+
+
+# --- a plugin cannot end the host ------------------------------------------------------
+
+
+def test_plugin_calling_sys_exit_at_import_fails_only_that_plugin(site, data_dir):
+    make_healthy(site)
+    make_plugin(site, "quitter", code="import sys\nsys.exit('configuration missing')\n")
+    with running_host(data_dir, "quitter", "healthy") as client:
+        quitter = plugins_by_name(client)["quitter"]
+        assert quitter["state"] == "failed"
+        assert quitter["reason"] == "import failed: SystemExit: configuration missing"
+        assert_host_serves(client)
+
+
+STOPS_DESPITE_HUNG_IMPORT = """
+import sys
+from support.host import running_host, plugins_by_name
+
+with running_host(sys.argv[1], "hung", startup_timeout=0.3) as client:
+    print(plugins_by_name(client)["hung"]["reason"], flush=True)
+print("host stopped", flush=True)
+"""
+
+
+def test_host_stops_although_a_plugin_import_never_returns(site, data_dir, tmp_path):
+    make_plugin(site, "hung", code="import threading\nthreading.Event().wait()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run(
+        [sys.executable, "-c", STOPS_DESPITE_HUNG_IMPORT, str(data_dir)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["import did not finish within 0.3 s", "host stopped"]
