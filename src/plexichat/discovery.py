@@ -204,7 +204,7 @@ def _facts(dist: md.Distribution | None, name: str, version: str) -> Any:
         label, _, value = url.partition(",")
         if label.strip().lower() in ("homepage", "home", "home-page") and not homepage:
             homepage = value.strip()
-    author = meta.get("Author") or meta.get("Author-email") or ""
+    author = meta.get("Author") or _names(meta.get("Author-email") or "")
     return DistributionFacts(
         name=name,
         version=version,
@@ -213,6 +213,13 @@ def _facts(dist: md.Distribution | None, name: str, version: str) -> Any:
         license=meta.get("License-Expression") or meta.get("License") or "",
         homepage=homepage,
     )
+
+
+def _names(addresses: str) -> str:
+    """``"Ada <ada@example.org>, Bob <b@x>"`` -> ``"Ada, Bob"`` (bare addresses kept)."""
+    from email.utils import getaddresses
+
+    return ", ".join(name or addr for name, addr in getaddresses([addresses]) if name or addr)
 
 
 # --- the index -------------------------------------------------------------------------

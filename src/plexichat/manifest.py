@@ -234,7 +234,8 @@ def parse_manifest(
         if key not in data:
             if meta_value:
                 data[key] = meta_value
-        elif meta_value and isinstance(data[key], str) and data[key] != meta_value:
+        elif (meta_value and isinstance(data[key], str) and data[key] != meta_value
+              and not (key == "version" and _same_version(data[key], meta_value))):
             warnings.append(
                 f"{dist.name}: {file}: {key}: manifest says {data[key]!r} but the "
                 f"distribution metadata says {meta_value!r}"
@@ -265,6 +266,15 @@ def parse_manifest(
             ]
         )
     return ParsedManifest(manifest, warnings)
+
+
+def _same_version(a: str, b: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return False
 
 
 def _clean_message(err: Mapping[str, Any]) -> str:
