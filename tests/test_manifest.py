@@ -255,3 +255,20 @@ def test_manifest_round_trips_through_json():
     m = parse(guide()).manifest
     again = PluginManifest.model_validate(json.loads(json.dumps(m.model_dump(mode="json"))))
     assert again == m
+
+
+def test_author_email_metadata_gives_the_author_name(site):
+    make_plugin(site, "authored", manifest={"name": "authored"},
+                metadata={"Author-email": "Ada Lovelace <ada@example.org>"})
+    assert candidate("authored").manifest["author"] == "Ada Lovelace"
+
+
+def test_manifest_author_matching_author_email_name_is_not_a_warning(site):
+    make_plugin(site, "authored", manifest={"name": "authored", "author": "Ada Lovelace"},
+                metadata={"Author-email": "Ada Lovelace <ada@example.org>"})
+    assert candidate("authored").warnings == []
+
+
+def test_equal_versions_spelt_differently_are_not_a_warning(site):
+    make_plugin(site, "spelt", manifest={"name": "spelt", "version": "1.0"}, version="1.0.0")
+    assert candidate("spelt").warnings == []

@@ -26,11 +26,13 @@ def make_plugin(
     entry_point: str | None = None,
     summary: str = "",
     files: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write plugin ``name`` into ``site`` and return its package directory.
 
     ``manifest`` is written as ``plugin.json`` (a dict is dumped as JSON, a str is written
     verbatim, ``None`` writes no manifest); by default a minimal valid one.
+    ``metadata`` adds header lines to ``METADATA`` (e.g. ``{"Author-email": ...}``).
     """
     package = package or f"plx_{name}"
     distribution = distribution or f"plx-{name}".replace("_", "-")
@@ -53,7 +55,8 @@ def make_plugin(
     dist_info.mkdir(parents=True, exist_ok=True)
     (dist_info / "METADATA").write_text(
         f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
-        + (f"Summary: {summary}\n" if summary else ""),
+        + (f"Summary: {summary}\n" if summary else "")
+        + "".join(f"{key}: {value}\n" for key, value in (metadata or {}).items()),
         encoding="utf-8",
     )
     (dist_info / "entry_points.txt").write_text(
