@@ -150,6 +150,14 @@ def test_changing_plugin_json_invalidates_the_index(site):
     assert by_name(discover())["edited"][0].manifest["type"] == "theme"
 
 
+def test_removing_plugin_json_invalidates_the_index(site):
+    pkg = make_plugin(site, "shrunk", manifest={"name": "shrunk", "type": "theme"})
+    assert by_name(discover())["shrunk"][0].manifest["type"] == "theme"
+    (pkg / "plugin.json").unlink()
+    c = by_name(discover())["shrunk"][0]
+    assert (c.manifest_file, c.manifest["type"]) == (None, "feature")
+
+
 def test_adding_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "later", manifest=None)
     assert by_name(discover())["later"][0].manifest_file is None
