@@ -100,3 +100,16 @@ def test_webhook_events_are_refused_unless_declared(store):
     (row,) = events.recent()
     assert (row["id"], row["event"], row["source"], row["payload"]) == (
         emitted, "awesome.event.triggered", "awesome", {"n": 1})
+
+
+def test_granting_nothing_is_a_recorded_decision(store):
+    store.grant("p", [], by="default")
+    assert store.has_grant_record("p")
+    assert store.grants("p") == set()
+
+
+def test_revoking_every_grant_keeps_the_decision(store):
+    store.grant("p", ["db:read"], by="default")
+    store.revoke("p", ["db:read"])
+    assert store.grants("p") == set()
+    assert store.has_grant_record("p")

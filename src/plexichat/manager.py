@@ -353,9 +353,7 @@ class PluginHost:
         """On first enable, grant what the plugin requests (unless strict)."""
         if self.settings.strict_permissions or self.store.has_grant_record(record.name):
             return
-        wanted = self.requested_permissions(record)
-        if wanted:
-            self.store.grant(record.name, wanted, by="default")
+        self.store.grant(record.name, self.requested_permissions(record), by="default")
 
     # --- settings ----------------------------------------------------------------------
 

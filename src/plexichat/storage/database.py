@@ -31,6 +31,14 @@ plugin_grants = sa.Table(
 )
 """Permissions granted to each plugin."""
 
+plugin_grant_decisions = sa.Table(
+    "plexichat_plugin_grant_decisions",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("decided_by", sa.String(20), nullable=False),  # "default" or "operator"
+)
+"""Plugins whose grants were decided, even to nothing: defaults are granted only once."""
+
 plugin_settings = sa.Table(
     "plexichat_plugin_settings",
     metadata,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from .database import (
     Database,
     host_secrets,
+    plugin_grant_decisions,
     plugin_grants,
     plugin_kv,
     plugin_settings,
@@ -50,27 +51,34 @@ class HostStore:
             return {p for (p,) in rows}
 
     def has_grant_record(self, plugin: str) -> bool:
-        """True once any grant decision was stored for ``plugin``."""
+        """True once any grant decision was stored for ``plugin`` (even one to grant
+        nothing, or to revoke everything)."""
         with self.db.engine.connect() as conn:
-            row = conn.execute(sa.select(plugin_grants.c.plugin)
-                               .where(plugin_grants.c.plugin == plugin).limit(1)).first()
-            return row is not None
+            for table in (plugin_grant_decisions, plugin_grants):
+                row = conn.execute(sa.select(table.c.plugin)
+                                   .where(table.c.plugin == plugin).limit(1)).first()
+                if row is not None:
+                    return True
+            return False
 
     def grant(self, plugin: str, permissions: Iterable[str], *, by: str) -> None:
-        """Add grants (``by`` is ``default`` or ``operator``)."""
+        """Add grants (``by`` is ``default`` or ``operator``); records the decision even
+        when ``permissions`` is empty."""
         with self.db.engine.begin() as conn:
             have = {p for (p,) in conn.execute(
                 sa.select(plugin_grants.c.permission).where(plugin_grants.c.plugin == plugin))}
             for permission in sorted(set(permissions) - have):
                 conn.execute(sa.insert(plugin_grants).values(
                     plugin=plugin, permission=permission, granted_by=by))
+            _decided(conn, plugin, by)
 
     def revoke(self, plugin: str, permissions: Iterable[str]) -> None:
-        """Remove grants."""
+        """Remove grants (an operator decision: defaults are not granted again)."""
         with self.db.engine.begin() as conn:
             conn.execute(sa.delete(plugin_grants).where(
                 plugin_grants.c.plugin == plugin,
                 plugin_grants.c.permission.in_(list(permissions))))
+            _decided(conn, plugin, "operator")
 
     # --- settings --------------------------------------------------------------------
 
@@ -131,3 +139,11 @@ class HostStore:
         with self.db.engine.begin() as conn:
             conn.execute(sa.delete(host_secrets).where(host_secrets.c.key == key))
             conn.execute(sa.insert(host_secrets).values(key=key, value=value))
+
+
+def _decided(conn: sa.Connection, plugin: str, by: str) -> None:
+    """Remember that the grants of ``plugin`` were decided."""
+    row = conn.execute(sa.select(plugin_grant_decisions.c.plugin)
+                       .where(plugin_grant_decisions.c.plugin == plugin)).first()
+    if row is None:
+        conn.execute(sa.insert(plugin_grant_decisions).values(plugin=plugin, decided_by=by))
