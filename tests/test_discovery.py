@@ -7,7 +7,7 @@ import shutil
 import sys
 
 import pytest
-from support.dists import make_plugin
+from support.dists import backdate, make_plugin
 
 from plexichat import discovery
 from plexichat.discovery import discover, index_path
@@ -129,6 +129,7 @@ def test_index_is_bypassed_when_disabled(site, scans, monkeypatch):
 
 def test_adding_a_plugin_invalidates_the_index(site):
     make_plugin(site, "one")
+    backdate(site)
     assert "late" not in by_name(discover())
     make_plugin(site, "late")
     assert "late" in by_name(discover())
@@ -137,6 +138,7 @@ def test_adding_a_plugin_invalidates_the_index(site):
 def test_removing_a_plugin_invalidates_the_index(site):
     make_plugin(site, "one")
     make_plugin(site, "gone")
+    backdate(site)
     assert "gone" in by_name(discover())
     shutil.rmtree(site / "plx_gone-1.0.0.dist-info")
     shutil.rmtree(site / "plx_gone")
@@ -145,6 +147,7 @@ def test_removing_a_plugin_invalidates_the_index(site):
 
 def test_changing_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "edited", manifest={"name": "edited", "type": "feature"})
+    backdate(site)
     assert by_name(discover())["edited"][0].manifest["type"] == "feature"
     (pkg / "plugin.json").write_text(json.dumps({"name": "edited", "type": "theme"}))
     assert by_name(discover())["edited"][0].manifest["type"] == "theme"
@@ -152,6 +155,7 @@ def test_changing_plugin_json_invalidates_the_index(site):
 
 def test_removing_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "shrunk", manifest={"name": "shrunk", "type": "theme"})
+    backdate(site)
     assert by_name(discover())["shrunk"][0].manifest["type"] == "theme"
     (pkg / "plugin.json").unlink()
     c = by_name(discover())["shrunk"][0]
@@ -160,6 +164,7 @@ def test_removing_plugin_json_invalidates_the_index(site):
 
 def test_adding_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "later", manifest=None)
+    backdate(site)
     assert by_name(discover())["later"][0].manifest_file is None
     (pkg / "plugin.json").write_text(json.dumps({"name": "later", "type": "theme"}))
     assert by_name(discover())["later"][0].manifest["type"] == "theme"
@@ -167,6 +172,7 @@ def test_adding_plugin_json_invalidates_the_index(site):
 
 def test_changing_entry_points_invalidates_the_index(site):
     make_plugin(site, "renamed")
+    backdate(site)
     assert "renamed" in by_name(discover())
     (site / "plx_renamed-1.0.0.dist-info" / "entry_points.txt").write_text(
         "[plexichat.plugins]\nnew_name = plx_renamed\n"

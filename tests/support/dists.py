@@ -66,3 +66,18 @@ def make_plugin(
               f"{dist_info.name}/RECORD"]
     (dist_info / "RECORD").write_text("".join(f"{r},,\n" for r in record), encoding="utf-8")
     return pkg_dir
+
+
+def backdate(root: Path, seconds: float = 60.0) -> None:
+    """Set the modification time of ``root`` and everything under it ``seconds`` back.
+
+    Tests that change an installation after discovery use this first, so the change is
+    seen however coarse the file system's clock is, as it is when installs happen a
+    while apart rather than within one clock tick.
+    """
+    import os
+    import time
+
+    when = time.time() - seconds
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, (when, when))
