@@ -213,14 +213,15 @@ def test_hanging_async_startup_fails_naming_the_timeout(site, data_dir):
 def test_hanging_sync_startup_fails_naming_the_timeout(site, data_dir):
     make_healthy(site)
     make_plugin(site, "blocks", code="""
-        import threading
+        import threading, time
         from plexichat import hookimpl
 
-        release = threading.Event()
+        release = threading.Event()  # set by the test, so the thread ends with it
 
         @hookimpl
         def startup(context):
-            release.wait(60)  # a blocking call that does not return in time
+            while not release.is_set():
+                time.sleep(0.01)  # blocking sleeps, far past the startup timeout
     """)
     try:
         with running_host(data_dir, "blocks", "healthy", startup_timeout=0.3) as client:
