@@ -501,9 +501,10 @@ class PluginHost:
         return problems
 
     async def _run_check(self, plugin: str, name: str, func: Callable[..., Any]) -> dict[str, Any]:
-        try:
-            value = func()
-            if inspect.isawaitable(value):
+        try:  # a plain function runs in a worker thread: it must not block the loop
+            value = func() if inspect.iscoroutinefunction(func) else asyncio.to_thread(func)
+            value = await asyncio.wait_for(value, self.settings.health_timeout)
+            if inspect.isawaitable(value):  # a plain function that returned a coroutine
                 value = await asyncio.wait_for(value, self.settings.health_timeout)
         except asyncio.TimeoutError:
             return {"healthy": False,
