@@ -4,7 +4,10 @@ A plugin's middleware is ``fn(request, call_next)``. It may be sync and return
 ``call_next(request)`` without awaiting it, as the plugin guide shows; the host awaits
 whatever needs awaiting. ``/api/`` requests pass through the ``api`` layer, everything
 else through ``web``. A middleware that raises before calling ``call_next`` is counted
-against its plugin and skipped; the request goes on without it.
+against its plugin and skipped; the request goes on without it. One that raises (or
+returns something other than a response) after ``call_next`` answered is counted too,
+and that answer is sent. An error raised further down the chain (by a later middleware
+or the route) is not charged to the middleware it passes through.
 """
 
 from __future__ import annotations
@@ -37,27 +40,33 @@ async def _run(chain: list[tuple[str, Any]], index: int, request: Request,
     if index == len(chain):
         return await call_next(request)
     plugin, middleware = chain[index]
-    reached = False
+    answered: list[Response] = []  # what the rest of the chain answered, once called
+    failed_below = False  # the rest of the chain raised: that error is not this plugin's
 
     async def next_step(req: Request) -> Response:
-        nonlocal reached
-        reached = True
-        return await _run(chain, index + 1, req, call_next, host)
+        nonlocal failed_below
+        try:
+            response = await _run(chain, index + 1, req, call_next, host)
+        except BaseException:
+            failed_below = True
+            raise
+        answered.append(response)
+        return response
 
     try:
         result = middleware(request, next_step)
         while inspect.isawaitable(result):
             result = await result
     except Exception as exc:
-        host.dispatcher.record_failure(plugin, "middleware", exc)
-        if reached:  # the error came from further down the chain: not this plugin's
+        if failed_below:
             raise
-        return await _run(chain, index + 1, request, call_next, host)
+        host.dispatcher.record_failure(plugin, "middleware", exc)
+        return answered[-1] if answered else await _run(chain, index + 1, request,
+                                                        call_next, host)
     if not isinstance(result, Response):
         host.dispatcher.record_failure(
             plugin, "middleware",
             TypeError(f"middleware returned {type(result).__name__}, not a Response"))
-        if reached:
-            raise RuntimeError("plugin middleware lost the response")
-        return await _run(chain, index + 1, request, call_next, host)
+        return answered[-1] if answered else await _run(chain, index + 1, request,
+                                                        call_next, host)
     return result
