@@ -47,9 +47,12 @@ class PluginListing:
 
 def static_listing(environ: Mapping[str, str] | None = None) -> list[PluginListing]:
     """Every installed plugin, sorted by name, with its static state."""
+    from .storage.readonly import operator_states
+
     environ = os.environ if environ is None else environ
     candidates = discover()
-    resolution = resolve(candidates, PluginFilter.from_env(environ))
+    resolution = resolve(candidates, PluginFilter.from_env(environ,
+                                                           operator=operator_states()))
     out = []
     for c in candidates:
         if c.name in resolution.rejected:

@@ -286,24 +286,11 @@ class PluginHost:
         return ""
 
     def _register(self, record: PluginRecord, obj: Any) -> str:
-        try:
-            self.pm.register(obj, name=record.name)
-        except Exception as exc:
-            return f"registration failed: {type(exc).__name__}: {exc}"
-        record.obj = obj
-        for caller in self.pm.get_hookcallers(obj) or []:
-            for impl in caller.get_hookimpls():
-                if impl.plugin is not obj:
-                    continue
-                if not caller.has_spec() and not impl.optionalhook:
-                    self._unregister(record)
-                    return (f"implements {caller.name!r}, which is not a PlexiChat hook "
-                            "(misspelt? see plexichat.hookspecs)")
-                if impl.hookwrapper or impl.wrapper:
-                    self._unregister(record)
-                    return f"{caller.name!r} is a hook wrapper; PlexiChat does not support them"
+        problem = register_plugin(self.pm, record.name, obj)
+        if not problem:
+            record.obj = obj
         self.dispatcher.invalidate()
-        return ""
+        return problem
 
     def _unregister(self, record: PluginRecord) -> None:
         if record.obj is not None and self.pm.is_registered(record.obj):
@@ -565,6 +552,32 @@ class PluginHost:
 
 class PluginExit(Exception):
     """Plugin code raised SystemExit or KeyboardInterrupt: its failure, not the host's end."""
+
+
+def register_plugin(pm: pluggy.PluginManager, name: str, obj: Any) -> str:
+    """Register ``obj`` as plugin ``name``; on a problem, unregister and describe it.
+
+    Refused: hook names that are not PlexiChat hooks (unless ``optionalhook``) and hook
+    wrappers.
+    """
+    try:
+        pm.register(obj, name=name)
+    except Exception as exc:
+        return f"registration failed: {type(exc).__name__}: {exc}"
+    for caller in pm.get_hookcallers(obj) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not obj:
+                continue
+            problem = ""
+            if not caller.has_spec() and not impl.optionalhook:
+                problem = (f"implements {caller.name!r}, which is not a PlexiChat hook "
+                           "(misspelt? see plexichat.hookspecs)")
+            elif impl.hookwrapper or impl.wrapper:
+                problem = f"{caller.name!r} is a hook wrapper; PlexiChat does not support them"
+            if problem:
+                pm.unregister(obj)
+                return problem
+    return ""
 
 
 def _load_object(candidate: PluginCandidate) -> Any:

@@ -70,13 +70,17 @@ class PluginFilter:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str], disabled: Mapping[str, str] | None = None
+        cls,
+        environ: Mapping[str, str],
+        disabled: Mapping[str, str] | None = None,
+        operator: Mapping[str, bool] | None = None,
     ) -> PluginFilter:
         """Read ``PLEXICHAT_LOAD_PLUGINS`` / ``PLEXICHAT_DISABLE_PLUGINS``."""
         return cls.from_values(
             environ.get("PLEXICHAT_LOAD_PLUGINS"),
             environ.get("PLEXICHAT_DISABLE_PLUGINS", ""),
             disabled,
+            operator,
         )
 
     def disabled_reason(self, name: str, manifest_enabled: bool) -> str | None:

@@ -13,11 +13,12 @@ from typing import Any
 import click
 
 from .. import __version__
+from .plugin_commands import PluginCommandGroup
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PluginCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="plexichat")
 def main() -> None:
     """PlexiChat: a chat server whose every extension is a plugin."""

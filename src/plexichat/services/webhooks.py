@@ -34,7 +34,8 @@ class WebhookEvents:
         with self.database.engine.begin() as conn:
             result = conn.execute(sa.insert(webhook_events).values(
                 event=event, source=source, payload=payload))
-            return int(result.inserted_primary_key[0])
+            key: Any = result.inserted_primary_key
+            return int(key[0])
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest events, newest first."""
