@@ -1,0 +1,1 @@
+"""Compatibility package for the plugin guide's import path ``plexichat.core.plugins``."""

@@ -1,0 +1,1 @@
+"""Compatibility package: see :mod:`plexichat.core.plugins.manager`."""
