@@ -1,0 +1,169 @@
+"""The guide's AwesomePlugin, served by a real PlexiChat app with only it loaded."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from plexichat.config import HostSettings
+from plexichat.web import create_app
+
+NAME = "my_awesome_plugin"
+TOKEN = "t"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def wait_for(condition, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    """The guide's plugin writes to ``data/plugins/...`` under the working directory."""
+    path = tmp_path / "cwd"
+    path.mkdir()
+    monkeypatch.chdir(path)
+    return path
+
+
+@pytest.fixture
+def start(tmp_path, cwd):
+    """Start a host with only this plugin; the plugin module is imported afresh."""
+    started = []
+
+    def start():
+        sys.modules.pop("plexichat_awesome.main", None)  # a fresh AwesomePlugin()
+        settings = HostSettings(data_dir=tmp_path / "host", load_plugins=NAME,
+                                admin_token=TOKEN)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        started.append(client)
+        wait_for(lambda: client.get("/api/v1/health/ready").status_code == 200,
+                 what="the host to become ready")
+        return client
+
+    yield start
+    for client in started:
+        client.__exit__(None, None, None)
+    sys.modules.pop("plexichat_awesome.main", None)
+
+
+@pytest.fixture
+def client(start):
+    return start()
+
+
+def info(client):
+    response = client.get(f"/api/v1/plugins/{NAME}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def plugin_of(client):
+    return client.app.state.host.records[NAME].obj
+
+
+def test_awesome_is_started(client):
+    detail = info(client)
+    assert detail["state"] == "started", detail["reason"]
+    assert detail["distribution"] == "plexichat-awesome"
+    assert detail["warnings"] == []
+    routes = {(r["path"], tuple(r["methods"])) for r in detail["routes"]}
+    assert ("/api/v1/awesome/status", ("GET",)) in routes
+    assert ("/api/v1/awesome/action", ("POST",)) in routes
+
+
+def test_manifest_permissions_are_granted(client):
+    assert info(client)["permissions_granted"] == ["plugin:read", "plugin:write"]
+
+
+def test_get_metadata_matches_the_manifest(client):
+    metadata = plugin_of(client).get_metadata()
+    manifest = info(client)["manifest"]
+    assert metadata.name == manifest["name"] == NAME
+    assert metadata.version == manifest["version"] == "1.0.0"
+
+
+def test_status_is_awesome(client):
+    response = client.get("/api/v1/awesome/status")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "awesome"
+    assert body["enabled"] is True
+    assert body["config"] == {"enabled": True, "interval": 60}
+    assert set(body["stats"]) == {"actions_performed", "last_action", "errors"}
+
+
+def test_action_succeeds_and_counts(client):
+    for n in (1, 2):
+        response = client.post("/api/v1/awesome/action")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["success"] is True
+        assert body["message"] == "Awesome action performed!"
+        stats = client.get("/api/v1/awesome/status").json()["stats"]
+        assert stats["actions_performed"] == n
+        assert stats["last_action"] == body["timestamp"]
+
+
+def test_background_task_runs_and_is_cancelled_on_disable(client):
+    wait_for(lambda: client.get("/api/v1/awesome/status").json()["stats"]["last_action"],
+             what="the background task to record its run")
+    plugin = plugin_of(client)
+    task = plugin.background_task
+    assert not task.done()
+    health = client.get(f"/api/v1/plugins/{NAME}/health").json()
+    assert health["healthy"] is True
+    assert health["checks"]["health_check"]["background_task_running"] is True
+
+    response = client.post(f"/api/v1/plugins/{NAME}/disable", headers=ADMIN)
+    assert response.json()["state"] == "disabled"
+    wait_for(task.done, what="the background task to stop")
+    assert task.cancelled()
+
+
+def test_disable_then_enable_without_restart(client):
+    assert client.get("/api/v1/awesome/status").status_code == 200
+    assert client.post(f"/api/v1/plugins/{NAME}/disable", headers=ADMIN).status_code == 200
+    assert client.get("/api/v1/awesome/status").status_code == 404
+    assert client.post("/api/v1/awesome/action").status_code == 404
+    assert client.get("/plugins/awesome/static/star.svg").status_code == 404
+
+    response = client.post(f"/api/v1/plugins/{NAME}/enable", headers=ADMIN)
+    assert response.json()["state"] == "started", response.json()["reason"]
+    assert client.get("/api/v1/awesome/status").json()["status"] == "awesome"
+    assert client.post("/api/v1/awesome/action").status_code == 200
+    assert client.get("/plugins/awesome/static/star.svg").status_code == 200
+    assert not plugin_of(client).background_task.done()
+
+
+def test_static_files_are_mounted(client):
+    response = client.get("/plugins/awesome/static/star.svg")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_data_dir_is_created_under_the_working_directory(client, cwd):
+    assert (cwd / "data" / "plugins" / NAME).is_dir()
+
+
+def test_config_json_in_the_data_dir_is_loaded(start, cwd):
+    config = cwd / "data" / "plugins" / NAME / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"interval": 5}))
+    client = start()
+    assert client.get("/api/v1/awesome/status").json()["config"] == {
+        "enabled": True, "interval": 5}
+
+
+def test_manifest_settings_defaults_are_filled(client):
+    response = client.get(f"/api/v1/plugins/{NAME}/settings", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json()["settings"] == {"enabled": True, "interval": 60}
