@@ -239,7 +239,11 @@ class PluginHost:
         return record
 
     async def stop_all(self) -> None:
-        """Stop started plugins in reverse dependency order, each bounded and isolated."""
+        """Stop started plugins in reverse dependency order, each bounded and isolated.
+
+        The ``shutdown`` event goes out first, while every plugin is still running.
+        """
+        await self._emit_shutdown()
         for name in reversed(self.order):
             record = self.records.get(name)
             if record is not None and record.state is PluginState.STARTED:
@@ -260,6 +264,13 @@ class PluginHost:
             await self.wiring.withdraw(record)
             self._withdraw(record)
             record.state = state
+
+    async def _emit_shutdown(self, only: str | None = None) -> None:
+        """The ``shutdown`` event (to one plugin's handlers with ``only``); never refused."""
+        try:
+            await self.services.events.emit("shutdown", only=only)
+        except Exception:  # e.g. a pre handler raising EventRejected: stop anyway
+            log.exception("the shutdown event failed")
 
     def quarantine(self, name: str, reason: str) -> None:
         """Take a plugin that keeps failing out of the running host."""
@@ -410,6 +421,7 @@ class PluginHost:
         self.store.set_enabled(name, False, "operator")
         if record.state is PluginState.STARTED:
             await self.services.events.emit("plugin.disabled", name=name)
+            await self._emit_shutdown(only=name)
             await self.stop_plugin(name, state=PluginState.DISABLED)
         elif record.state is not PluginState.REJECTED:
             self._withdraw(record)
