@@ -1,0 +1,110 @@
+"""The guide's get_services example, served by a real PlexiChat app with only it loaded."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from plexichat.config import HostSettings
+from plexichat.web import create_app
+
+NAME = "services_demo"
+
+
+class Records(logging.Handler):
+    """Keeps the messages logged on the plugin's logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def plugin_log():
+    logger = logging.getLogger(f"plexichat.plugins.{NAME}")
+    handler, level = Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler.messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def serve(data_dir, **settings):
+    settings = HostSettings(data_dir=data_dir, load_plugins=NAME, admin_token="t", **settings)
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 10
+        while client.get("/api/v1/health/ready").status_code != 200:
+            assert time.monotonic() < deadline, "host never became ready"
+            time.sleep(0.05)
+        yield client
+
+
+@pytest.fixture
+def client(tmp_path, plugin_log):
+    with serve(tmp_path) as client:
+        yield client
+
+
+def info(client):
+    response = client.get(f"/api/v1/plugins/{NAME}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def plugin_of(client):
+    return client.app.state.host.records[NAME].obj
+
+
+def test_services_demo_is_started(client):
+    detail = info(client)
+    assert detail["state"] == "started", detail["reason"]
+    assert detail["distribution"] == "plexichat-services-demo"
+    assert detail["warnings"] == []
+
+
+def test_it_got_a_logger(client, plugin_log):
+    logger = plugin_of(client).logger
+    assert isinstance(logger, logging.Logger)
+    assert logger.name == f"plexichat.plugins.{NAME}"
+    assert plugin_log == ["MyPlugin initialized!"]
+
+
+def test_it_got_an_answer_from_the_local_ai(client):
+    plugin = plugin_of(client)
+    assert plugin.ai is client.app.state.host.services.ai
+    assert plugin.ai.label == "plexichat-local-ai"
+    response = client.get("/api/v1/services-demo/last")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["prompt"] == "Hello, AI!"
+    assert body["result"].startswith("[plexichat-local-ai] ")
+    assert "Hello AI" in body["result"]
+    assert body["result"] == plugin.last_result
+
+
+def test_get_services_requests_ai_use_and_it_is_granted_by_default(client):
+    detail = info(client)
+    assert detail["manifest"]["permissions"] == []
+    assert detail["permissions_requested"] == ["ai:use"]
+    assert detail["permissions_granted"] == ["ai:use"]
+
+
+def test_without_the_grant_it_fails_and_the_host_serves_on(tmp_path):
+    with serve(tmp_path, strict_permissions=True) as client:
+        detail = info(client)
+        assert detail["state"] == "failed"
+        assert "PermissionDenied" in detail["reason"]
+        assert "'ai:use'" in detail["reason"]
+        assert detail["permissions_granted"] == []
+        assert client.get("/api/v1/services-demo/last").status_code == 404
+        assert client.get("/api/v1/health/live").status_code == 200
+        assert client.get("/api/v1/plugins").status_code == 200
