@@ -6,24 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
-from fastapi.testclient import TestClient
-
-from plexichat.config import HostSettings
-from plexichat.web import create_app
 
 
 @pytest.fixture
-def client(tmp_path):
-    settings = HostSettings(data_dir=tmp_path, load_plugins="hello")
-    with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 10
-        while client.get("/api/v1/health/ready").status_code != 200:
-            assert time.monotonic() < deadline, "host never became ready"
-            time.sleep(0.05)
-        yield client
+def client(plexichat_client):
+    return plexichat_client(plugins=["hello"])
 
 
 def test_hello_is_started(client):
