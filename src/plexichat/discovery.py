@@ -14,16 +14,18 @@ any install or uninstall invalidates it. A hit needs neither pydantic nor jsonsc
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata as md
 import importlib.util
 import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+
+if TYPE_CHECKING:
+    import importlib.metadata as md
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginCandidate", "discover", "index_path"]
 
@@ -103,6 +105,8 @@ def discover(*, use_index: bool = True) -> list[PluginCandidate]:
 
 
 def _scan() -> tuple[list[PluginCandidate], list[str]]:
+    import importlib.metadata as md  # here, not at the top: an index hit does not need it
+
     by_name: dict[str, list[PluginCandidate]] = {}
     entry_point_files: list[str] = []
     for ep in md.entry_points(group=ENTRY_POINT_GROUP):

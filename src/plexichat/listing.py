@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .discovery import discover
@@ -39,9 +39,11 @@ class PluginListing:
 
     def as_dict(self, *, with_manifest: bool = False) -> dict[str, Any]:
         """Plain data for ``--json``."""
-        data = asdict(self)
-        if not with_manifest:
-            data.pop("manifest")
+        if with_manifest:
+            return asdict(self)
+        # Without the manifest, skip asdict's deep copy of it (most of `plugins list`).
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "manifest"}
+        data["warnings"] = list(self.warnings)
         return data
 
 

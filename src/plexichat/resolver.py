@@ -12,12 +12,15 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from . import __version__
 from .discovery import PluginCandidate
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -223,8 +226,14 @@ def _compat_problem(manifest: Mapping[str, object], host: Version) -> str | None
 
 
 def _requirements(manifest: Mapping[str, object]) -> tuple[list[Requirement], str | None]:
-    reqs = []
-    for item in manifest.get("dependencies") or []:  # type: ignore[attr-defined]
+    reqs: list[Requirement] = []
+    items = manifest.get("dependencies") or []
+    if not items:
+        return reqs, None
+    # Imported only when needed: it costs more than the rest of `plugins list`.
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for item in items:  # type: ignore[attr-defined]
         try:
             reqs.append(Requirement(str(item)))
         except InvalidRequirement as exc:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +101,13 @@ def plugins_info(name: str, as_json: bool) -> None:
 
 
 # --- operator commands -------------------------------------------------------------------
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run``, imported only by the commands that need it (not by ``list``)."""
+    import asyncio
+
+    return asyncio.run(coro)
 
 
 def _settings() -> Any:
@@ -249,7 +255,7 @@ def config_get(name: str, key: str | None) -> None:
             schema = await host.settings_schema(name)
             return schema, host.current_settings(name)
 
-    schema, current = asyncio.run(read())
+    schema, current = _run(read())
     shown = mask_secrets(schema, current)
     if key is None:
         click.echo(json.dumps(shown, indent=2))
@@ -278,7 +284,7 @@ def config_set(name: str, key: str, value: str) -> None:
             return await host.update_settings(name, current)
 
     try:
-        stored = asyncio.run(write())
+        stored = _run(write())
     except SettingsInvalid as exc:
         for error in exc.errors:
             click.echo(f"error: {error}", err=True)
@@ -325,7 +331,7 @@ def plugins_selftest(name: str | None, as_json: bool) -> None:
                             "state": host.records[plugin].state.value})
             return out
 
-    results = asyncio.run(run())
+    results = _run(run())
     if as_json:
         click.echo(json.dumps(results, indent=2))
     else:
@@ -355,7 +361,7 @@ def _progress_run(title: str, work: Callable[[Any, Any], Awaitable[Any]]) -> Any
             async with _running_host() as host:
                 return await work(host, update)
 
-        return asyncio.run(run())
+        return _run(run())
 
 
 @backup.command("create")
@@ -383,3 +389,8 @@ def backup_restore(file: Path) -> None:
     click.echo(f"restored {file}: {sum(report.tables.values())} row(s) in "
                f"{len(report.tables)} tables, {report.files} files, "
                f"{len(report.handlers)} plugin handler(s)")
+
+
+from .openapi import openapi as _openapi  # noqa: E402  (click only; the host loads on use)
+
+main.add_command(_openapi)
