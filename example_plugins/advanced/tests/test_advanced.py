@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from plexichat.config import HostSettings
-from plexichat.web import create_app
+from plexichat.testing import ADMIN_TOKEN
 
 NAME = "advanced"
-TOKEN = "t"
-ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 class Records(logging.Handler):
@@ -39,21 +34,9 @@ def plugin_log():
     logger.setLevel(level)
 
 
-@contextlib.contextmanager
-def serve(data_dir):
-    settings = HostSettings(data_dir=data_dir, load_plugins=NAME, admin_token=TOKEN)
-    with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 10
-        while client.get("/api/v1/health/ready").status_code != 200:
-            assert time.monotonic() < deadline, "host never became ready"
-            time.sleep(0.05)
-        yield client
-
-
 @pytest.fixture
-def client(tmp_path, plugin_log):
-    with serve(tmp_path) as client:
-        yield client
+def client(plexichat_client, plugin_log):
+    return plexichat_client(plugins=[NAME])
 
 
 def info(client):
@@ -86,8 +69,8 @@ def test_shutdown_event_fires_when_disabled(client, plugin_log):
     assert plugin_log.count("Plugin stopping") == 1
 
 
-def test_shutdown_event_fires_when_the_host_stops(tmp_path, plugin_log):
-    with serve(tmp_path):
+def test_shutdown_event_fires_when_the_host_stops(plexichat_client, plugin_log):
+    with plexichat_client(plugins=[NAME]):
         assert "Plugin stopping" not in plugin_log
     assert plugin_log.count("Plugin stopping") == 1
 

@@ -7,14 +7,11 @@ import sys
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from plexichat.config import HostSettings
-from plexichat.web import create_app
+from plexichat.testing import ADMIN_TOKEN
 
 NAME = "my_awesome_plugin"
-TOKEN = "t"
-ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def wait_for(condition, timeout=10.0, what="condition"):
@@ -34,24 +31,14 @@ def cwd(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def start(tmp_path, cwd):
+def start(plexichat_client, tmp_path, cwd):
     """Start a host with only this plugin; the plugin module is imported afresh."""
-    started = []
 
     def start():
         sys.modules.pop("plexichat_awesome.main", None)  # a fresh AwesomePlugin()
-        settings = HostSettings(data_dir=tmp_path / "host", load_plugins=NAME,
-                                admin_token=TOKEN)
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        started.append(client)
-        wait_for(lambda: client.get("/api/v1/health/ready").status_code == 200,
-                 what="the host to become ready")
-        return client
+        return plexichat_client(plugins=[NAME], data_dir=tmp_path / "host")
 
     yield start
-    for client in started:
-        client.__exit__(None, None, None)
     sys.modules.pop("plexichat_awesome.main", None)
 
 

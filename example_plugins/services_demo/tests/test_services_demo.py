@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 
 import pytest
-from fastapi.testclient import TestClient
-
-from plexichat.config import HostSettings
-from plexichat.web import create_app
 
 NAME = "services_demo"
 
@@ -37,21 +31,9 @@ def plugin_log():
     logger.setLevel(level)
 
 
-@contextlib.contextmanager
-def serve(data_dir, **settings):
-    settings = HostSettings(data_dir=data_dir, load_plugins=NAME, admin_token="t", **settings)
-    with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 10
-        while client.get("/api/v1/health/ready").status_code != 200:
-            assert time.monotonic() < deadline, "host never became ready"
-            time.sleep(0.05)
-        yield client
-
-
 @pytest.fixture
-def client(tmp_path, plugin_log):
-    with serve(tmp_path) as client:
-        yield client
+def client(plexichat_client, plugin_log):
+    return plexichat_client(plugins=[NAME])
 
 
 def info(client):
@@ -98,8 +80,9 @@ def test_get_services_requests_ai_use_and_it_is_granted_by_default(client):
     assert detail["permissions_granted"] == ["ai:use"]
 
 
-def test_without_the_grant_it_fails_and_the_host_serves_on(tmp_path):
-    with serve(tmp_path, strict_permissions=True) as client:
+def test_without_the_grant_it_fails_and_the_host_serves_on(plexichat_client):
+    with plexichat_client(plugins=[NAME], settings={"strict_permissions": True},
+                          expect_started=False) as client:
         detail = info(client)
         assert detail["state"] == "failed"
         assert "PermissionDenied" in detail["reason"]
