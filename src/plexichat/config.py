@@ -49,6 +49,19 @@ class HostSettings(BaseSettings):
                                   "self-test may take.")
     fault_budget: int = Field(default=5, ge=1, description="Consecutive failures that "
                               "quarantine a plugin.")
+    webhook_poll_interval: float = Field(
+        default=2.0, gt=0, description="Most seconds between two looks at the webhook "
+        "outbox (recording an event wakes the delivery worker at once).")
+    webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds one webhook "
+                                   "request may take.")
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts per webhook "
+                                      "delivery before it is marked failed.")
+    webhook_backoff_base: float = Field(default=5.0, gt=0, description="Seconds before the "
+                                        "first retry of a webhook; doubled after each failure.")
+    webhook_backoff_cap: float = Field(default=3600.0, gt=0, description="Longest wait in "
+                                       "seconds between two attempts of a webhook.")
+    webhook_concurrency: int = Field(default=10, ge=1, description="Webhook requests in "
+                                     "flight at once.")
 
     def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
         """The operator's load/disable choices as a :class:`PluginFilter`.

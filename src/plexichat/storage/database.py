@@ -70,6 +70,43 @@ webhook_events = sa.Table(
 )
 """Webhook events emitted by the core and by plugins, kept durably for delivery."""
 
+webhook_subscriptions = sa.Table(
+    "plexichat_webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+"""Operators' outgoing webhook subscriptions: target URL, signing secret, event names."""
+
+webhook_deliveries = sa.Table(
+    "plexichat_webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer,
+              sa.ForeignKey("plexichat_webhook_events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscription_id", sa.Integer,
+              sa.ForeignKey("plexichat_webhook_subscriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(20), nullable=False),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("response_code", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("event_id", "subscription_id"),
+    sa.Index("ix_plexichat_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_plexichat_webhook_deliveries_subscription", "subscription_id", "id"),
+)
+"""The outbox: one row per (event, subscription), retried until delivered or failed."""
+
 host_secrets = sa.Table(
     "plexichat_host",
     metadata,
