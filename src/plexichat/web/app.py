@@ -14,8 +14,10 @@ from .. import __version__
 from ..config import HostSettings
 from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
+from ..webhooks import DeliveryWorker
 from .api_health import router as health_router
 from .api_plugins import router as plugins_router
+from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
 from .plugin_middleware import run_plugin_middleware
 from .routes import flatten_routes
@@ -35,10 +37,12 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     settings = settings or HostSettings()
     host = PluginHost(settings)
     admin = AdminToken(settings, host.store)
+    webhook_worker = DeliveryWorker.from_settings(host.services.webhooks, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         admin.ensure()
+        await webhook_worker.start()  # pending deliveries of earlier runs too
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
@@ -51,6 +55,7 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
                     await starting
             await host.stop_all()
             await host.tasks.stop_all()
+            await webhook_worker.stop()
             host.database.dispose()
 
     app = FastAPI(
@@ -64,8 +69,10 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     app.state.host = host
     app.state.settings = settings
     app.state.admin_token = admin
+    app.state.webhook_worker = webhook_worker
     app.include_router(health_router)
     app.include_router(plugins_router)
+    app.include_router(webhooks_router)
     app.middleware("http")(run_plugin_middleware)
     routes = PluginRoutes(app)
     host.add_routes = routes.add

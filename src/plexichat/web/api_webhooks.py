@@ -1,0 +1,230 @@
+"""``/api/v1/webhooks``: operators manage outgoing webhook subscriptions (admin token).
+
+A subscription's secret is returned once, by the ``POST`` that creates it; afterwards
+the API shows only a masked form. Deliveries are signed per Standard Webhooks
+(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), so receivers verify
+them with that secret.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field, field_validator
+
+from ..webhooks import (
+    Delivery,
+    DeliveryWorker,
+    InvalidSubscription,
+    Subscription,
+    SubscriptionNotFound,
+    WebhookEvents,
+    mask_secret,
+)
+from ..webhooks.validation import validate_events, validate_secret, validate_url
+from .auth import require_admin
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
+                   dependencies=[Depends(require_admin)],
+                   responses={401: {"description": "No admin token was sent"},
+                              403: {"description": "The admin token is not valid"}})
+
+
+class WebhookCreate(BaseModel):
+    """A new subscription."""
+
+    url: str = Field(description="Where to POST events: an absolute http or https URL.",
+                     examples=["https://example.com/plexichat-webhooks"])
+    events: list[str] = Field(
+        description="Event names to deliver: exact names (`message.posted`), a prefix "
+                    "(`message.*`) or `*` for every event.",
+        examples=[["message.posted"]])
+    secret: str | None = Field(
+        default=None,
+        description="Signing secret in the Standard Webhooks form `whsec_<base64 of 24-64 "
+                    "bytes>`; generated when omitted.")
+    description: str = Field(default="", max_length=500, description="A note for operators.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return validate_url(value)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        return validate_events(value)
+
+
+class DeliveryCounts(BaseModel):
+    """Deliveries of one subscription by status."""
+
+    pending: int = 0
+    delivered: int = 0
+    failed: int = 0
+
+
+class WebhookView(BaseModel):
+    """A subscription as listed: the secret is masked."""
+
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    secret: str = Field(description="Masked: the full secret is shown only on creation.")
+    created_at: datetime
+    deliveries: DeliveryCounts
+
+
+class WebhookCreated(WebhookView):
+    """The new subscription, with its secret in full — the only time it is shown."""
+
+    secret: str = Field(description="The signing secret (`whsec_…`). Store it now: it is "
+                                    "never shown again.")
+
+
+class DeliveryView(BaseModel):
+    """One entry of the delivery log: an event on its way to one subscription."""
+
+    id: int
+    event_id: int
+    event: str
+    subscription_id: int
+    webhook_id: str = Field(description="The `webhook-id` header: the same on every retry.")
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str
+    response_code: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class EventView(BaseModel):
+    """A recorded webhook event."""
+
+    id: int
+    event: str
+    source: str = Field(description="`core` or the name of the plugin that emitted it.")
+    payload: dict[str, Any]
+    created_at: datetime | None
+
+
+def _outbox(request: Request) -> WebhookEvents:
+    worker: DeliveryWorker = request.app.state.webhook_worker
+    return worker.outbox
+
+
+Outbox = Annotated[WebhookEvents, Depends(_outbox)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No subscription has that id"}}
+
+
+def _view(sub: Subscription, counts: dict[str, int] | None,
+          model: type[WebhookView] = WebhookView, *, reveal: bool = False) -> Any:
+    return model(id=sub.id, url=sub.url, events=sub.events, description=sub.description,
+                 secret=sub.secret if reveal else mask_secret(sub.secret),
+                 created_at=sub.created_at, deliveries=DeliveryCounts(**(counts or {})))
+
+
+def _delivery(d: Delivery) -> DeliveryView:
+    return DeliveryView(id=d.id, event_id=d.event_id, event=d.event,
+                        subscription_id=d.subscription_id, webhook_id=d.message_id,
+                        status=d.status,  # type: ignore[arg-type]
+                        attempts=d.attempts, next_attempt_at=d.next_attempt_at,
+                        last_attempt_at=d.last_attempt_at, last_error=d.last_error,
+                        response_code=d.response_code, created_at=d.created_at,
+                        delivered_at=d.delivered_at)
+
+
+def _get(outbox: WebhookEvents, subscription_id: int) -> Subscription:
+    try:
+        return outbox.subscription(subscription_id)
+    except SubscriptionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.post("", status_code=201, response_model=WebhookCreated,
+             summary="Create a webhook subscription")
+def create_webhook(body: WebhookCreate, outbox: Outbox) -> WebhookCreated:
+    """Subscribe a URL to events. The response holds the signing secret: the only time
+    the API shows it."""
+    if body.secret is not None:
+        try:  # checked here so that a 422 never echoes the secret back
+            validate_secret(body.secret)
+        except InvalidSubscription as exc:
+            raise HTTPException(422, [{"type": "value_error", "loc": ["body", "secret"],
+                                       "msg": exc.message}]) from None
+    sub = outbox.subscribe(body.url, body.events, body.secret, body.description)
+    result: WebhookCreated = _view(sub, None, WebhookCreated, reveal=True)
+    return result
+
+
+@router.get("", response_model=list[WebhookView], summary="List webhook subscriptions")
+def list_webhooks(outbox: Outbox) -> list[WebhookView]:
+    """Every subscription, oldest first (secrets masked)."""
+    counts = outbox.counts()
+    return [_view(s, counts.get(s.id)) for s in outbox.subscriptions()]
+
+
+@router.get("/events", response_model=list[EventView], summary="Recent webhook events")
+def recent_events(outbox: Outbox,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[EventView]:
+    """The newest recorded events (core and plugin), newest first."""
+    return [EventView(**row) for row in outbox.recent(limit)]
+
+
+@router.get("/{subscription_id}", response_model=WebhookView, responses=NOT_FOUND,
+            summary="Show one webhook subscription")
+def get_webhook(subscription_id: int, outbox: Outbox) -> WebhookView:
+    """One subscription (secret masked) with its delivery counts."""
+    sub = _get(outbox, subscription_id)
+    result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
+    return result
+
+
+@router.delete("/{subscription_id}", status_code=204, responses=NOT_FOUND,
+               summary="Delete a webhook subscription")
+def delete_webhook(subscription_id: int, outbox: Outbox) -> Response:
+    """Delete the subscription and its delivery log; pending deliveries are dropped."""
+    try:
+        outbox.unsubscribe(subscription_id)
+    except SubscriptionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(status_code=204)
+
+
+@router.get("/{subscription_id}/deliveries", response_model=list[DeliveryView],
+            responses=NOT_FOUND, summary="The delivery log of one subscription")
+def list_deliveries(
+    subscription_id: int,
+    outbox: Outbox,
+    status: Annotated[Literal["pending", "delivered", "failed"] | None,
+                      Query(description="Only deliveries in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(description="Only deliveries with a smaller id "
+                                                    "(to page back).")] = None,
+) -> list[DeliveryView]:
+    """Deliveries, newest first: status, attempts, next attempt, last error and the
+    receiver's last response code."""
+    _get(outbox, subscription_id)
+    return [_delivery(d) for d in outbox.deliveries(subscription_id, status=status,
+                                                    limit=limit, before=before)]
+
+
+@router.post("/{subscription_id}/deliveries/{delivery_id}/retry",
+             response_model=DeliveryView, responses=NOT_FOUND,
+             summary="Send a delivery again")
+def retry_delivery(subscription_id: int, delivery_id: int, outbox: Outbox) -> DeliveryView:
+    """Queue a delivery (typically a failed one) again, with its attempts reset."""
+    _get(outbox, subscription_id)
+    found = outbox.delivery(delivery_id)
+    if found is None or found.subscription_id != subscription_id:
+        raise HTTPException(404, f"subscription {subscription_id} has no delivery "
+                                 f"{delivery_id}")
+    retried = outbox.retry(delivery_id)
+    assert retried is not None
+    return _delivery(retried)
