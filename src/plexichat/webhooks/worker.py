@@ -148,7 +148,14 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Attempt every delivery due now (at most ``concurrency``); how many were."""
         lease = 2 * self.timeout + 1
-        due = await asyncio.to_thread(self.outbox.claim_due, self.concurrency, lease)
+        claim = asyncio.ensure_future(
+            asyncio.to_thread(self.outbox.claim_due, self.concurrency, lease))
+        try:
+            due = await asyncio.shield(claim)
+        except asyncio.CancelledError:  # stopping: hand back what the thread claims
+            for delivery in await claim:
+                self.outbox.release(delivery)
+            raise
         if due:
             await asyncio.gather(*(self._deliver(d) for d in due))
         return len(due)
