@@ -49,6 +49,14 @@ class HostSettings(BaseSettings):
                                   "self-test may take.")
     fault_budget: int = Field(default=5, ge=1, description="Consecutive failures that "
                               "quarantine a plugin.")
+    filter_timeout: float = Field(default=2.0, gt=0, description="Seconds one plugin's "
+                                  "message filter (or after-the-fact chat hook) may take.")
+    command_timeout: float = Field(default=5.0, gt=0, description="Seconds one slash "
+                                   "command may take to answer.")
+    password_hash_time_cost: int = Field(default=3, ge=1, description="Argon2id passes "
+                                         "per password hash.")
+    password_hash_memory_kib: int = Field(default=65536, ge=64, description="Argon2id "
+                                          "memory per password hash, in KiB.")
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="Most seconds between two looks at the webhook "
         "outbox (recording an event wakes the delivery worker at once).")

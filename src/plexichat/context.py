@@ -186,7 +186,9 @@ class PluginContext:
     def chat(self) -> Any:
         """Users, channels and messages (``chat:read`` / ``chat:write``)."""
         self.require("chat")
-        return self._need_service("chat", self._services.chat)
+        chat = self._need_service("chat", self._services.chat)
+        for_plugin = getattr(chat, "for_plugin", None)  # the host's ChatService
+        return for_plugin(self) if for_plugin is not None else chat
 
     def service(self, name: str) -> Any:
         """The service called ``name`` (``logger``, ``db``, ``ai`` …), permission-checked."""

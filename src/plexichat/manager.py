@@ -129,6 +129,9 @@ class PluginHost:
         self.services.webhooks = WebhookEvents(self.database)
 
         self.services.backup = self._default_services["backup"] = BackupService(self)
+        from .chat.service import ChatService
+
+        self.services.chat = self._default_services["chat"] = ChatService(self)
         self.service_owners: dict[str, str] = {}
         self.tasks = TaskSupervisor(on_crash=count, stop_timeout=self.settings.shutdown_timeout)
         self.wiring = Wiring(self)

@@ -29,6 +29,9 @@ __all__ = [
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
+ESSENTIAL_CAPABLE_HOOKS: tuple[str, ...] = ("message_will_post", "message_will_update")
+"""The hooks a manifest may list in ``essential_hooks``."""
+
 
 class PluginType(str, enum.Enum):
     """The sixteen plugin types of the plugin guide."""
@@ -94,6 +97,9 @@ class PluginManifest(BaseModel):
     settings_schema: dict[str, Any] | None = None
     auto_start: bool = True
     background_tasks: list[str] = Field(default_factory=list)
+    essential_hooks: list[str] = Field(default_factory=list)
+    """Filter hooks that fail closed: while this plugin cannot run them, messages are
+    refused instead of passing unfiltered (see :data:`ESSENTIAL_CAPABLE_HOOKS`)."""
 
     @field_validator("name")
     @classmethod
@@ -138,6 +144,17 @@ class PluginManifest(BaseModel):
             raise ValueError(
                 f"unknown permission(s) {', '.join(map(repr, unknown))}; "
                 f"known: {', '.join(sorted(KNOWN_PERMISSIONS))}"
+            )
+        return value
+
+    @field_validator("essential_hooks")
+    @classmethod
+    def _filter_hooks_only(cls, value: list[str]) -> list[str]:
+        wrong = [h for h in value if h not in ESSENTIAL_CAPABLE_HOOKS]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(map(repr, wrong))} cannot be essential; only the message "
+                f"filters can: {', '.join(ESSENTIAL_CAPABLE_HOOKS)}"
             )
         return value
 

@@ -3,9 +3,9 @@
 After a plugin's ``startup`` hook succeeds, :meth:`Wiring.contribute` calls its
 ``register_*`` hooks (only that plugin's implementations, through the dispatcher) and
 files what they return — middleware, event handlers, security policies, health checks,
-backup handlers, background tasks, tables, services, logging handlers, analytics hooks —
-each attributed to the plugin. :meth:`Wiring.withdraw` takes every one of them out
-again, which is what disabling and quarantining rely on.
+backup handlers, background tasks, tables, services, logging handlers, analytics hooks,
+slash commands — each attributed to the plugin. :meth:`Wiring.withdraw` takes every one
+of them out again, which is what disabling and quarantining rely on.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Contributions:
     logging_handlers: list[logging.Handler] = field(default_factory=list)
     analytics_hooks: list[str] = field(default_factory=list)
     other_db_extensions: list[str] = field(default_factory=list)
+    slash_commands: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Plain data for the API and CLI."""
@@ -65,6 +66,7 @@ class Contributions:
             "logging_handlers": [type(h).__name__ for h in self.logging_handlers],
             "analytics_hooks": list(self.analytics_hooks),
             "db_extensions": list(self.other_db_extensions),
+            "slash_commands": [f"/{name}" for name in self.slash_commands],
         }
 
 
@@ -96,6 +98,7 @@ class Wiring:
             ("register_logging_handlers", self._logging),
             ("register_analytics_hooks", self._analytics),
             ("register_background_tasks", self._tasks),
+            ("register_slash_commands", self._slash_commands),
         ):
             for value in await self._collect(record, hook):
                 try:
@@ -120,6 +123,8 @@ class Wiring:
         services.events.remove_plugin(name)
         services.security.remove_plugin(name)
         services.analytics.remove_plugin(name)
+        if hasattr(services.chat, "remove_plugin"):
+            services.chat.remove_plugin(name)
         self.host.tasks.cancel(name)
         if c is None:
             return
@@ -254,6 +259,11 @@ class Wiring:
                             f"{type(value).__name__}")
         self.host.tasks.start(record.name, task, {"context": record.context})
         c.tasks.append(task.name)
+
+    def _slash_commands(self, record: PluginRecord, c: Contributions, value: Any) -> None:
+        # a name another plugin registered first raises here: refused and reported
+        self.host.services.chat.add_command(record.name, value)
+        c.slash_commands.append(value.name)
 
     def _declared_tasks(self, record: PluginRecord, c: Contributions) -> None:
         """Run the manifest's ``background_tasks`` a module-style plugin names.

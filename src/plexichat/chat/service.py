@@ -1,0 +1,689 @@
+"""ChatService: users, channels and messages, and the chat hooks plugins extend them with.
+
+The way of one message (``post_message``)::
+
+    validate → essential filters available? → message_will_post filters, in order
+      (each may change the text, reject, or pass) → a slash command? its handler runs
+      → stored (with the bot's reply) → recorded for webhooks → fanned out to
+      WebSocket clients → message_posted hooks → "message.posted" event
+
+Fan-out happens right after storing, before the after-the-fact hooks, so clients
+receive every channel's messages in the order they were stored whatever the hooks do.
+
+Failure policy of the filters (``message_will_post`` / ``message_will_update``): a
+filter that raises, times out (``filter_timeout``) or returns something else than a
+:class:`~plexichat.chat.types.MessageDraft`, a :class:`~plexichat.chat.types.Reject`
+or None is skipped and counted against its plugin (fail-open). A plugin that lists the
+hook in its manifest's ``essential_hooks`` makes it fail-closed instead: while that
+plugin is failed, quarantined or not started yet, and whenever its filter fails, the
+message is refused with :class:`~plexichat.chat.errors.FilterUnavailable` (503). An
+operator who disables the plugin lifts the requirement.
+
+Every method that runs plugin hooks or hashes a password is a coroutine; plain reads
+are synchronous. All of them are called on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..dispatch import HookTimeout
+from ..services.events import EventRejected
+from . import tables as t
+from .errors import (
+    Conflict,
+    FilterUnavailable,
+    Forbidden,
+    InvalidInput,
+    MessageRejected,
+    NotFound,
+    Unauthorized,
+)
+from .fanout import FanoutHub
+from .passwords import PasswordHasher, new_token, token_digest
+from .types import Channel, CommandCall, Message, MessageDraft, Reject, SlashCommand, User
+
+if TYPE_CHECKING:
+    from ..context import PluginContext
+    from ..manager import PluginHost
+
+__all__ = ["ChatService", "MessagePage", "PluginChat", "PostResult"]
+
+log = logging.getLogger("plexichat.chat")
+
+MAX_TEXT = 4000
+"""The longest message, in characters."""
+MAX_PAGE = 200
+"""The most messages one page may hold."""
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
+CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_COMMAND_RE = re.compile(r"^/([a-z][a-z0-9_-]*)(?:\s+(.*))?$", re.DOTALL)
+FILTER_HOOKS = ("message_will_post", "message_will_update")
+"""The hooks a plugin may declare essential (``essential_hooks`` in plugin.json)."""
+
+
+@dataclass
+class PostResult:
+    """What posting stored: the message, the bot replies it caused, and notices
+    (a slash command that failed, a reply a filter refused)."""
+
+    message: Message
+    replies: list[Message] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MessagePage:
+    """Messages oldest first; ``next_before`` fetches the older page (None: no more)."""
+
+    messages: list[Message]
+    next_before: int | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def _user(row: Any) -> User:
+    return User(id=row.id, name=row.name, is_bot=bool(row.is_bot), bot_plugin=row.bot_plugin,
+                created_at=_utc(row.created_at))
+
+
+def _check_text(text: Any) -> str | None:
+    """Why ``text`` cannot be a message, or None when it can."""
+    if not isinstance(text, str):
+        return f"message text must be a string, not {type(text).__name__}"
+    if not text.strip():
+        return "message text is empty"
+    if len(text) > MAX_TEXT:
+        return f"message text is longer than {MAX_TEXT} characters"
+    return None
+
+
+class ChatService:
+    """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
+
+    def __init__(self, host: PluginHost) -> None:
+        self.host = host
+        self.database = host.database
+        t.metadata.create_all(self.database.engine, tables=t.CHAT_TABLES, checkfirst=True)
+        self.passwords = PasswordHasher(time_cost=host.settings.password_hash_time_cost,
+                                        memory_kib=host.settings.password_hash_memory_kib)
+        self.fanout = FanoutHub()
+        self._commands: dict[str, tuple[str, SlashCommand]] = {}
+        self._dummy_hash: str | None = None
+
+    def for_plugin(self, context: PluginContext) -> PluginChat:
+        """What ``context.chat`` hands one plugin."""
+        return PluginChat(self, context)
+
+    # --- users ---------------------------------------------------------------------
+
+    async def register(self, name: str, password: str) -> User:
+        """Create a user; runs ``user_registered`` and emits ``user.registered``."""
+        if not USER_NAME_RE.match(name):
+            raise InvalidInput("user name must be 2-40 letters, digits, '.', '_' or '-', "
+                               "starting with a letter or digit")
+        if not 8 <= len(password) <= 1024:
+            raise InvalidInput("password must be 8 to 1024 characters long")
+        if self._user_row(t.users.c.name_key == name.lower()) is not None:
+            raise Conflict(f"the user name {name!r} is taken")
+        hashed = await asyncio.to_thread(self.passwords.hash, password)
+        created = _now()
+        try:
+            with self.database.engine.begin() as conn:
+                result = conn.execute(sa.insert(t.users).values(
+                    name=name, name_key=name.lower(), password_hash=hashed, is_bot=False,
+                    created_at=created))
+                user_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        except sa.exc.IntegrityError:
+            raise Conflict(f"the user name {name!r} is taken") from None
+        user = User(id=user_id, name=name, created_at=created)
+        await self._after("user_registered", "user.registered", {"user": user.as_dict()},
+                          user=user)
+        return user
+
+    async def login(self, name: str, password: str) -> tuple[str, User]:
+        """Check the password and hand out a new bearer token: ``(token, user)``."""
+        row = self._user_row(t.users.c.name_key == name.lower())
+        if row is None or row.password_hash is None:
+            # the same work as a real check, so timing does not tell which names exist
+            if self._dummy_hash is None:
+                self._dummy_hash = await asyncio.to_thread(self.passwords.hash, "-")
+            await asyncio.to_thread(self.passwords.verify, self._dummy_hash, password)
+            raise Unauthorized("wrong user name or password")
+        if not await asyncio.to_thread(self.passwords.verify, row.password_hash, password):
+            raise Unauthorized("wrong user name or password")
+        rehashed = None
+        if self.passwords.needs_rehash(row.password_hash):  # the cost settings changed
+            rehashed = await asyncio.to_thread(self.passwords.hash, password)
+        token = new_token()
+        with self.database.engine.begin() as conn:
+            if rehashed is not None:
+                conn.execute(sa.update(t.users).where(t.users.c.id == row.id)
+                             .values(password_hash=rehashed))
+            conn.execute(sa.insert(t.tokens).values(
+                token_hash=token_digest(token), user_id=row.id, created_at=_now()))
+        return token, _user(row)
+
+    def logout(self, token: str) -> None:
+        """Forget a bearer token."""
+        with self.database.engine.begin() as conn:
+            conn.execute(sa.delete(t.tokens).where(t.tokens.c.token_hash == token_digest(token)))
+
+    def authenticate(self, token: str) -> User | None:
+        """The user a bearer token belongs to, or None."""
+        if not token:
+            return None
+        query = (sa.select(t.users).select_from(
+            t.tokens.join(t.users, t.tokens.c.user_id == t.users.c.id))
+            .where(t.tokens.c.token_hash == token_digest(token)))
+        with self.database.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _user(row)
+
+    def get_user(self, user_id: int) -> User:
+        """The user with ``user_id`` or :class:`NotFound`."""
+        row = self._user_row(t.users.c.id == user_id)
+        if row is None:
+            raise NotFound(f"no user with id {user_id}")
+        return _user(row)
+
+    def user_by_name(self, name: str) -> User | None:
+        """The user called ``name`` (any case), or None."""
+        row = self._user_row(t.users.c.name_key == name.lower())
+        return None if row is None else _user(row)
+
+    def bot_user(self, plugin: str) -> User:
+        """The bot user ``bot:<plugin>`` that speaks for ``plugin``, created on demand."""
+        row = self._user_row(t.users.c.bot_plugin == plugin)
+        if row is not None:
+            return _user(row)
+        name = f"bot:{plugin}"
+        try:
+            with self.database.engine.begin() as conn:
+                conn.execute(sa.insert(t.users).values(
+                    name=name, name_key=name.lower(), password_hash=None, is_bot=True,
+                    bot_plugin=plugin, created_at=_now()))
+        except sa.exc.IntegrityError:  # created meanwhile by another replica
+            pass
+        row = self._user_row(t.users.c.bot_plugin == plugin)
+        assert row is not None
+        return _user(row)
+
+    def _user_row(self, where: Any) -> Any:
+        with self.database.engine.connect() as conn:
+            return conn.execute(sa.select(t.users).where(where)).first()
+
+    # --- channels ------------------------------------------------------------------
+
+    async def create_channel(self, user: User, name: str, topic: str = "") -> Channel:
+        """Create a channel (its creator joins it); runs ``channel_created``."""
+        if not CHANNEL_NAME_RE.match(name):
+            raise InvalidInput("channel name must be 1-64 lower-case letters, digits, '_' "
+                               "or '-', starting with a letter or digit")
+        if len(topic) > 250:
+            raise InvalidInput("channel topic is longer than 250 characters")
+        created = _now()
+        try:
+            with self.database.engine.begin() as conn:
+                if conn.execute(sa.select(t.channels.c.id)
+                                .where(t.channels.c.name == name)).first() is not None:
+                    raise Conflict(f"a channel named {name!r} exists")
+                result = conn.execute(sa.insert(t.channels).values(
+                    name=name, topic=topic, created_by=user.id, created_at=created))
+                channel_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                conn.execute(sa.insert(t.members).values(
+                    channel_id=channel_id, user_id=user.id, joined_at=created))
+        except sa.exc.IntegrityError:
+            raise Conflict(f"a channel named {name!r} exists") from None
+        self.fanout.joined(user.id, channel_id)
+        channel = Channel(id=channel_id, name=name, topic=topic, created_by=user.name,
+                          created_at=created)
+        await self._after("channel_created", "channel.created",
+                          {"channel": channel.as_dict()}, channel=channel)
+        return channel
+
+    def list_channels(self) -> list[Channel]:
+        """Every channel, by name."""
+        with self.database.engine.connect() as conn:
+            rows = conn.execute(self._channel_query().order_by(t.channels.c.name)).all()
+        return [self._channel(r) for r in rows]
+
+    def get_channel(self, channel_id: int) -> Channel:
+        """The channel with ``channel_id`` or :class:`NotFound`."""
+        with self.database.engine.connect() as conn:
+            row = conn.execute(self._channel_query()
+                               .where(t.channels.c.id == channel_id)).first()
+        if row is None:
+            raise NotFound(f"no channel with id {channel_id}")
+        return self._channel(row)
+
+    async def join(self, user: User, channel_id: int) -> Channel:
+        """Make ``user`` a member of the channel (joining twice is harmless)."""
+        channel = self.get_channel(channel_id)
+        self._ensure_member(user.id, channel_id)
+        self.fanout.joined(user.id, channel_id)
+        return channel
+
+    def is_member(self, user_id: int, channel_id: int) -> bool:
+        """True when the user has joined the channel."""
+        with self.database.engine.connect() as conn:
+            return conn.execute(sa.select(t.members.c.user_id).where(
+                t.members.c.channel_id == channel_id,
+                t.members.c.user_id == user_id)).first() is not None
+
+    def joined_channel_ids(self, user_id: int) -> set[int]:
+        """The channels the user has joined."""
+        with self.database.engine.connect() as conn:
+            return {cid for (cid,) in conn.execute(
+                sa.select(t.members.c.channel_id).where(t.members.c.user_id == user_id))}
+
+    def require_member(self, user: User, channel_id: int) -> Channel:
+        """The channel, if ``user`` has joined it; :class:`NotFound` / :class:`Forbidden`."""
+        channel = self.get_channel(channel_id)
+        if not self.is_member(user.id, channel_id):
+            raise Forbidden(f"join channel {channel.name!r} first "
+                            f"(POST /api/v1/channels/{channel_id}/join)")
+        return channel
+
+    def _ensure_member(self, user_id: int, channel_id: int) -> None:
+        if self.is_member(user_id, channel_id):
+            return
+        try:
+            with self.database.engine.begin() as conn:
+                conn.execute(sa.insert(t.members).values(
+                    channel_id=channel_id, user_id=user_id, joined_at=_now()))
+        except sa.exc.IntegrityError:  # joined meanwhile
+            pass
+
+    @staticmethod
+    def _channel_query() -> sa.Select[Any]:
+        return sa.select(t.channels, t.users.c.name.label("creator")).select_from(
+            t.channels.outerjoin(t.users, t.channels.c.created_by == t.users.c.id))
+
+    @staticmethod
+    def _channel(row: Any) -> Channel:
+        return Channel(id=row.id, name=row.name, topic=row.topic or "",
+                       created_by=row.creator or "", created_at=_utc(row.created_at))
+
+    # --- messages ------------------------------------------------------------------
+
+    async def post_message(self, author: User, channel_id: int, text: str) -> PostResult:
+        """Filter, store and deliver one message (see the module docstring).
+
+        Raises :class:`NotFound`, :class:`Forbidden` (not a member), :class:`InvalidInput`,
+        :class:`MessageRejected` (a filter or command said no: nothing stored) or
+        :class:`FilterUnavailable` (an essential filter cannot run: nothing stored).
+        """
+        if author.is_bot:
+            self.get_channel(channel_id)
+            self._ensure_member(author.id, channel_id)
+        else:
+            self.require_member(author, channel_id)
+        problem = _check_text(text)
+        if problem:
+            raise InvalidInput(problem)
+        draft = await self._filter("message_will_post",
+                                   MessageDraft(text=text, channel_id=channel_id, author=author))
+        notices: list[str] = []
+        reply_draft = None
+        command = None if author.is_bot else self._command_for(draft.text)
+        if command is not None:
+            reply = await self._run_command(command, draft, author, notices)
+            if reply is not None:
+                bot, reply_text = reply
+                self._ensure_member(bot.id, channel_id)
+                try:
+                    reply_draft = await self._filter("message_will_post", MessageDraft(
+                        text=reply_text, channel_id=channel_id, author=bot))
+                except (MessageRejected, FilterUnavailable) as exc:
+                    notices.append(f"the reply to /{command[1].name} was not posted: {exc}")
+        # From here to the fan-out nothing awaits: storage order is delivery order.
+        result = PostResult(self._store(draft), notices=notices)
+        if reply_draft is not None:
+            result.replies.append(self._store(reply_draft))
+        for message in (result.message, *result.replies):
+            self._record("message.posted", {"message": message.as_dict()})
+            self.fanout.publish(channel_id, {"type": "message.created",
+                                             "channel_id": channel_id,
+                                             "message": message.as_dict()})
+        for message in (result.message, *result.replies):
+            await self._after("message_posted", "message.posted",
+                              {"message": message.as_dict()}, record=False, message=message)
+        return result
+
+    def list_messages(self, channel_id: int, *, before: int | None = None,
+                      limit: int = 50) -> MessagePage:
+        """Up to ``limit`` messages older than message id ``before`` (default: the newest),
+        oldest first within the page."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+        self.get_channel(channel_id)
+        query = self._message_query().where(t.messages.c.channel_id == channel_id)
+        if before is not None:
+            query = query.where(t.messages.c.id < before)
+        query = query.order_by(t.messages.c.id.desc()).limit(limit + 1)
+        with self.database.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        page = [self._message(r) for r in reversed(rows[:limit])]
+        return MessagePage(page, page[0].id if more and page else None)
+
+    def get_message(self, message_id: int) -> Message:
+        """The message with ``message_id`` or :class:`NotFound`."""
+        with self.database.engine.connect() as conn:
+            row = conn.execute(self._message_query()
+                               .where(t.messages.c.id == message_id)).first()
+        if row is None:
+            raise NotFound(f"no message with id {message_id}")
+        return self._message(row)
+
+    async def edit_message(self, message_id: int, text: str, *, by: User | None) -> Message:
+        """Change a message's text (``by`` its author; None: the admin).
+
+        The new text passes the ``message_will_update`` filters first.
+        """
+        message = self._may_change(message_id, by, "edit")
+        problem = _check_text(text)
+        if problem:
+            raise InvalidInput(problem)
+        author = self.get_user(message.author_id)
+        draft = await self._filter("message_will_update", MessageDraft(
+            text=text, channel_id=message.channel_id, author=author, message_id=message.id,
+            previous_text=message.text))
+        edited = _now()
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id)
+                                  .values(text=draft.text, edited_at=edited))
+        if not result.rowcount:
+            raise NotFound(f"no message with id {message_id}")
+        updated = Message(id=message.id, channel_id=message.channel_id,
+                          author_id=message.author_id, author=message.author,
+                          text=draft.text, created_at=message.created_at, edited_at=edited)
+        payload = {"message": updated.as_dict(), "previous_text": message.text}
+        self._record("message.updated", payload)
+        self.fanout.publish(message.channel_id, {"type": "message.updated",
+                                                 "channel_id": message.channel_id,
+                                                 "message": updated.as_dict()})
+        await self._after("message_updated", "message.updated", payload, record=False,
+                          message=updated, previous_text=message.text)
+        return updated
+
+    async def delete_message(self, message_id: int, *, by: User | None) -> Message:
+        """Delete a message (``by`` its author; None: the admin); returns it as it was."""
+        message = self._may_change(message_id, by, "delete")
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.delete(t.messages).where(t.messages.c.id == message.id))
+        if not result.rowcount:
+            raise NotFound(f"no message with id {message_id}")
+        deleted_by = by.name if by is not None else "admin"
+        payload = {"message": message.as_dict(), "deleted_by": deleted_by}
+        self._record("message.deleted", payload)
+        self.fanout.publish(message.channel_id, {"type": "message.deleted",
+                                                 "channel_id": message.channel_id,
+                                                 "message": message.as_dict()})
+        await self._after("message_deleted", "message.deleted", payload, record=False,
+                          message=message, deleted_by=deleted_by)
+        return message
+
+    def _may_change(self, message_id: int, by: User | None, action: str) -> Message:
+        message = self.get_message(message_id)
+        if by is not None and by.id != message.author_id:
+            raise Forbidden(f"only the author of a message (or an admin) may {action} it")
+        return message
+
+    def _store(self, draft: MessageDraft) -> Message:
+        created = _now()
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.insert(t.messages).values(
+                channel_id=draft.channel_id, author_id=draft.author.id, text=draft.text,
+                created_at=created))
+            message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return Message(id=message_id, channel_id=draft.channel_id, author_id=draft.author.id,
+                       author=draft.author.name, text=draft.text, created_at=created)
+
+    @staticmethod
+    def _message_query() -> sa.Select[Any]:
+        return sa.select(t.messages, t.users.c.name.label("author")).select_from(
+            t.messages.outerjoin(t.users, t.messages.c.author_id == t.users.c.id))
+
+    @staticmethod
+    def _message(row: Any) -> Message:
+        return Message(id=row.id, channel_id=row.channel_id, author_id=row.author_id,
+                       author=row.author or "", text=row.text,
+                       created_at=_utc(row.created_at), edited_at=_utc(row.edited_at))
+
+    # --- slash commands ------------------------------------------------------------
+
+    def add_command(self, plugin: str, command: SlashCommand) -> None:
+        """Route ``/name`` to ``plugin``; a name another plugin holds is refused."""
+        if not isinstance(command, SlashCommand):
+            raise TypeError(f"expected SlashCommand, got {type(command).__name__}")
+        owner = self._commands.get(command.name)
+        if owner is not None and owner[0] != plugin:
+            raise ValueError(f"slash command /{command.name} refused: plugin {owner[0]!r} "
+                             "registered it first")
+        self._commands[command.name] = (plugin, command)
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget the slash commands of ``plugin`` (disabled or quarantined)."""
+        self._commands = {k: v for k, v in self._commands.items() if v[0] != plugin}
+
+    def commands(self) -> dict[str, tuple[str, str]]:
+        """``{name: (plugin, help)}`` of the registered slash commands."""
+        return {name: (plugin, cmd.help) for name, (plugin, cmd) in sorted(
+            self._commands.items())}
+
+    def _command_for(self, text: str) -> tuple[str, SlashCommand, str] | None:
+        match = _COMMAND_RE.match(text.strip())
+        if match is None or match.group(1) not in self._commands:
+            return None
+        plugin, command = self._commands[match.group(1)]
+        return plugin, command, (match.group(2) or "").strip()
+
+    async def _run_command(self, found: tuple[str, SlashCommand, str], draft: MessageDraft,
+                           author: User, notices: list[str]) -> tuple[User, str] | None:
+        """Run a command's handler; the bot user and reply text, or None for no reply."""
+        plugin, command, args = found
+        call = CommandCall(name=command.name, args=args, user=author,
+                           channel_id=draft.channel_id, text=draft.text)
+        timeout = self.host.settings.command_timeout
+        where = f"slash:{command.name}"
+        try:
+            value = await _bounded(command.handler, call, timeout)
+        except HookTimeout as exc:
+            self.host.dispatcher.record_failure(plugin, where, exc)
+            notices.append(f"/{command.name} (plugin {plugin!r}) did not answer within "
+                           f"{timeout:g} s")
+            return None
+        except Exception as exc:
+            self.host.dispatcher.record_failure(plugin, where, exc)
+            notices.append(f"/{command.name} (plugin {plugin!r}) failed: "
+                           f"{type(exc).__name__}: {exc}")
+            return None
+        if isinstance(value, Reject):
+            raise MessageRejected(plugin, value.reason, value.status_code)
+        if isinstance(value, MessageDraft):
+            value = value.text
+        if value is None:
+            return None
+        problem = _check_text(value)
+        if problem:
+            self.host.dispatcher.record_failure(plugin, where, TypeError(f"reply: {problem}"))
+            notices.append(f"/{command.name} (plugin {plugin!r}) replied with something "
+                           f"that cannot be posted: {problem}")
+            return None
+        return self.bot_user(plugin), value
+
+    # --- hooks ---------------------------------------------------------------------
+
+    def _context(self, plugin: str) -> Any:
+        record = self.host.records.get(plugin)
+        return None if record is None else record.context
+
+    def essential(self, hook: str) -> list[str]:
+        """Plugins whose manifest declares ``hook`` essential."""
+        return [name for name, record in self.host.records.items()
+                if hook in (record.candidate.manifest or {}).get("essential_hooks", ())]
+
+    def _check_essential(self, hook: str) -> set[str]:
+        """Refuse while an essential filter cannot run; the essential plugins' names."""
+        from ..manager import PluginState
+
+        names = set()
+        for name in self.essential(hook):
+            record = self.host.records[name]
+            if record.state in (PluginState.DISABLED, PluginState.REJECTED):
+                continue  # the operator turned it off, or it never could load
+            if record.state is not PluginState.STARTED:
+                problem = f"the plugin is {record.state.value}"
+                if record.reason:
+                    problem += f": {record.reason}"
+                raise FilterUnavailable(name, hook, problem)
+            names.add(name)
+        return names
+
+    async def _filter(self, hook: str, draft: MessageDraft) -> MessageDraft:
+        """Run the filters of ``hook`` in order on ``draft``; the draft to store."""
+        essential = self._check_essential(hook)
+        dispatcher = self.host.dispatcher
+        for plugin in dispatcher.implementers(hook):
+            fail_closed = plugin in essential
+            try:
+                results = await dispatcher.acall(
+                    hook, only=plugin, timeout=self.host.settings.filter_timeout,
+                    sync_in_thread=True, reraise=fail_closed, message=draft,
+                    context=self._context(plugin))
+            except Exception as exc:  # recorded by the dispatcher
+                raise FilterUnavailable(plugin, hook, f"its filter failed: "
+                                        f"{type(exc).__name__}: {exc}") from None
+            for value in results.values:
+                if isinstance(value, Reject):
+                    raise MessageRejected(plugin, value.reason, value.status_code)
+                problem = (_check_text(value.text) if isinstance(value, MessageDraft) else
+                           f"returned {type(value).__name__}; expected MessageDraft, "
+                           "Reject or None")
+                if problem:
+                    error = TypeError(f"{hook}: {problem}")
+                    dispatcher.record_failure(plugin, hook, error)
+                    if fail_closed:
+                        raise FilterUnavailable(plugin, hook, f"its filter failed: {error}")
+                    continue
+                draft = draft.replace(text=value.text)
+        return draft
+
+    def _record(self, event: str, payload: dict[str, Any]) -> None:
+        """Keep ``event`` for webhook delivery; a failure is logged, never the sender's."""
+        webhooks = self.host.services.webhooks
+        if webhooks is None:
+            return
+        try:
+            webhooks.record(event, "core", payload)
+        except Exception:
+            log.exception("could not record webhook event %s", event)
+
+    async def _after(self, hook: str, event: str, payload: dict[str, Any], *,
+                     record: bool = True, **kwargs: Any) -> None:
+        """After the fact: record for webhooks, run ``hook`` per plugin, emit ``event``."""
+        if record:
+            self._record(event, payload)
+        dispatcher = self.host.dispatcher
+        for plugin in dispatcher.implementers(hook):
+            await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
+                                   sync_in_thread=True, context=self._context(plugin),
+                                   **kwargs)
+        events = self.host.services.events
+        if events is not None:
+            try:
+                await events.emit(event, **payload)
+            except EventRejected as exc:  # nothing to stop: it has happened
+                log.warning("a pre handler of %s tried to reject it: %s", event, exc)
+
+
+async def _bounded(handler: Callable[..., Any], call: CommandCall, timeout: float) -> Any:
+    """Call a command handler within ``timeout``; a plain one in a worker thread."""
+    try:
+        if inspect.iscoroutinefunction(handler):
+            value = await asyncio.wait_for(handler(call), timeout)
+        else:
+            value = await asyncio.wait_for(asyncio.to_thread(handler, call), timeout)
+        if inspect.isawaitable(value):
+            value = await asyncio.wait_for(value, timeout)
+    except asyncio.TimeoutError:
+        raise HookTimeout(f"did not finish within {timeout:g} s") from None
+    return value
+
+
+class PluginChat:
+    """``context.chat``: the chat as one plugin may use it.
+
+    Reading needs ``chat:read`` (or ``chat:write``); posting needs ``chat:write`` and
+    posts as the plugin's bot user, through the same filters as everyone's messages.
+    """
+
+    def __init__(self, service: ChatService, context: PluginContext) -> None:
+        self._service = service
+        self._context = context
+
+    # reading
+    def authenticate(self, token: str) -> User | None:
+        """The user a bearer token belongs to, or None."""
+        return self._service.authenticate(token)
+
+    def get_user(self, user_id: int) -> User:
+        """The user with ``user_id``."""
+        return self._service.get_user(user_id)
+
+    def user_by_name(self, name: str) -> User | None:
+        """The user called ``name``, or None."""
+        return self._service.user_by_name(name)
+
+    def list_channels(self) -> list[Channel]:
+        """Every channel."""
+        return self._service.list_channels()
+
+    def get_channel(self, channel_id: int) -> Channel:
+        """The channel with ``channel_id``."""
+        return self._service.get_channel(channel_id)
+
+    def list_messages(self, channel_id: int, *, before: int | None = None,
+                      limit: int = 50) -> MessagePage:
+        """A page of a channel's messages (see :meth:`ChatService.list_messages`)."""
+        return self._service.list_messages(channel_id, before=before, limit=limit)
+
+    def get_message(self, message_id: int) -> Message:
+        """The message with ``message_id``."""
+        return self._service.get_message(message_id)
+
+    def commands(self) -> dict[str, tuple[str, str]]:
+        """``{name: (plugin, help)}`` of the registered slash commands."""
+        return self._service.commands()
+
+    # writing
+    def bot_user(self) -> User:
+        """This plugin's bot user (``bot:<plugin>``); needs ``chat:write``."""
+        self._context.require("chat", "chat:write")
+        return self._service.bot_user(self._context.plugin_name)
+
+    async def post(self, channel_id: int, text: str) -> Message:
+        """Post ``text`` as this plugin's bot user; needs ``chat:write``."""
+        bot = self.bot_user()
+        result = await self._service.post_message(bot, channel_id, text)
+        return result.message
