@@ -16,6 +16,8 @@ from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
 from ..webhooks import DeliveryWorker
 from .api_health import router as health_router
+from .api_chat import router as chat_router
+from .api_chat import ws_router as chat_ws_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
@@ -72,6 +74,8 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     app.state.webhook_worker = webhook_worker
     app.include_router(health_router)
     app.include_router(plugins_router)
+    app.include_router(chat_router)
+    app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
     app.middleware("http")(run_plugin_middleware)
     routes = PluginRoutes(app)

@@ -1,0 +1,389 @@
+"""The chat over HTTP: ``/api/v1/users``, ``/api/v1/channels``, ``/api/v1/messages``, and
+the WebSocket ``/api/v1/ws``.
+
+Requests authenticate with ``Authorization: Bearer <user token>`` (from
+``POST /api/v1/users/login``). Editing and deleting a message also accept the admin
+token. Every refusal of the chat service (:class:`~plexichat.chat.errors.ChatError`)
+becomes its HTTP status with the service's reason as ``detail``, unchanged.
+
+The WebSocket (``/api/v1/ws?token=<user token>``) first sends
+``{"type": "ready", "user": {...}, "channels": [ids]}``, then one JSON object per
+``message.created``, ``message.updated`` and ``message.deleted`` of the channels the
+user has joined (joining while connected counts), in the order they were stored:
+``{"type": ..., "channel_id": ..., "message": {...}, "seq": n}``. A client that falls
+too far behind is disconnected (close code 1013).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.websockets import WebSocketDisconnect
+
+from ..chat.errors import ChatError
+from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
+from ..chat.types import Channel, Message, User
+
+__all__ = ["router", "ws_router"]
+
+router = APIRouter(prefix="/api/v1", tags=["chat"])
+ws_router = APIRouter()
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    """A user name and password (to register, or to log in)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"name": "ada", "password": "correct horse battery"}]})
+
+    name: str = Field(description="2-40 letters, digits, '.', '_' or '-'; unique "
+                      "regardless of case.")
+    password: str = Field(description="8 to 1024 characters.")
+
+
+class UserOut(BaseModel):
+    """A user (never with a password hash)."""
+
+    id: int
+    name: str
+    is_bot: bool = Field(description="Bot users speak for a plugin and cannot log in.")
+    bot_plugin: str | None = None
+    created_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, name=user.name, is_bot=user.is_bot,
+                   bot_plugin=user.bot_plugin, created_at=user.created_at)
+
+
+class TokenOut(BaseModel):
+    """A new bearer token: send it as ``Authorization: Bearer <token>``."""
+
+    token: str
+    token_type: str = "bearer"
+    user: UserOut
+
+
+class ChannelIn(BaseModel):
+    """A channel to create."""
+
+    name: str = Field(description="1-64 lower-case letters, digits, '_' or '-'.",
+                      examples=["general"])
+    topic: str = Field(default="", max_length=250)
+
+
+class ChannelOut(BaseModel):
+    """A channel, and whether the requesting user has joined it."""
+
+    id: int
+    name: str
+    topic: str
+    created_by: str = Field(description="The name of the user who created it.")
+    created_at: dt.datetime | None = None
+    joined: bool
+
+    @classmethod
+    def of(cls, channel: Channel, joined: bool) -> ChannelOut:
+        return cls(id=channel.id, name=channel.name, topic=channel.topic,
+                   created_by=channel.created_by, created_at=channel.created_at,
+                   joined=joined)
+
+
+class MessageIn(BaseModel):
+    """The text of a message to post, or the new text of an edited one."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT,
+                      description="A text beginning with /name runs the slash command "
+                      "`name` when a plugin registered it.", examples=["hello, world"])
+
+
+class MessageOut(BaseModel):
+    """A stored message."""
+
+    id: int
+    channel_id: int
+    author_id: int
+    author: str = Field(description="The author's user name (bot:<plugin> for a bot).")
+    text: str
+    created_at: dt.datetime | None = None
+    edited_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(id=message.id, channel_id=message.channel_id,
+                   author_id=message.author_id, author=message.author, text=message.text,
+                   created_at=message.created_at, edited_at=message.edited_at)
+
+
+class PostedMessage(MessageOut):
+    """The stored message, as the message filters left it, and what it caused."""
+
+    replies: list[MessageOut] = Field(
+        default_factory=list, description="Bot replies a slash command posted.")
+    notices: list[str] = Field(
+        default_factory=list, description="Why a slash command gave no reply, if it "
+        "failed or its reply was refused.")
+
+    @classmethod
+    def of_result(cls, result: PostResult) -> PostedMessage:
+        return cls(**MessageOut.of(result.message).model_dump(),
+                   replies=[MessageOut.of(m) for m in result.replies],
+                   notices=list(result.notices))
+
+
+class MessagePageOut(BaseModel):
+    """A page of messages, oldest first."""
+
+    messages: list[MessageOut]
+    next_before: int | None = Field(
+        description="Pass as ?before= for the next older page; null when there is none.")
+
+
+class ErrorOut(BaseModel):
+    """Why the request was refused."""
+
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorOut} for code in codes}
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def _chat(request: Request) -> ChatService:
+    chat: ChatService = request.app.state.host.services.chat
+    return chat
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "send 'Authorization: Bearer <token>' (log in at "
+                            "POST /api/v1/users/login)", headers=_BEARER)
+    return token.strip()
+
+
+def current_user(request: Request) -> User:
+    """FastAPI dependency: the user whose bearer token came with the request."""
+    user = _chat(request).authenticate(_bearer(request))
+    if user is None:
+        raise HTTPException(401, "the token is not valid (log in again)", headers=_BEARER)
+    return user
+
+
+def current_actor(request: Request) -> User | None:
+    """Like :func:`current_user`, but the admin token is accepted too (-> None)."""
+    token = _bearer(request)
+    user = _chat(request).authenticate(token)
+    if user is not None:
+        return user
+    if request.app.state.admin_token.check(token):
+        return None
+    raise HTTPException(401, "the token is not valid (log in again)", headers=_BEARER)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+CurrentActor = Annotated[User | None, Depends(current_actor)]
+
+
+def _http(exc: ChatError) -> HTTPException:
+    return HTTPException(exc.status, str(exc))
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+@router.post("/users", response_model=UserOut, status_code=201,
+             responses=_errors(400, 409, 503))
+async def register(body: Credentials, request: Request) -> UserOut:
+    """Register a user. Log in afterwards for a token."""
+    try:
+        return UserOut.of(await _chat(request).register(body.name, body.password))
+    except ChatError as exc:
+        raise _http(exc) from None
+
+
+@router.post("/users/login", response_model=TokenOut, responses=_errors(401))
+async def login(body: Credentials, request: Request) -> TokenOut:
+    """Check the password and hand out a new bearer token."""
+    try:
+        token, user = await _chat(request).login(body.name, body.password)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return TokenOut(token=token, user=UserOut.of(user))
+
+
+@router.post("/users/logout", status_code=204, responses=_errors(401))
+async def logout(user: CurrentUser, request: Request) -> Response:
+    """Forget the token this request came with."""
+    _chat(request).logout(_bearer(request))
+    return Response(status_code=204)
+
+
+@router.get("/users/me", response_model=UserOut, responses=_errors(401))
+async def me(user: CurrentUser) -> UserOut:
+    """The user the token belongs to."""
+    return UserOut.of(user)
+
+
+# --- channels ----------------------------------------------------------------------------
+
+
+@router.post("/channels", response_model=ChannelOut, status_code=201,
+             responses=_errors(400, 401, 409))
+async def create_channel(body: ChannelIn, user: CurrentUser, request: Request) -> ChannelOut:
+    """Create a channel; its creator joins it."""
+    try:
+        channel = await _chat(request).create_channel(user, body.name, body.topic)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return ChannelOut.of(channel, joined=True)
+
+
+@router.get("/channels", response_model=list[ChannelOut], responses=_errors(401))
+async def list_channels(user: CurrentUser, request: Request) -> list[ChannelOut]:
+    """Every channel, by name, with ``joined`` for the requesting user."""
+    chat = _chat(request)
+    joined = chat.joined_channel_ids(user.id)
+    return [ChannelOut.of(c, c.id in joined) for c in chat.list_channels()]
+
+
+@router.post("/channels/{channel_id}/join", response_model=ChannelOut,
+             responses=_errors(401, 404))
+async def join_channel(channel_id: int, user: CurrentUser, request: Request) -> ChannelOut:
+    """Join a channel: read and post its messages, receive them on the WebSocket."""
+    try:
+        channel = await _chat(request).join(user, channel_id)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return ChannelOut.of(channel, joined=True)
+
+
+# --- messages ----------------------------------------------------------------------------
+
+
+@router.post("/channels/{channel_id}/messages", response_model=PostedMessage,
+             status_code=201, responses={
+                 **_errors(401, 403, 404),
+                 400: {"model": ErrorOut, "description": "Empty or too long, or a plugin's "
+                       "filter or slash command rejected it (the detail names the plugin "
+                       "and its reason; plugins may use another 4xx)."},
+                 503: {"model": ErrorOut, "description": "A filter a plugin declared "
+                       "essential cannot run; nothing was stored."}})
+async def post_message(channel_id: int, body: MessageIn, user: CurrentUser,
+                       request: Request) -> PostedMessage:
+    """Post a message to a joined channel.
+
+    The message passes the plugins' ``message_will_post`` filters, which may change its
+    text (the response shows what was stored) or reject it. A text beginning with
+    ``/name`` runs the slash command ``name``; its reply is in ``replies``.
+    """
+    try:
+        result = await _chat(request).post_message(user, channel_id, body.text)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return PostedMessage.of_result(result)
+
+
+@router.get("/channels/{channel_id}/messages", response_model=MessagePageOut,
+            responses=_errors(400, 401, 403, 404))
+async def list_messages(
+    channel_id: int, user: CurrentUser, request: Request,
+    before: Annotated[int | None, Query(description="Only messages with a smaller id "
+                                        "(the next_before of the previous page).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> MessagePageOut:
+    """A page of a joined channel's messages: the newest ``limit`` before ``before``."""
+    chat = _chat(request)
+    try:
+        chat.require_member(user, channel_id)
+        page = chat.list_messages(channel_id, before=before, limit=limit)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return MessagePageOut(messages=[MessageOut.of(m) for m in page.messages],
+                          next_before=page.next_before)
+
+
+@router.patch("/messages/{message_id}", response_model=MessageOut,
+              responses=_errors(400, 401, 403, 404, 503))
+async def edit_message(message_id: int, body: MessageIn, actor: CurrentActor,
+                       request: Request) -> MessageOut:
+    """Change a message's text: its author, or the admin token.
+
+    The new text passes the ``message_will_update`` filters first.
+    """
+    try:
+        message = await _chat(request).edit_message(message_id, body.text, by=actor)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return MessageOut.of(message)
+
+
+@router.delete("/messages/{message_id}", status_code=204,
+               responses=_errors(401, 403, 404))
+async def delete_message(message_id: int, actor: CurrentActor, request: Request) -> Response:
+    """Delete a message: its author, or the admin token."""
+    try:
+        await _chat(request).delete_message(message_id, by=actor)
+    except ChatError as exc:
+        raise _http(exc) from None
+    return Response(status_code=204)
+
+
+# --- WebSocket ---------------------------------------------------------------------------
+
+
+@ws_router.websocket("/api/v1/ws")
+async def events(websocket: WebSocket, token: str | None = None) -> None:
+    """Deliver the message events of the user's channels (see the module docstring)."""
+    chat: ChatService = websocket.app.state.host.services.chat
+    if token is None:
+        scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    user = chat.authenticate(token or "")
+    if user is None:  # refused before the handshake completes: the client sees HTTP 403
+        await websocket.close(code=1008, reason="a valid user token is required "
+                              "(?token=<token> or Authorization: Bearer <token>)")
+        return
+    # Subscribe before accepting, so nothing stored after the handshake is missed.
+    sub = chat.fanout.subscribe(user.id, chat.joined_channel_ids(user.id))
+    try:
+        await websocket.accept()
+        await websocket.send_json({"type": "ready", "user": user.as_dict(),
+                                   "channels": sorted(sub.channels)})
+
+        async def send() -> None:
+            while True:
+                event = await sub.next()
+                if event is None:
+                    await websocket.close(code=1013, reason="too far behind; reconnect "
+                                          "and fetch missed messages over REST")
+                    return
+                await websocket.send_json(event)
+
+        async def receive() -> None:  # clients send nothing we act on; this sees them go
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+
+        tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        chat.fanout.unsubscribe(sub)
