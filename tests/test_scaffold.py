@@ -1,0 +1,144 @@
+"""``plexichat plugins new``: the generated project is valid, and its tests pass straight
+after generation (in-process before installing it; and, e2e, installed from a fresh
+virtual environment with the host wheel)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from support.venv import clean_env, shared_host_venv
+
+from plexichat.cli.scaffold import new, scaffold
+from plexichat.manifest import DistributionFacts, PluginType, parse_manifest
+from plexichat.packaging_check import check_path
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+FILES = {
+    "pyproject.toml", "README.md", ".gitignore",
+    "src/plexichat_demo_plugin/__init__.py",
+    "src/plexichat_demo_plugin/plugin.json",
+    "src/plexichat_demo_plugin/docs/README.md",
+    "tests/conftest.py", "tests/test_demo_plugin.py",
+    ".github/workflows/ci.yml", ".github/workflows/release.yml",
+}
+
+
+def test_generated_files_are_valid(tmp_path):
+    root, written = scaffold("demo_plugin", tmp_path / "demo_plugin", "integration")
+    assert {p.relative_to(root).as_posix() for p in written} == FILES
+
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert pyproject["build-system"]["build-backend"] == "hatchling.build"
+    project = pyproject["project"]
+    assert project["name"] == "plexichat-demo-plugin"
+    assert project["dependencies"] == ["plexichat>=3.0"]
+    assert {"pytest>=8.0", "httpx>=0.27"} <= set(project["optional-dependencies"]["test"])
+    assert project["entry-points"]["plexichat.plugins"] == {
+        "demo_plugin": "plexichat_demo_plugin"}
+    assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        "src/plexichat_demo_plugin"]
+
+    data = json.loads((root / "src/plexichat_demo_plugin/plugin.json").read_text())
+    parsed = parse_manifest(data, plugin_name="demo_plugin",
+                            dist=DistributionFacts("plexichat-demo-plugin", "0.1.0"),
+                            file="plugin.json")
+    assert parsed.manifest.type is PluginType.INTEGRATION and not parsed.warnings
+
+    for rel in ("src/plexichat_demo_plugin/__init__.py", "tests/test_demo_plugin.py",
+                "tests/conftest.py"):
+        ast.parse((root / rel).read_text(), rel)
+    code = (root / "src/plexichat_demo_plugin/__init__.py").read_text()
+    assert "def startup(" in code and "def register_routers(" in code
+    assert '@router.get("/status")' in code and '"/api/v1/demo_plugin"' in code
+    test = (root / "tests/test_demo_plugin.py").read_text()
+    assert 'HostSettings(data_dir=tmp_path, load_plugins="demo_plugin")' in test
+    assert "/api/v1/health/ready" in test and '"/api/v1/demo_plugin/status"' in test
+
+    ci = (root / ".github/workflows/ci.yml").read_text()
+    assert "push:" in ci and "python -m pytest" in ci
+    release = (root / ".github/workflows/release.yml").read_text()
+    assert "pypa/gh-action-pypi-publish@release/v1" in release
+    assert "id-token: write" in release and "python -m build" in release
+    assert "https://pypi.org/p/plexichat-demo-plugin" in release
+
+    report = check_path(str(root))
+    assert report.ok and not report.problems, [str(p) for p in report.problems]
+
+
+def test_generated_tests_pass_before_installing(tmp_path):
+    """``plexichat plugins new x && cd x && pytest``: the tests' conftest registers the
+    project for the session when it is not installed."""
+    root, _ = scaffold("demo_plugin", tmp_path / "demo_plugin")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                          cwd=root, env=clean_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 passed" in proc.stdout
+
+
+@pytest.mark.parametrize("name, message", [
+    ("2fast", "must start with a letter"),
+    ("demo-plugin", "only letters, digits and underscores"),
+    ("demo plugin", "only letters, digits and underscores"),
+    ("core_system", "reserved by the PlexiChat host"),
+])
+def test_invalid_names_are_refused_clearly(tmp_path, name, message):
+    result = CliRunner().invoke(new, [name, "--dir", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_existing_directory_is_not_overwritten(tmp_path):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(new, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 2 and "not empty" in result.output
+    result = CliRunner().invoke(new, ["demo", "--type", "theme", "--dir",
+                                      str(tmp_path / "demo"), "--force"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "keep.txt").read_text() == "mine"
+    assert json.loads((tmp_path / "demo/src/plexichat_demo/plugin.json").read_text())[
+        "type"] == "theme"
+
+
+def test_default_directory_and_next_steps(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(new, ["demo_plugin"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo_plugin" / "pyproject.toml").is_file()
+    assert "cd demo_plugin" in result.output and "pytest" in result.output
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    return shared_host_venv(tmp_path_factory)
+
+
+@pytest.mark.e2e
+def test_generated_plugin_installed_in_a_fresh_venv_passes_its_tests(venv, tmp_path):
+    started = time.monotonic()
+    venv.run("plexichat", "plugins", "new", "demo_plugin", cwd=tmp_path)
+    root = tmp_path / "demo_plugin"
+    venv.pip("install", "--quiet", root, cwd=tmp_path)
+    try:
+        assert "plexichat-demo-plugin" in venv.dists(tmp_path)
+        proc = venv.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root)
+        assert "2 passed" in proc.stdout, proc.stdout
+        # the installed distribution, not the conftest's stand-in, is what ran
+        probe = venv.run("python", "-c", "import plexichat_demo_plugin; "
+                         "print(plexichat_demo_plugin.__file__)", cwd=tmp_path).stdout
+        assert "site-packages" in probe
+    finally:
+        venv.pip("uninstall", "--yes", "--quiet", "plexichat-demo-plugin", cwd=tmp_path)
+    print(f"new + install + pytest in the venv: {time.monotonic() - started:.1f} s")
