@@ -231,9 +231,9 @@ class PluginHost:
         except Exception as exc:
             self._unregister(record)
             return self._fail(record, f"startup raised {type(exc).__name__}: {exc}")
-        await self._contribute_routes(record)
+        await self.wiring.contribute(record)  # tables exist before routes are served
         if record.state is not PluginState.QUARANTINED:
-            await self.wiring.contribute(record)
+            await self._contribute_routes(record)
         if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
             return record
         record.state = PluginState.STARTED
