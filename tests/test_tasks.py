@@ -95,3 +95,46 @@ def test_interval_task_is_called_repeatedly_with_context():
     seen = run(scenario())
     assert len(seen) >= 3
     assert set(seen) == {"ctx"}
+
+
+def test_task_swallowing_cancellation_is_closed_after_the_stop_timeout():
+    ended = []
+
+    async def scenario():
+        sup = TaskSupervisor(stop_timeout=0.05)
+
+        async def stubborn():
+            try:
+                while True:
+                    try:
+                        await asyncio.sleep(10)
+                    except asyncio.CancelledError:
+                        pass
+            finally:
+                ended.append(True)
+
+        sup.start("p", BackgroundTask("stubborn", stubborn), {})
+        await asyncio.sleep(0.01)
+        await sup.stop_plugin("p")
+        await asyncio.sleep(0.01)
+        return sup.status("p")[0].state
+
+    # asyncio.run waits for every task at exit: a task left running would hang here
+    assert run(asyncio.wait_for(scenario(), 5)) == "cancelled"
+    assert ended == [True]
+
+
+def test_task_cancelled_by_its_own_crash_report_reads_cancelled():
+    async def scenario():
+        sup = TaskSupervisor(backoff_base=10)
+        # as when the crash spends the plugin's fault budget and quarantines it
+        sup.on_crash = lambda plugin, what, exc: sup.cancel(plugin)
+
+        async def crashes():
+            raise RuntimeError("x")
+
+        sup.start("p", BackgroundTask("crashes", crashes), {})
+        await asyncio.sleep(0.05)
+        return sup.status("p")[0].state
+
+    assert run(scenario()) == "cancelled"

@@ -83,7 +83,9 @@ class TaskSupervisor:
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=self.stop_timeout)
             for t in pending:
-                log.warning("task %s of plugin %s ignored cancellation", t.get_name(), plugin)
+                log.warning("task %s of plugin %s ignored cancellation; closing it",
+                            t.get_name(), plugin)
+                _close(t)
         for k in keys:
             self._status[k].state = "cancelled"
 
@@ -125,7 +127,27 @@ class TaskSupervisor:
                     self.on_crash(plugin, f"task:{task.name}", exc)
                 delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
                 status.state = "backing-off"
-                await asyncio.sleep(delay)
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:  # e.g. its plugin quarantined by this crash
+                    status.state = "cancelled"
+                    raise
+
+
+def _close(task: asyncio.Task[None]) -> None:
+    """End a task whose coroutine swallowed its cancellation.
+
+    Closing the coroutine raises ``GeneratorExit`` where it waits, which an ``except
+    CancelledError`` does not catch; cancelling the task again stops it waiting for
+    that await. Otherwise the task would keep the event loop (and the process) from
+    shutting down.
+    """
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    try:
+        task.get_coro().close()
+    except RuntimeError as exc:  # it ignored GeneratorExit as well
+        log.error("task %s cannot be stopped: %s", task.get_name(), exc)
+    task.cancel()
 
 
 async def _call(func: Callable[..., Any], args: dict[str, Any]) -> Any:
