@@ -138,3 +138,28 @@ def test_task_cancelled_by_its_own_crash_report_reads_cancelled():
         return sup.status("p")[0].state
 
     assert run(scenario()) == "cancelled"
+
+
+def test_stop_all_ends_a_stubborn_task_cancelled_earlier_without_waiting():
+    ended = []
+
+    async def scenario():
+        sup = TaskSupervisor(stop_timeout=0.05)
+
+        async def stubborn():
+            try:
+                while True:
+                    try:
+                        await asyncio.sleep(10)
+                    except asyncio.CancelledError:
+                        pass
+            finally:
+                ended.append(True)
+
+        sup.start("p", BackgroundTask("stubborn", stubborn), {})
+        await asyncio.sleep(0.01)
+        sup.cancel("p")  # as when its plugin is quarantined
+        await sup.stop_all()
+
+    run(asyncio.wait_for(scenario(), 5))
+    assert ended == [True]

@@ -58,6 +58,7 @@ class TaskSupervisor:
         self.stop_timeout = stop_timeout
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._status: dict[tuple[str, str], TaskStatus] = {}
+        self._cancelled: set[asyncio.Task[None]] = set()  # by cancel(), maybe not ended
 
     def start(self, plugin: str, task: BackgroundTask, args: dict[str, Any]) -> None:
         """Start supervising ``task`` of ``plugin``; ``args`` offers e.g. ``context``."""
@@ -92,13 +93,22 @@ class TaskSupervisor:
     def cancel(self, plugin: str) -> None:
         """Cancel every task of ``plugin`` without waiting (from synchronous code)."""
         for key in [k for k in self._tasks if k[0] == plugin]:
-            self._tasks.pop(key).cancel()
+            task = self._tasks.pop(key)
+            task.cancel()
+            self._cancelled.add(task)
+            task.add_done_callback(self._cancelled.discard)
             self._status[key].state = "cancelled"
 
     async def stop_all(self) -> None:
-        """Cancel every task of every plugin."""
+        """Cancel every task of every plugin, and wait (bounded) for those that
+        :meth:`cancel` cancelled earlier."""
         for plugin in sorted({p for p, _ in self._tasks}):
             await self.stop_plugin(plugin)
+        if self._cancelled:
+            _, pending = await asyncio.wait(list(self._cancelled), timeout=self.stop_timeout)
+            for t in pending:
+                log.warning("task %s ignored cancellation; closing it", t.get_name())
+                _close(t)
 
     async def _supervise(self, plugin: str, task: BackgroundTask, args: dict[str, Any],
                          status: TaskStatus) -> None:
