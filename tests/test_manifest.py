@@ -104,8 +104,9 @@ def test_guide_example_manifest_is_accepted():
 
 
 def test_guide_example_manifest_is_available_when_installed(site):
-    make_plugin(site, "my_awesome_plugin", manifest=GUIDE_MANIFEST)
-    c = candidate("my_awesome_plugin")
+    # Renamed: the example plugin distribution of the guide's plugin may be installed.
+    make_plugin(site, "guide_example", manifest={**GUIDE_MANIFEST, "name": "guide_example"})
+    c = candidate("guide_example")
     assert c.problems == []
     assert c.manifest["min_plexichat_version"] == "3.0.0"
 
