@@ -35,7 +35,10 @@ from .resolver import resolve
 from .settings import fill_defaults, merge_schemas, unmask, validate_settings
 from .wiring import Wiring
 
-__all__ = ["PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "SettingsRejected"]
+__all__ = [
+    "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
+    "SettingsRejected",
+]
 
 log = logging.getLogger("plexichat.host")
 
@@ -90,6 +93,30 @@ class SettingsRejected(Exception):
         self.reason = reason
         super().__init__(f"plugin {plugin!r} refused the new settings: {reason}; "
                          "the previous settings were restored")
+
+
+@dataclass
+class RescanReport:
+    """What :meth:`PluginHost.rescan` found and did."""
+
+    added: list[str] = field(default_factory=list)
+    """Plugins newly installed."""
+    removed: list[str] = field(default_factory=list)
+    """Plugins no longer installed: stopped, their routes and hooks gone, forgotten."""
+    upgraded: list[str] = field(default_factory=list)
+    """Plugins whose installed distribution changed (version or entry point)."""
+    restart_required: list[str] = field(default_factory=list)
+    """Upgraded plugins whose old code is already imported and still running."""
+    started: list[str] = field(default_factory=list)
+    """Plugins this rescan started."""
+    stopped: dict[str, str] = field(default_factory=dict)
+    """Running plugins this rescan had to stop (a dependency went away): the reason."""
+    not_started: dict[str, str] = field(default_factory=dict)
+    """Added or upgraded plugins that did not start: ``state: reason``."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the API and CLI."""
+        return {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in vars(self).items()}
 
 
 class PluginHost:
@@ -554,6 +581,103 @@ class PluginHost:
             record.warnings.append(f"register_routers raised {type(exc).__name__}: {exc}")
             return
         self.add_routes(record, results.values)
+
+    # --- installs and uninstalls while running ------------------------------------------
+
+    async def rescan(self) -> RescanReport:
+        """Catch up with what pip changed since the host started, without a restart.
+
+        Import caches are invalidated and entry points read afresh. New plugins are
+        resolved with everything else (manifest, compatibility, dependencies) and
+        started if they may; one that may not stays installed but not started, its
+        record saying why. Plugins no longer installed are stopped (routes, hooks,
+        tasks withdrawn), their modules forgotten and their records dropped. A plugin
+        whose distribution changed while its old code is imported keeps running that
+        code: Python cannot swap it safely, so its reason says a restart is required.
+        A plugin never imported (rejected, disabled, failed to import) is simply
+        resolved again, so installing a missing dependency lets it start.
+        """
+        import importlib
+
+        lock = self.__dict__.get("_rescan_lock")
+        if lock is None:
+            lock = self._rescan_lock = asyncio.Lock()
+        async with lock:
+            importlib.invalidate_caches()
+            candidates = await asyncio.to_thread(discover, use_index=False)
+            return await self._apply_rescan(candidates)
+
+    async def _apply_rescan(self, candidates: list[PluginCandidate]) -> RescanReport:
+        import sys
+
+        report = RescanReport()
+        found: dict[str, PluginCandidate] = {}
+        for c in candidates:
+            found.setdefault(c.name, c)
+        for name in [n for n in self.records if n not in found]:
+            record = self.records[name]
+            if record.state is PluginState.STARTED:
+                await self._emit_shutdown(only=name)
+                await self.stop_plugin(name)
+            else:
+                self._withdraw(record)
+            self.dispatcher.forget(name)
+            top = record.candidate.module.split(".")[0]
+            if top and top != PROJECT_NAME:
+                for module in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+                    del sys.modules[module]
+            del self.records[name]
+            report.removed.append(name)
+            log.info("plugin %s uninstalled: removed from the running host", name)
+
+        keep: dict[str, PluginRecord] = {}
+        for name, record in self.records.items():
+            old, new = record.candidate, found[name]
+            changed = (old.distribution, old.distribution_version, old.entry_point,
+                       old.manifest) != (new.distribution, new.distribution_version,
+                                         new.entry_point, new.manifest)
+            imported = record.obj is not None or old.module.split(".")[0] in sys.modules
+            if changed:
+                report.upgraded.append(name)
+            if not imported and record.state is not PluginState.STARTED:
+                continue  # resolved again below, with its new candidate if it changed
+            keep[name] = record
+            if changed:
+                report.restart_required.append(name)
+                record.reason = (f"restart required: {new.distribution} "
+                                 f"{new.distribution_version} is installed, but "
+                                 f"{old.distribution_version} is imported and still "
+                                 f"{record.state.value}; restart the host to load it")
+                log.warning("plugin %s: %s", name, record.reason)
+        report.added = sorted(n for n in found if n not in self.records)
+
+        old_order = list(self.order)
+        self.resolve([found[n] if n not in keep else keep[n].candidate for n in found])
+        fresh = dict(self.records)
+        self.records.update(keep)
+        self.order = [n for n in old_order if n in keep and n not in self.order] + self.order
+        for name, record in keep.items():  # running, but a dependency is gone now
+            now = fresh[name]
+            if (record.state is PluginState.STARTED and name not in report.restart_required
+                    and now.state is PluginState.REJECTED):
+                await self._emit_shutdown(only=name)
+                await self.stop_plugin(name, state=PluginState.REJECTED)
+                record.reason = now.reason
+                report.stopped[name] = now.reason
+
+        for name in self.order:
+            record = self.records[name]
+            if name in keep or record.state is not PluginState.AVAILABLE:
+                continue
+            await self.start_plugin(name)
+            if record.state is PluginState.STARTED:
+                await self.services.events.emit("startup", only=name)
+                report.started.append(name)
+        for name in [*report.added, *report.upgraded]:
+            record = self.records[name]
+            if name not in keep and record.state is not PluginState.STARTED:
+                report.not_started[name] = f"{record.state.value}: {record.reason}"
+        return report
 
     # --- views -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from ..webhooks import DeliveryWorker
 from .api_health import router as health_router
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
+from .api_install import router as install_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
@@ -74,6 +75,7 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     app.state.webhook_worker = webhook_worker
     app.include_router(health_router)
     app.include_router(plugins_router)
+    app.include_router(install_router)
     app.include_router(chat_router)
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)

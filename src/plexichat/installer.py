@@ -1,0 +1,283 @@
+"""Installing and removing plugins with pip, in the host's own environment.
+
+pip runs as ``sys.executable -m pip`` (or ``uv pip --python sys.executable`` where pip is
+absent), so what it installs is exactly what this interpreter, and a host started from
+it, will discover. A spec may be a distribution name (any pip requirement), a wheel or
+sdist, a project directory, or a guide-style folder plugin / ``.zip`` of one, which is
+first converted by :mod:`plexichat.migrate`.
+
+After pip, :func:`static_check` says for each plugin that changed whether a host would
+start it, without importing anything; a running host learns about the change through
+:meth:`plexichat.manager.PluginHost.rescan`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.metadata as md
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "InstallError",
+    "PluginChange",
+    "changes",
+    "distributions_for",
+    "pip_command",
+    "prepare_specs",
+    "run_pip",
+    "run_pip_async",
+    "snapshot",
+    "static_check",
+]
+
+
+class InstallError(Exception):
+    """Nothing was installed or removed; the message says why."""
+
+
+# --- the pip command -------------------------------------------------------------------
+
+
+def pip_command(action: str, args: Iterable[str]) -> list[str]:
+    """The command running pip's ``action`` (``install``, ``uninstall``) for this
+    interpreter's environment."""
+    args = list(args)
+    if importlib.util.find_spec("pip") is not None:
+        if action == "uninstall":
+            args = ["--yes", *args]
+        return [sys.executable, "-m", "pip", action, *args]
+    uv = shutil.which("uv")
+    if uv is not None:
+        return [uv, "pip", action, "--python", sys.executable, *args]
+    raise InstallError(f"neither pip nor uv is available for {sys.executable}: install pip "
+                       f"with `{sys.executable} -m ensurepip` or put uv on PATH")
+
+
+def _pip_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_pip(command: list[str], on_line: Callable[[str], None]) -> int:
+    """Run ``command``, handing each line of its output to ``on_line`` as it comes."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, text=True, bufsize=1,
+                          env=_pip_env()) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+        return proc.wait()
+
+
+async def run_pip_async(command: list[str],
+                        on_line: Callable[[str], None] | None = None) -> tuple[int, list[str]]:
+    """:func:`run_pip` without blocking the event loop; returns (exit code, lines)."""
+    proc = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL, env=_pip_env())
+    lines: list[str] = []
+    assert proc.stdout is not None
+    async for raw in proc.stdout:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        lines.append(line)
+        if on_line is not None:
+            on_line(line)
+    return await proc.wait(), lines
+
+
+# --- specs -----------------------------------------------------------------------------
+
+
+def prepare_specs(specs: Iterable[str], workdir: Path) -> tuple[list[str], list[str]]:
+    """Turn install specs into pip arguments; return them and notes on what was done.
+
+    Folder plugins and ``.zip`` files of them are migrated into ``workdir`` first (which
+    must outlive the pip run). Raises :class:`InstallError`.
+    """
+    from .migrate import MigrationError, migrate
+
+    args: list[str] = []
+    notes: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_file() and path.suffix == ".zip":
+            folder = _unzip(path, workdir / f"unzipped-{len(args)}")
+            if _is_project(folder):
+                args.append(str(folder))
+                notes.append(f"{spec}: a project; installing it")
+                continue
+            source = folder
+        elif path.is_dir():
+            if _is_project(path):
+                args.append(str(path.resolve()))
+                continue
+            if not (path / "plugin.json").is_file():
+                raise InstallError(f"{spec} is a directory with neither pyproject.toml nor "
+                                   "plugin.json: not something to install")
+            source = path
+        elif path.is_file():
+            if not path.name.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2")):
+                raise InstallError(f"{spec} is neither a wheel, an sdist nor a .zip")
+            args.append(str(path.resolve()))
+            continue
+        elif os.sep in spec or spec.startswith(".") or spec.endswith((".whl", ".zip")):
+            raise InstallError(f"{spec}: no such file or directory")
+        else:
+            args.append(spec)  # a requirement: pip resolves it from the index
+            continue
+        try:
+            report = migrate(source, workdir / f"migrated-{len(args)}")
+        except MigrationError as exc:
+            raise InstallError(f"{spec}: cannot convert the folder plugin: {exc}") from None
+        args.append(str(report.out))
+        notes.append(f"{spec}: folder plugin {report.name!r} converted to the distribution "
+                     f"{report.distribution} (entry point {report.entry_point})")
+        notes += [f"{spec}: changed {change}" for change in report.changes]
+        notes += [f"{spec}: note: {note}" for note in report.notes]
+    return args, notes
+
+
+def _is_project(path: Path) -> bool:
+    return (path / "pyproject.toml").is_file() or (path / "setup.py").is_file()
+
+
+def _unzip(archive: Path, target: Path) -> Path:
+    """Extract ``archive`` (refusing paths that leave ``target``); return the folder
+    holding plugin.json or a project: the root, or its single top-level directory."""
+    target.mkdir(parents=True, exist_ok=True)
+    root = target.resolve()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.namelist():
+                dest = (root / member).resolve()
+                if dest != root and root not in dest.parents:
+                    raise InstallError(f"{archive}: refusing {member!r}, which would be "
+                                       "written outside the extraction directory")
+            zf.extractall(root)
+    except zipfile.BadZipFile as exc:
+        raise InstallError(f"{archive} is not a zip archive: {exc}") from None
+    if (root / "plugin.json").is_file() or _is_project(root):
+        return root
+    entries = [p for p in root.iterdir() if p.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].is_dir() and (
+            (entries[0] / "plugin.json").is_file() or _is_project(entries[0])):
+        return entries[0]
+    raise InstallError(f"{archive} holds no plugin.json (neither at its root nor in a "
+                       "single top-level folder): not a plugin")
+
+
+# --- what is installed -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One installed plugin, as discovery sees it."""
+
+    name: str
+    distribution: str
+    version: str
+    entry_point: str
+
+
+def snapshot() -> dict[str, Installed]:
+    """Every installed plugin, read afresh (import caches invalidated, no index)."""
+    from .discovery import discover
+
+    importlib.invalidate_caches()
+    return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point)
+            for c in discover(use_index=False)}
+
+
+@dataclass
+class PluginChange:
+    """A plugin that pip added, removed or changed."""
+
+    name: str
+    change: str
+    """``installed``, ``removed``, ``upgraded`` (or downgraded), ``reinstalled``."""
+    distribution: str
+    version: str
+    previous: str | None = None
+    state: str = ""
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+def changes(before: dict[str, Installed], after: dict[str, Installed]) -> list[PluginChange]:
+    """What differs between two :func:`snapshot` results."""
+    out = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old is None and new is not None:
+            out.append(PluginChange(name, "installed", new.distribution, new.version))
+        elif new is None and old is not None:
+            out.append(PluginChange(name, "removed", old.distribution, old.version))
+        elif old is not None and new is not None and old != new:
+            out.append(PluginChange(name, "upgraded", new.distribution, new.version,
+                                    previous=old.version))
+    return out
+
+
+def static_check(found: list[PluginChange]) -> list[PluginChange]:
+    """Fill ``state``/``reason`` of each installed or upgraded plugin: what a host
+    starting now would do with it (manifest, compatibility, dependencies), decided
+    without importing it. ``available`` means it would start."""
+    from .discovery import discover
+    from .resolver import PluginFilter, resolve
+    from .storage.readonly import operator_states
+
+    wanted = [c for c in found if c.change != "removed"]
+    if not wanted:
+        return found
+    candidates = discover(use_index=False)
+    resolution = resolve(candidates, PluginFilter.from_env(os.environ,
+                                                           operator=operator_states()))
+    by_name = {c.name: c for c in candidates}
+    for change in wanted:
+        if change.name in resolution.rejected:
+            change.state, change.reason = "rejected", resolution.rejected[change.name]
+        elif change.name in resolution.disabled:
+            change.state, change.reason = "disabled", resolution.disabled[change.name]
+        else:
+            change.state = "available"
+        if change.name in by_name:
+            change.warnings = list(by_name[change.name].warnings)
+    return found
+
+
+def distributions_for(names: Iterable[str]) -> list[str]:
+    """The distributions to uninstall or upgrade for plugin or distribution ``names``."""
+    from .discovery import discover
+
+    plugins = {c.name: c.distribution for c in discover(use_index=False)}
+    out: list[str] = []
+    for name in names:
+        if name in plugins:
+            dist = plugins[name]
+        else:
+            try:
+                dist = md.distribution(name).metadata["Name"]
+            except md.PackageNotFoundError:
+                known = ", ".join(sorted(plugins)) or "none"
+                raise InstallError(f"no plugin or distribution named {name!r} is installed "
+                                   f"(installed plugins: {known})") from None
+        if dist.lower() == "plexichat":
+            raise InstallError("that is the PlexiChat host itself, not a plugin")
+        if dist not in out:
+            out.append(dist)
+    return out

@@ -1,0 +1,130 @@
+"""``POST /api/v1/plugins/rescan`` and ``POST /api/v1/plugins/install``: plugins come and
+go in the running host, no restart.
+
+``rescan`` is what a CLI that just ran pip calls; ``install`` runs pip itself, in the
+host's own environment (``sys.executable -m pip``), then rescans. Both need the admin
+token: installing a distribution runs its code in the host process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ..manager import PluginHost, RescanReport
+from .api_plugins import PluginSummary, _summary
+from .auth import require_admin
+
+router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
+
+_ADMIN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No admin token."},
+    403: {"description": "Wrong admin token."},
+}
+
+
+class RescanView(BaseModel):
+    """What a rescan found and did."""
+
+    added: list[str]
+    removed: list[str]
+    upgraded: list[str]
+    restart_required: list[str]
+    started: list[str]
+    stopped: dict[str, str]
+    not_started: dict[str, str]
+    plugins: list[PluginSummary] = Field(
+        description="The added and upgraded plugins, as /api/v1/plugins lists them.")
+    python: str = Field(description="The interpreter the host runs on (pip installs there).")
+
+
+class InstallRequest(BaseModel):
+    """What to install: pip requirements, or paths on the host's machine (wheels,
+    sdists, project directories, folder plugins or .zip files of them)."""
+
+    specs: list[str] = Field(min_length=1, examples=[["plexichat-hello"]])
+    upgrade: bool = Field(default=False, description="Pass --upgrade to pip.")
+
+
+class InstallView(BaseModel):
+    """pip's run and the rescan after it."""
+
+    command: list[str]
+    returncode: int
+    notes: list[str]
+    log: list[str]
+    rescan: RescanView
+
+
+def _host(request: Request) -> PluginHost:
+    return request.app.state.host  # type: ignore[no-any-return]
+
+
+async def _rescan(request: Request) -> dict[str, Any]:
+    starting = getattr(request.app.state, "plugin_startup", None)
+    if starting is not None and not starting.done():  # let startup finish first
+        with contextlib.suppress(Exception):
+            await asyncio.shield(starting)
+    host = _host(request)
+    report: RescanReport = await host.rescan()
+    shown = [n for n in sorted({*report.added, *report.upgraded}) if n in host.records]
+    return {**report.as_dict(), "python": sys.executable,
+            "plugins": [_summary(host.records[n]) for n in shown]}
+
+
+@router.post("/rescan", response_model=RescanView, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def rescan(request: Request) -> dict[str, Any]:
+    """Pick up plugins installed or uninstalled since the host started.
+
+    New plugins are checked (manifest, compatibility, dependencies) and started; one
+    that fails a check stays installed, not started, with the reason. Uninstalled
+    plugins are stopped and disappear from /api/v1/plugins. An upgraded plugin whose
+    old code is already running says "restart required" in its reason.
+    """
+    return await _rescan(request)
+
+
+def _install_lock(request: Request) -> asyncio.Lock:
+    lock = getattr(request.app.state, "install_lock", None)
+    if lock is None:
+        lock = request.app.state.install_lock = asyncio.Lock()
+    return lock  # type: ignore[no-any-return]
+
+
+@router.post("/install", response_model=InstallView,
+             responses={**_ADMIN, 422: {"description": "pip failed or a spec is not "
+                                                       "installable; nothing changed."}},
+             dependencies=[Depends(require_admin)])
+async def install(body: InstallRequest, request: Request) -> Any:
+    """Run pip in the host's environment, then rescan (see ``POST .../rescan``).
+
+    Paths are read on the host's machine; a guide-style folder plugin or a ``.zip`` of
+    one is converted to a distribution first. pip's output comes back in ``log``.
+    """
+    from ..installer import InstallError, pip_command, prepare_specs, run_pip_async
+
+    async with _install_lock(request):
+        with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
+            try:
+                args, notes = await asyncio.to_thread(prepare_specs, body.specs, Path(tmp))
+                command = pip_command("install", [*(["--upgrade"] if body.upgrade else []),
+                                                  *args])
+            except InstallError as exc:
+                return JSONResponse(status_code=422, content={"detail": str(exc)})
+            code, log = await run_pip_async(command)
+        if code != 0:
+            return JSONResponse(status_code=422, content={
+                "detail": f"pip exited with status {code}; nothing was installed",
+                "command": command, "log": log[-200:]})
+        report = await _rescan(request)
+    return {"command": command, "returncode": code, "notes": notes, "log": log[-200:],
+            "rescan": report}

@@ -1,0 +1,158 @@
+"""Plugins installed and uninstalled while the host runs: ``POST /api/v1/plugins/rescan``
+and ``POST /api/v1/plugins/install`` (pip replaced by a stand-in that writes the
+distribution, so these run in-process and fast)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+from support.api import AUTH, TOKEN, post
+from support.dists import make_plugin
+from support.host import healthy_code, plugins_by_name, running_host
+
+import plexichat.installer
+
+PLUGINS = ("healthy", "late", "needy", "provider", "upgradable")
+
+
+def ours(client):
+    """The fixture plugins the host lists (the environment may hold other plugins)."""
+    return {n: p for n, p in plugins_by_name(client).items() if n in PLUGINS}
+
+
+def _uninstall(site, name):
+    """What pip uninstall does to a fixture distribution."""
+    shutil.rmtree(site / f"plx_{name}")
+    for info in site.glob(f"plx_{name}-*.dist-info"):
+        shutil.rmtree(info)
+
+
+def test_rescan_needs_the_admin_token(site, tmp_path):
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        assert client.post("/api/v1/plugins/rescan").status_code == 401
+        assert client.post("/api/v1/plugins/rescan",
+                           headers={"Authorization": "Bearer wrong"}).status_code == 403
+        assert client.post("/api/v1/plugins/install", json={"specs": ["x"]}).status_code == 401
+
+
+def test_installed_plugin_is_served_and_uninstalled_one_vanishes(site, tmp_path):
+    make_plugin(site, "healthy", code=healthy_code())
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        assert set(ours(client)) == {"healthy"}
+        assert client.get("/api/v1/late").status_code == 404
+
+        make_plugin(site, "late", code=healthy_code("/api/v1/late", "late"))
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["added"] == ["late"] and report["started"] == ["late"], report
+        assert report["plugins"][0]["state"] == "started"
+        assert report["python"] == sys.executable
+        assert client.get("/api/v1/late").json() == {"ok": "late"}
+
+        nothing = post(client, "/api/v1/plugins/rescan").json()
+        assert not any(nothing[k] for k in ("added", "removed", "upgraded", "started"))
+
+        _uninstall(site, "late")
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["removed"] == ["late"], report
+        assert set(ours(client)) == {"healthy"}
+        assert client.get("/api/v1/late").status_code == 404
+        assert "plx_late" not in sys.modules
+        assert client.get("/api/v1/healthy").json() == {"ok": "healthy"}
+
+        # installed again: imported afresh and served again
+        make_plugin(site, "late", code=healthy_code("/api/v1/late", "again"))
+        assert post(client, "/api/v1/plugins/rescan").json()["started"] == ["late"]
+        assert client.get("/api/v1/late").json() == {"ok": "again"}
+
+
+def test_failing_check_leaves_it_installed_not_started_until_fixed(site, tmp_path):
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        make_plugin(site, "needy", code=healthy_code("/api/v1/needy", "needy"),
+                    manifest={"name": "needy", "dependencies": ["provider>=1.0"]})
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["added"] == ["needy"] and report["started"] == []
+        assert report["not_started"] == {
+            "needy": "rejected: requires 'provider', which is not installed"}
+        listed = plugins_by_name(client)["needy"]
+        assert (listed["state"], listed["reason"]) == (
+            "rejected", "requires 'provider', which is not installed")
+        assert client.get("/api/v1/needy").status_code == 404
+
+        make_plugin(site, "provider", code=healthy_code("/api/v1/provider", "provider"))
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["added"] == ["provider"]
+        assert report["started"] == ["provider", "needy"], report  # dependency first
+        assert client.get("/api/v1/needy").json() == {"ok": "needy"}
+
+        # the dependency goes away: its dependent is stopped, with the reason
+        _uninstall(site, "provider")
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["removed"] == ["provider"]
+        assert report["stopped"] == {"needy": "requires 'provider', which is not installed"}
+        assert plugins_by_name(client)["needy"]["state"] == "rejected"
+        assert client.get("/api/v1/needy").status_code == 404
+
+
+def test_upgrade_of_imported_code_says_restart_required(site, tmp_path):
+    make_plugin(site, "upgradable", code=healthy_code("/api/v1/upgradable", "v1"))
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        assert client.get("/api/v1/upgradable").json() == {"ok": "v1"}
+        _uninstall(site, "upgradable")
+        make_plugin(site, "upgradable", code=healthy_code("/api/v1/upgradable", "v2"),
+                    version="2.0.0")
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["upgraded"] == ["upgradable"]
+        assert report["restart_required"] == ["upgradable"]
+        [shown] = report["plugins"]
+        assert shown["state"] == "started"
+        assert shown["reason"].startswith("restart required: plx-upgradable 2.0.0 is "
+                                          "installed, but 1.0.0 is imported")
+        assert shown["version"] == "1.0.0"  # what runs, not what is on disk
+        assert client.get("/api/v1/upgradable").json() == {"ok": "v1"}
+
+
+def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
+    fake_pip = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        print("Collecting " + " ".join(sys.argv[1:]))
+        if "broken" in sys.argv:
+            print("ERROR: no such distribution")
+            sys.exit(1)
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from support.dists import make_plugin
+        from support.host import healthy_code
+        make_plugin(Path({str(site)!r}), "late",
+                    code=healthy_code("/api/v1/late", "late"))
+        print("Successfully installed plx-late-1.0.0")
+    """)
+    seen = []
+
+    def pip_command(action, args):
+        seen.append((action, list(args)))
+        return [sys.executable, "-c", fake_pip, *args]
+
+    monkeypatch.setattr(plexichat.installer, "pip_command", pip_command)
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        failed = client.post("/api/v1/plugins/install", headers=AUTH,
+                             json={"specs": ["broken"]})
+        assert failed.status_code == 422
+        assert failed.json()["log"][-1] == "ERROR: no such distribution"
+        assert "late" not in ours(client)
+
+        response = client.post("/api/v1/plugins/install", headers=AUTH,
+                               json={"specs": ["plx-late"], "upgrade": True})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert seen[-1] == ("install", ["--upgrade", "plx-late"])
+        assert body["log"][-1] == "Successfully installed plx-late-1.0.0"
+        assert body["rescan"]["started"] == ["late"]
+        assert client.get("/api/v1/late").json() == {"ok": "late"}
+
+        missing = client.post("/api/v1/plugins/install", headers=AUTH,
+                              json={"specs": ["./no/such/wheel.whl"]})
+        assert missing.status_code == 422
+        assert "no such file" in missing.json()["detail"]
