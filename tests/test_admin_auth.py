@@ -11,6 +11,7 @@ import re
 
 import pytest
 from support.api import AUTH, TOKEN
+from support.databases import BACKENDS, database_url
 from support.host import make_healthy, running_host
 
 ADMIN_CALLS = [
@@ -141,3 +142,21 @@ def test_configured_token_is_never_printed(site, data_dir, capfd):
     err = capfd.readouterr().err
     assert printed_tokens(err) == []
     assert TOKEN not in err
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_generated_token_hash_survives_a_restart_on_each_backend(site, data_dir, tmp_path,
+                                                                no_env_token, capfd, backend):
+    make_healthy(site)
+    with database_url(backend, tmp_path) as url:
+        with running_host(data_dir, "healthy", database_url=url):
+            pass
+        [token] = printed_tokens(capfd.readouterr().err)
+        with running_host(data_dir, "healthy", database_url=url) as client:
+            assert printed_tokens(capfd.readouterr().err) == []
+            good = client.post("/api/v1/plugins/healthy/self-test",
+                               headers={"Authorization": f"Bearer {token}"})
+            bad = client.post("/api/v1/plugins/healthy/self-test",
+                              headers={"Authorization": "Bearer guess"})
+    assert good.status_code == 200
+    assert bad.status_code == 403

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from support.api import TOKEN, detail, eventually, post, state_of
+from support.databases import BACKENDS, database_url
 from support.dists import make_plugin
 from support.host import assert_host_serves, make_healthy, running_host
 
@@ -56,14 +57,22 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
 def toggle(site):
     make_healthy(site)
     make_plugin(site, "toggle", code=TOGGLE)
 
 
-def host(data_dir):
-    return running_host(data_dir, "toggle", "healthy", admin_token=TOKEN)
+def host(data_dir, db_url=None, **settings):
+    if db_url:
+        settings["database_url"] = db_url
+    return running_host(data_dir, "toggle", "healthy", admin_token=TOKEN, **settings)
 
 
 def ticks():
@@ -185,29 +194,29 @@ def test_disable_unknown_plugin_is_404(toggle, data_dir):
         assert post(client, "/api/v1/plugins/nope/enable").status_code == 404
 
 
-def test_disabled_choice_survives_a_restart(toggle, data_dir):
-    with host(data_dir) as client:
+def test_disabled_choice_survives_a_restart(toggle, data_dir, db_url):
+    with host(data_dir, db_url) as client:
         disable(client)
-    with host(data_dir) as client:
+    with host(data_dir, db_url) as client:
         assert state_of(client, "toggle") == "disabled"
         assert client.get("/api/v1/toggle").status_code == 404
         assert task_states(client) == {}
         assert_host_serves(client)
 
 
-def test_enabled_choice_survives_a_restart(toggle, data_dir):
-    with host(data_dir) as client:
+def test_enabled_choice_survives_a_restart(toggle, data_dir, db_url):
+    with host(data_dir, db_url) as client:
         disable(client)
         enable(client)
-    with host(data_dir) as client:
+    with host(data_dir, db_url) as client:
         assert state_of(client, "toggle") == "started"
         assert client.get("/api/v1/toggle").status_code == 200
 
 
-def test_plugin_disabled_at_start_can_be_enabled_live(toggle, data_dir):
-    with host(data_dir) as client:
+def test_plugin_disabled_at_start_can_be_enabled_live(toggle, data_dir, db_url):
+    with host(data_dir, db_url) as client:
         disable(client)
-    with host(data_dir) as client:
+    with host(data_dir, db_url) as client:
         assert enable(client)["state"] == "started"
         assert client.get("/api/v1/toggle").status_code == 200
         assert client.get("/api/v1/healthy").headers.get("x-toggle") == "on"
@@ -229,3 +238,58 @@ def test_enable_without_token_changes_nothing(toggle, data_dir):
         assert client.post("/api/v1/plugins/toggle/enable").status_code == 401
         assert client.get("/api/v1/toggle").status_code == 404
         assert state_of(client, "toggle") == "disabled"
+
+
+FLAKY = """
+    from fastapi import APIRouter
+    from plexichat import hookimpl
+    from plexichat.contributions import MiddlewareSpec
+
+    FAIL = [True]
+    router = APIRouter()
+
+    @router.get("/api/v1/flaky")
+    def flaky():
+        return {"ok": True}
+
+    def explode(request, call_next):
+        if FAIL[0]:
+            raise RuntimeError("flaky middleware")
+        return call_next(request)
+
+    @hookimpl
+    def register_routers():
+        return router
+
+    @hookimpl
+    def register_middleware():
+        return MiddlewareSpec("api", explode)
+"""
+
+
+def test_operator_can_enable_a_quarantined_plugin(site, data_dir):
+    make_healthy(site)
+    make_plugin(site, "flaky", code=FLAKY)
+    with running_host(data_dir, "flaky", "healthy", admin_token=TOKEN,
+                      fault_budget=2) as client:
+        for _ in range(2):
+            client.get("/api/v1/healthy")
+        assert state_of(client, "flaky") == "quarantined"
+        assert client.get("/api/v1/flaky").status_code == 404
+        sys.modules["plx_flaky"].FAIL[0] = False
+        assert enable(client, "flaky")["state"] == "started"
+        assert client.get("/api/v1/flaky").json() == {"ok": True}
+        assert detail(client, "flaky")["contributions"]["middleware"] == ["api:explode"]
+
+
+def test_reenabled_quarantined_plugin_gets_a_fresh_fault_budget(site, data_dir):
+    make_healthy(site)
+    make_plugin(site, "flaky", code=FLAKY)
+    with running_host(data_dir, "flaky", "healthy", admin_token=TOKEN,
+                      fault_budget=2) as client:
+        for _ in range(2):
+            client.get("/api/v1/healthy")
+        enable(client, "flaky")
+        client.get("/api/v1/healthy")  # one failure: within the budget again
+        # (read the state directly: every API request runs the failing middleware)
+        assert client.app.state.host.records["flaky"].state.value == "started"

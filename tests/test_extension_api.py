@@ -63,6 +63,7 @@ LISTENER = """
         me = context.plugin_name
         return [
             EventHandler("startup", lambda: note(f"startup event {{me}}")),
+            EventHandler("shutdown", lambda: note(f"shutdown event {{me}}")),
             EventHandler("plugin.disabled", lambda name: note(f"{{me}} saw disabled {{name}}")),
             EventHandler("plugin.enabled", lambda name: note(f"{{me}} saw enabled {{name}}")),
             EventHandler("config.changed",
@@ -118,6 +119,20 @@ def test_startup_event_runs_once_per_plugin(listeners, data_dir):
     with host(data_dir, "first", "second"):
         pass
     assert lines(listeners).count("startup event first") == 1
+
+
+def test_shutdown_event_handlers_run_when_the_host_stops(listeners, data_dir):
+    with host(data_dir, "first", "second"):
+        assert not [line for line in lines(listeners) if "shutdown" in line]
+    assert sorted(line for line in lines(listeners) if "shutdown" in line) == [
+        "shutdown event first", "shutdown event second"]
+
+
+def test_disabling_a_plugin_sends_the_shutdown_event_to_it_alone(listeners, data_dir):
+    with host(data_dir, "first", "second") as client:
+        post(client, "/api/v1/plugins/second/disable")
+        assert [line for line in lines(listeners) if "shutdown" in line] == [
+            "shutdown event second"]
 
 
 def test_plugin_disabled_event_reaches_other_plugins(listeners, data_dir):

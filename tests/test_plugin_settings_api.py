@@ -328,3 +328,15 @@ def test_settings_put_while_disabled_apply_on_enable(tuned, data_dir):
                     headers={"Authorization": f"Bearer {TOKEN}"})
         assert live_config(client)["interval"] == 11
         assert live_config(client)["greeting"] == "later"
+
+
+def test_stored_settings_that_no_longer_validate_fail_the_plugin(tuned, data_dir, db_url):
+    db = Database(db_url)
+    HostStore(db).put_settings("tuned", {"interval": 0, "greeting": "hi"})
+    db.dispose()
+    with host(data_dir, db_url) as client:
+        info = client.get("/api/v1/plugins/tuned").json()
+        assert info["state"] == "failed"
+        assert "$.interval" in info["reason"]
+        assert "minimum" in info["reason"]
+        assert client.get("/api/v1/healthy").status_code == 200
