@@ -24,6 +24,7 @@ from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
 from .plugin_middleware import run_plugin_middleware
 from .routes import flatten_routes
+from .ui import install as install_ui
 
 __all__ = ["create_app"]
 
@@ -79,6 +80,7 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     app.include_router(chat_router)
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
+    install_ui(app)
     app.middleware("http")(run_plugin_middleware)
     routes = PluginRoutes(app)
     host.add_routes = routes.add
