@@ -32,7 +32,7 @@ from .discovery import ENTRY_POINT_GROUP, PluginCandidate, discover
 from .dispatch import Dispatcher, HookTimeout
 from .markers import PROJECT_NAME
 from .resolver import resolve
-from .settings import fill_defaults, merge_schemas, unmask, validate_settings
+from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
 from .wiring import Wiring
 
 __all__ = [
@@ -432,8 +432,10 @@ class PluginHost:
                 self.store.put_settings(name, old)
                 record.context._set_config(old)
                 raise SettingsRejected(name, f"{type(exc).__name__}: {exc}") from exc
-            await self.services.events.emit("config.changed", plugin=name, old=old,
-                                            new=candidate)
+            # every plugin may handle this event: secrets go out masked
+            await self.services.events.emit("config.changed", plugin=name,
+                                            old=mask_secrets(schema, old),
+                                            new=mask_secrets(schema, candidate))
         return candidate
 
     # --- operator actions --------------------------------------------------------------
