@@ -8,6 +8,7 @@ distribution. Table tests run on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 
@@ -80,7 +81,8 @@ EMITTER = """
 
     @hookimpl
     def config_schema():
-        return {"properties": {"n": {"type": "integer", "default": 0}}}
+        return {"properties": {"n": {"type": "integer", "default": 0},
+                               "token": {"type": "string", "writeOnly": True}}}
 
     @hookimpl
     def register_routers(context):
@@ -171,6 +173,25 @@ def test_config_changed_event_fires_with_old_and_new(listeners, data_dir):
     with host(data_dir, "first", "emitter") as client:
         assert put_settings(client, "emitter", {"n": 4}).status_code == 200
     assert "first saw config emitter 0->4" in lines(listeners)
+
+
+def test_config_changed_event_does_not_reveal_secrets(listeners, site, data_dir):
+    make_plugin(site, "snoop", code="""
+        from plexichat import hookimpl
+
+        SEEN = []
+
+        @hookimpl
+        def register_event_handlers():
+            return {"config.changed": lambda old, new: SEEN.append((old, new))}
+    """)
+    with host(data_dir, "snoop", "emitter") as client:
+        put_settings(client, "emitter", {"token": "first-secret"})
+        put_settings(client, "emitter", {"token": "second-secret", "n": 1})
+    seen = repr(sys.modules["plx_snoop"].SEEN)
+    assert len(sys.modules["plx_snoop"].SEEN) == 2
+    assert "first-secret" not in seen
+    assert "second-secret" not in seen
 
 
 def test_refused_settings_fire_no_config_changed_event(listeners, data_dir):
@@ -503,3 +524,147 @@ def test_tables_without_db_permission_are_a_warning_naming_it(site, data_dir, db
         assert any("PermissionDenied" in w and "db:read" in w for w in info["warnings"])
         assert_host_serves(client)
     assert not has_table(db_url, "nogrant_t")
+
+
+# --- services, logging handlers, analytics hooks, security policies, backups --------------
+
+AI_NODE = """
+    from plexichat import hookimpl
+
+    class EchoAI:
+        async def generate_content(self, prompt):
+            return f"[echo-ai] {prompt}"
+
+    @hookimpl
+    def register_services():
+        return {"ai": EchoAI()}
+"""
+
+ASKER = """
+    from fastapi import APIRouter
+    from plexichat import hookimpl
+
+    @hookimpl
+    def register_routers(context):
+        router = APIRouter()
+
+        @router.get("/api/v1/ask/{prompt}")
+        async def ask(prompt: str):
+            return {"answer": await context.ai.generate_content(prompt)}
+
+        @router.post("/api/v1/track/{event}")
+        def track(event: str):
+            context.analytics.record(event, size=3)
+            return {"tracked": event}
+
+        @router.get("/api/v1/log/{text}")
+        def log(text: str):
+            context.logger.warning("asker says %s", text)
+            return {"logged": text}
+
+        return router
+"""
+
+OBSERVER = """
+    import logging
+    from plexichat import hookimpl
+    from plexichat.contributions import BackupHandler, SecurityPolicy
+
+    RECORDS = []
+    EVENTS = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            RECORDS.append(record.getMessage())
+
+    HANDLER = Collect()
+
+    @hookimpl
+    def register_logging_handlers():
+        return [HANDLER]
+
+    @hookimpl
+    def register_analytics_hooks():
+        return {"*": lambda event, properties: EVENTS.append((event, properties))}
+
+    @hookimpl
+    def register_security_policies():
+        return [SecurityPolicy("no_shouting", lambda subject, action: not action.isupper())]
+
+    @hookimpl
+    def register_backup_handlers():
+        return BackupHandler("observer", backup=lambda: {"n": len(EVENTS)})
+"""
+
+
+@pytest.fixture
+def service_plugins(site):
+    make_healthy(site)
+    make_plugin(site, "ainode", code=AI_NODE,
+                manifest={"name": "ainode", "type": "ai_node"})
+    make_plugin(site, "ainode2", code=AI_NODE,
+                manifest={"name": "ainode2", "type": "ai_node"})
+    make_plugin(site, "asker", code=ASKER,
+                manifest={"name": "asker", "type": "feature",
+                          "permissions": ["ai:use", "analytics:write"]})
+    make_plugin(site, "observer", code=OBSERVER)
+
+
+def observed(name):
+    return getattr(sys.modules["plx_observer"], name)
+
+
+def test_plugin_provided_service_replaces_the_default(service_plugins, data_dir):
+    with host(data_dir, "ainode", "asker") as client:
+        assert client.get("/api/v1/ask/hi").json() == {"answer": "[echo-ai] hi"}
+        assert detail(client, "ainode")["contributions"]["services"] == ["ai"]
+
+
+def test_default_service_returns_when_its_provider_is_disabled(service_plugins, data_dir):
+    with host(data_dir, "ainode", "asker") as client:
+        post(client, "/api/v1/plugins/ainode/disable")
+        answer = client.get("/api/v1/ask/hi").json()["answer"]
+    assert answer.startswith("[plexichat-local-ai]")
+
+
+def test_second_provider_of_a_service_is_refused_with_a_warning(service_plugins, data_dir):
+    with host(data_dir, "ainode", "ainode2", "asker") as client:
+        providers = {n: detail(client, n)["contributions"]["services"]
+                     for n in ("ainode", "ainode2")}
+        assert sorted(providers.values()) == [[], ["ai"]]
+        loser = "ainode" if providers["ainode"] == [] else "ainode2"
+        assert any("already provided" in w for w in detail(client, loser)["warnings"])
+        assert client.get("/api/v1/ask/hi").json() == {"answer": "[echo-ai] hi"}
+
+
+def test_logging_handler_receives_plugin_logs_until_disabled(service_plugins, data_dir):
+    with host(data_dir, "observer", "asker") as client:
+        client.get("/api/v1/log/first")
+        post(client, "/api/v1/plugins/observer/disable")
+        client.get("/api/v1/log/second")
+        assert "asker says first" in observed("RECORDS")
+        assert "asker says second" not in observed("RECORDS")
+        assert observed("HANDLER") not in logging.getLogger("plexichat").handlers
+
+
+def test_analytics_hook_receives_events_of_other_plugins(service_plugins, data_dir):
+    with host(data_dir, "observer", "asker") as client:
+        client.post("/api/v1/track/clicked")
+        assert ("clicked", {"source": "asker", "size": 3}) in observed("EVENTS")
+        assert detail(client, "observer")["contributions"]["analytics_hooks"] == ["*"]
+
+
+def test_security_policy_is_registered_and_withdrawn(service_plugins, data_dir):
+    with host(data_dir, "observer") as client:
+        security = client.app.state.host.services.security
+        assert detail(client, "observer")["contributions"]["security_policies"] == [
+            "no_shouting"]
+        assert security.policies() == {"no_shouting": "observer"}
+        assert security.check("someone", "HELLO") is False
+        post(client, "/api/v1/plugins/observer/disable")
+        assert security.policies() == {}
+
+
+def test_backup_handler_is_listed(service_plugins, data_dir):
+    with host(data_dir, "observer") as client:
+        assert detail(client, "observer")["contributions"]["backup_handlers"] == ["observer"]
