@@ -15,9 +15,9 @@ from ..config import HostSettings
 from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
 from ..webhooks import DeliveryWorker
-from .api_health import router as health_router
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
+from .api_health import router as health_router
 from .api_install import router as install_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
