@@ -4,11 +4,14 @@ The way of one message (``post_message``)::
 
     validate → essential filters available? → message_will_post filters, in order
       (each may change the text, reject, or pass) → a slash command? its handler runs
-      → stored (with the bot's reply) → recorded for webhooks → fanned out to
-      WebSocket clients → message_posted hooks → "message.posted" event
+      → stored with the bot's reply, and the "message.posted" webhook events in the
+      same transaction → fanned out to WebSocket clients → message_posted hooks →
+      "message.posted" event to register_event_handlers handlers
 
 Fan-out happens right after storing, before the after-the-fact hooks, so clients
 receive every channel's messages in the order they were stored whatever the hooks do.
+Every change (user registered, channel created, message posted, updated, deleted) is
+recorded for webhook delivery in the transaction that stores it: both or neither.
 
 Failure policy of the filters (``message_will_post`` / ``message_will_update``): a
 filter that raises, times out (``filter_timeout``) or returns something else than a
@@ -151,12 +154,13 @@ class ChatService:
                 result = conn.execute(sa.insert(t.users).values(
                     name=name, name_key=name.lower(), password_hash=hashed, is_bot=False,
                     created_at=created))
-                user_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+                user = User(id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+                            name=name, created_at=created)
+                payload = {"user": user.as_dict()}
+                self._record(conn, "user.registered", payload)
         except sa.exc.IntegrityError:
             raise Conflict(f"the user name {name!r} is taken") from None
-        user = User(id=user_id, name=name, created_at=created)
-        await self._after("user_registered", "user.registered", {"user": user.as_dict()},
-                          user=user)
+        await self._after("user_registered", "user.registered", payload, user=user)
         return user
 
     async def login(self, name: str, password: str) -> tuple[str, User]:
@@ -251,13 +255,14 @@ class ChatService:
                 channel_id = int(result.inserted_primary_key[0])  # type: ignore[index]
                 conn.execute(sa.insert(t.members).values(
                     channel_id=channel_id, user_id=user.id, joined_at=created))
+                channel = Channel(id=channel_id, name=name, topic=topic, created_by=user.name,
+                                  created_at=created)
+                payload = {"channel": channel.as_dict()}
+                self._record(conn, "channel.created", payload)
         except sa.exc.IntegrityError:
             raise Conflict(f"a channel named {name!r} exists") from None
         self.fanout.joined(user.id, channel_id)
-        channel = Channel(id=channel_id, name=name, topic=topic, created_by=user.name,
-                          created_at=created)
-        await self._after("channel_created", "channel.created",
-                          {"channel": channel.as_dict()}, channel=channel)
+        await self._after("channel_created", "channel.created", payload, channel=channel)
         return channel
 
     def list_channels(self) -> list[Channel]:
@@ -355,19 +360,17 @@ class ChatService:
                         text=reply_text, channel_id=channel_id, author=bot))
                 except (MessageRejected, FilterUnavailable) as exc:
                     notices.append(f"the reply to /{command[1].name} was not posted: {exc}")
-        # From here to the fan-out nothing awaits: storage order is delivery order.
-        result = PostResult(self._store(draft), notices=notices)
-        if reply_draft is not None:
-            result.replies.append(self._store(reply_draft))
-        for message in (result.message, *result.replies):
-            self._record("message.posted", {"message": message.as_dict()})
+        # From storing to the fan-out nothing awaits: storage order is delivery order.
+        with self.database.engine.begin() as conn:  # the message(s) and their events
+            stored = [self._store(conn, d) for d in (draft, reply_draft) if d is not None]
+        for message in stored:
             self.fanout.publish(channel_id, {"type": "message.created",
                                              "channel_id": channel_id,
                                              "message": message.as_dict()})
-        for message in (result.message, *result.replies):
+        for message in stored:
             await self._after("message_posted", "message.posted",
-                              {"message": message.as_dict()}, record=False, message=message)
-        return result
+                              {"message": message.as_dict()}, message=message)
+        return PostResult(stored[0], stored[1:], notices)
 
     def list_messages(self, channel_id: int, *, before: int | None = None,
                       limit: int = 50) -> MessagePage:
@@ -408,38 +411,37 @@ class ChatService:
         draft = await self._filter("message_will_update", MessageDraft(
             text=text, channel_id=message.channel_id, author=author, message_id=message.id,
             previous_text=message.text))
-        edited = _now()
-        with self.database.engine.begin() as conn:
-            result = conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id)
-                                  .values(text=draft.text, edited_at=edited))
-        if not result.rowcount:
-            raise NotFound(f"no message with id {message_id}")
         updated = Message(id=message.id, channel_id=message.channel_id,
                           author_id=message.author_id, author=message.author,
-                          text=draft.text, created_at=message.created_at, edited_at=edited)
+                          text=draft.text, created_at=message.created_at, edited_at=_now())
         payload = {"message": updated.as_dict(), "previous_text": message.text}
-        self._record("message.updated", payload)
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id)
+                                  .values(text=updated.text, edited_at=updated.edited_at))
+            if not result.rowcount:  # deleted meanwhile
+                raise NotFound(f"no message with id {message_id}")
+            self._record(conn, "message.updated", payload)
         self.fanout.publish(message.channel_id, {"type": "message.updated",
                                                  "channel_id": message.channel_id,
                                                  "message": updated.as_dict()})
-        await self._after("message_updated", "message.updated", payload, record=False,
+        await self._after("message_updated", "message.updated", payload,
                           message=updated, previous_text=message.text)
         return updated
 
     async def delete_message(self, message_id: int, *, by: User | None) -> Message:
         """Delete a message (``by`` its author; None: the admin); returns it as it was."""
         message = self._may_change(message_id, by, "delete")
-        with self.database.engine.begin() as conn:
-            result = conn.execute(sa.delete(t.messages).where(t.messages.c.id == message.id))
-        if not result.rowcount:
-            raise NotFound(f"no message with id {message_id}")
         deleted_by = by.name if by is not None else "admin"
         payload = {"message": message.as_dict(), "deleted_by": deleted_by}
-        self._record("message.deleted", payload)
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.delete(t.messages).where(t.messages.c.id == message.id))
+            if not result.rowcount:  # deleted meanwhile
+                raise NotFound(f"no message with id {message_id}")
+            self._record(conn, "message.deleted", payload)
         self.fanout.publish(message.channel_id, {"type": "message.deleted",
                                                  "channel_id": message.channel_id,
                                                  "message": message.as_dict()})
-        await self._after("message_deleted", "message.deleted", payload, record=False,
+        await self._after("message_deleted", "message.deleted", payload,
                           message=message, deleted_by=deleted_by)
         return message
 
@@ -449,15 +451,17 @@ class ChatService:
             raise Forbidden(f"only the author of a message (or an admin) may {action} it")
         return message
 
-    def _store(self, draft: MessageDraft) -> Message:
+    def _store(self, conn: sa.Connection, draft: MessageDraft) -> Message:
+        """Insert the message and record ``message.posted`` in the same transaction."""
         created = _now()
-        with self.database.engine.begin() as conn:
-            result = conn.execute(sa.insert(t.messages).values(
-                channel_id=draft.channel_id, author_id=draft.author.id, text=draft.text,
-                created_at=created))
-            message_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        return Message(id=message_id, channel_id=draft.channel_id, author_id=draft.author.id,
-                       author=draft.author.name, text=draft.text, created_at=created)
+        result = conn.execute(sa.insert(t.messages).values(
+            channel_id=draft.channel_id, author_id=draft.author.id, text=draft.text,
+            created_at=created))
+        message = Message(id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+                          channel_id=draft.channel_id, author_id=draft.author.id,
+                          author=draft.author.name, text=draft.text, created_at=created)
+        self._record(conn, "message.posted", {"message": message.as_dict()})
+        return message
 
     @staticmethod
     def _message_query() -> sa.Select[Any]:
@@ -589,21 +593,20 @@ class ChatService:
                 draft = draft.replace(text=value.text)
         return draft
 
-    def _record(self, event: str, payload: dict[str, Any]) -> None:
-        """Keep ``event`` for webhook delivery; a failure is logged, never the sender's."""
+    def _record(self, conn: sa.Connection, event: str, payload: dict[str, Any]) -> None:
+        """Keep ``event`` for webhook delivery, in the transaction that stores the change:
+        both are kept or neither."""
         webhooks = self.host.services.webhooks
         if webhooks is None:
             return
-        try:
+        if "connection" in inspect.signature(webhooks.record).parameters:
+            webhooks.record(event, "core", payload, connection=conn)
+        else:  # a replacement outbox without transactions of its own
             webhooks.record(event, "core", payload)
-        except Exception:
-            log.exception("could not record webhook event %s", event)
 
-    async def _after(self, hook: str, event: str, payload: dict[str, Any], *,
-                     record: bool = True, **kwargs: Any) -> None:
-        """After the fact: record for webhooks, run ``hook`` per plugin, emit ``event``."""
-        if record:
-            self._record(event, payload)
+    async def _after(self, hook: str, event: str, payload: dict[str, Any],
+                     **kwargs: Any) -> None:
+        """After the fact: run ``hook`` for each plugin, then emit ``event``."""
         dispatcher = self.host.dispatcher
         for plugin in dispatcher.implementers(hook):
             await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
