@@ -16,10 +16,11 @@ too far behind is disconnected (close code 1013).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dt
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
@@ -363,27 +364,25 @@ async def events(websocket: WebSocket, token: str | None = None) -> None:
         await websocket.send_json({"type": "ready", "user": user.as_dict(),
                                    "channels": sorted(sub.channels)})
 
-        async def send() -> None:
-            while True:
-                event = await sub.next()
-                if event is None:
-                    await websocket.close(code=1013, reason="too far behind; reconnect "
-                                          "and fetch missed messages over REST")
-                    return
-                await websocket.send_json(event)
+        async with anyio.create_task_group() as tasks:
 
-        async def receive() -> None:  # clients send nothing we act on; this sees them go
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
+            async def send() -> None:
+                with contextlib.suppress(WebSocketDisconnect):  # the client went away
+                    while (event := await sub.next()) is not None:
+                        await websocket.send_json(event)
+                    await websocket.close(code=1013, reason="too far behind; reconnect and "
+                                          "fetch missed messages over REST")
+                tasks.cancel_scope.cancel()
 
-        tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-    except WebSocketDisconnect:
+            async def receive() -> None:  # clients send nothing we act on; this sees them go
+                with contextlib.suppress(WebSocketDisconnect):
+                    while (await websocket.receive())["type"] != "websocket.disconnect":
+                        pass
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(send)
+            tasks.start_soon(receive)
+    except WebSocketDisconnect:  # gone before the first message
         pass
     finally:
         chat.fanout.unsubscribe(sub)
