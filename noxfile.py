@@ -4,6 +4,7 @@
                      (``nox -s demo -- --port 9000`` or ``-- 9000`` to move it; data
                      under ./data)
 - ``nox -s build``   wheels and sdists of the host and every example plugin, into dist/
+- ``nox -s catalog`` a plugin catalog of those wheels: dist/catalog.json, dist/simple/
 - ``nox -s e2e``     builds, installs only those wheels into a fresh virtualenv, and runs
                      scripts/e2e_check.py against a real ``plexichat serve``
 - ``nox -s bench``   every bench/bench_*.py (``nox -s bench -- dispatch`` for one)
@@ -73,6 +74,20 @@ def build(session: nox.Session) -> None:
         session.error(f"expected one wheel and one sdist per distribution, got {wheels} "
                       f"and {sdists}")
     session.log("built: " + ", ".join(wheels + sdists))
+
+
+@nox.session
+def catalog(session: nox.Session) -> None:
+    """A sample plugin catalog of the example plugins' wheels in dist/ (run ``build``
+    first): dist/catalog.json (JSON index, wheel URLs relative to it) and dist/simple/ (a
+    PEP 503 simple index). Try ``plexichat plugins search --catalog dist/catalog.json``.
+    """
+    wheels = sorted(DIST.glob("*.whl"))  # the host's is skipped: it is not a plugin
+    if not wheels:
+        session.error(f"no wheels in {DIST}; run `nox -s build catalog`")
+    session.install(str(ROOT))
+    session.run("python", "-m", "plexichat.catalog", "--output", str(DIST / "catalog.json"),
+                "--simple", str(DIST / "simple"), *map(str, wheels))
 
 
 @nox.session(requires=["build"])

@@ -71,6 +71,11 @@ class HostSettings(BaseSettings):
     webhook_concurrency: int = Field(default=10, ge=1, description="Webhook requests in "
                                      "flight at once.")
 
+    catalog: str | None = Field(
+        default=None,
+        description="The plugin catalog `plexichat plugins search` reads: a JSON index or a "
+        "PEP 503 simple index, by path or URL.")
+
     def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
         """The operator's load/disable choices as a :class:`PluginFilter`.
 

@@ -92,10 +92,45 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> None:
         click.echo(f"{url}: rescanned; nothing changed there")
 
 
+def _from_catalog(specs: tuple[str, ...], source: str | None) -> tuple[str, ...]:
+    """Plugin names the catalog (``--catalog`` / PLEXICHAT_CATALOG) lists become the
+    URL of the newest wheel this host can run; every other spec is left alone."""
+    import re
+
+    if source is None:
+        from ..config import HostSettings
+
+        source = HostSettings().catalog
+    names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
+             and not Path(s).exists()]
+    if not source or not names:
+        return specs
+    from ..catalog import CatalogError, load_catalog, search
+
+    try:
+        entries = load_catalog(source)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+    chosen: dict[str, str] = {}
+    for result in search(entries):
+        name = result.entry.name
+        if name not in names:
+            continue
+        version = result.entry.version if result.compatible else result.compatible_version
+        if version is None:
+            raise click.ClickException(f"{name} in {source}: {result.reason}")
+        entry = next(e for e in entries if e.name == name and e.version == version)
+        if entry.url:
+            chosen[name] = entry.url
+            click.echo(f"{name}: {entry.distribution or name} {version} from {source}")
+    return tuple(chosen.get(s, s) for s in specs)
+
+
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
-             quiet: bool) -> None:
+             quiet: bool, catalog: str | None = None) -> None:
     from ..installer import InstallError, changes, prepare_specs, snapshot, static_check
 
+    specs = _from_catalog(specs, catalog)
     before = snapshot()
     with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
         try:
@@ -115,18 +150,23 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
 @_url_option
 @_token_option
 @click.option("--upgrade", "upgrade_", is_flag=True, help="Pass --upgrade to pip.")
+@click.option("--catalog", default=None, metavar="PATH_OR_URL",
+              help="Take plugin names listed in this catalog from it (default: "
+                   "PLEXICHAT_CATALOG).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_: bool,
-            quiet: bool) -> None:
+            catalog: str | None, quiet: bool) -> None:
     """Install plugins with pip into this (the host's) environment.
 
     SPEC is a distribution name or requirement, a wheel or sdist, a project directory,
     or a guide-style folder plugin or .zip of one (converted first, as `plexichat
-    plugins migrate` does). Each installed plugin is checked (manifest, compatibility,
-    dependencies); one that fails stays installed but is not started, with the reason.
-    With --url the running host starts it at once.
+    plugins migrate` does). A plugin name listed in the catalog (--catalog or
+    PLEXICHAT_CATALOG) is installed from the catalog's newest wheel this host can run.
+    Each installed plugin is checked (manifest, compatibility, dependencies); one that
+    fails stays installed but is not started, with the reason. With --url the running
+    host starts it at once.
     """
-    _install(specs, upgrade_, url, token, quiet)
+    _install(specs, upgrade_, url, token, quiet, catalog)
 
 
 @click.command("upgrade")
