@@ -394,3 +394,17 @@ def backup_restore(file: Path) -> None:
 from .openapi import openapi as _openapi  # noqa: E402  (click only; the host loads on use)
 
 main.add_command(_openapi)
+
+# Plugin distribution commands; each module is imported only when its command runs.
+from .lazy import LazyCommand as _Lazy  # noqa: E402  (click only)
+
+for _name, _target, _help in (
+    ("new", "scaffold:new", "Create a plugin project ready to test, check and publish."),
+    ("check", "check:check", "Check a plugin project, wheel or install before publishing."),
+    ("migrate", "migrate:migrate", "Convert a guide-style folder plugin to a distribution."),
+    ("install", "install:install", "Install plugins with pip here (live with --url)."),
+    ("uninstall", "install:uninstall", "Uninstall plugins with pip (live with --url)."),
+    ("upgrade", "install:upgrade", "Upgrade plugins with pip (live with --url)."),
+    ("search", "search:search", "Search a plugin catalog; shows what runs on this host."),
+):
+    plugins.add_command(_Lazy(_name, f"plexichat.cli.{_target}", _help))
