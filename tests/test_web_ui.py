@@ -370,3 +370,27 @@ def test_the_rest_api_and_the_ui_agree(client, csrf):
     assert response.status_code == 200
     assert 'id="plugin-state">started<' in client.get("/plugins/panel").text
     assert csrf == csrf_of(client.get("/plugins").text)  # one token per session
+
+
+def test_pages_from_the_register_ui_pages_hook_are_served(site, tmp_path):
+    from support.dists import make_plugin
+
+    make_plugin(site, "hooked_pages", code="""
+        from plexichat import hookimpl
+        from plexichat.contributions import UIPageSpec
+
+        @hookimpl
+        def register_ui_pages():
+            return [UIPageSpec(name="console", title="Hooked console", path="web/console"),
+                    UIPageSpec(name="everything", title="Whole package", path="."),
+                    {"name": "stats", "title": "Stats", "path": "web/stats/"}]
+    """, files={"web/console/index.html": "<h1>hooked console</h1>",
+                "web/stats/index.html": "<h1>stats page</h1>"})
+    with running_host(tmp_path / "data", "hooked_pages", admin_token=TOKEN) as client:
+        assert client.get("/plugins/hooked_pages/ui/console/").text == (
+            "<h1>hooked console</h1>")
+        assert client.get("/plugins/hooked_pages/ui/stats/").text == "<h1>stats page</h1>"
+        # a page may not be the package itself: that would serve the plugin's code
+        assert client.get("/plugins/hooked_pages/ui/everything/plugin.json").status_code == 404
+        assert client.get("/plugins/hooked_pages/ui/everything/__init__.py").status_code == 404
+        assert "Hooked console" in client.get("/").text
