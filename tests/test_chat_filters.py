@@ -12,6 +12,7 @@ from support.api import detail, post, state_of
 from support.chat import Chatter, chat_host, plugin_module
 from support.databases import BACKENDS
 from support.dists import make_plugin
+from support.host import wait_ready
 
 UPPER = """
     from plexichat import hookimpl
@@ -256,6 +257,31 @@ def test_an_essential_filter_that_failed_to_start_refuses_messages(chat):
     response = ada.post(general, "hello")
     assert response.status_code == 503
     assert "failed: startup raised RuntimeError" in response.json()["detail"]
+
+
+def test_an_essential_filter_refuses_messages_until_its_plugin_has_started(
+        tmp_path, backend, site):
+    make_plugin(site, "lateguard", code="""
+        import asyncio
+        from plexichat import hookimpl
+
+        @hookimpl
+        async def startup():
+            await asyncio.sleep(1.5)
+
+        @hookimpl
+        def message_will_post(message):
+            return None
+    """, manifest={"name": "lateguard", "essential_hooks": ["message_will_post"]})
+    with chat_host(tmp_path, backend, "lateguard", wait=False) as client:
+        ada = Chatter(client, "ada")
+        general = ada.create_channel()
+        early = ada.post(general, "too early")
+        assert early.status_code == 503
+        assert "'lateguard'" in early.json()["detail"]
+        assert "has not started yet" in early.json()["detail"]
+        wait_ready(client)
+        assert ada.say(general, "now")["text"] == "now"
 
 
 def test_an_essential_filter_that_times_out_refuses_the_message(chat):

@@ -19,11 +19,12 @@ FAST_HASHING = {"password_hash_time_cost": 1, "password_hash_memory_kib": 64}
 
 
 @contextlib.contextmanager
-def chat_host(tmp_path: Path, backend: str, *plugins: str,
+def chat_host(tmp_path: Path, backend: str, *plugins: str, wait: bool = True,
               **settings: Any) -> Iterator[TestClient]:
-    """A started host on ``backend`` (``sqlite``/``postgresql``) loading only ``plugins``."""
+    """A started host on ``backend`` (``sqlite``/``postgresql``) loading only ``plugins``
+    (``wait=False``: serving while the plugins are still starting)."""
     with database_url(backend, tmp_path) as url, running_host(
-            tmp_path / "data", *plugins, database_url=url, admin_token=TOKEN,
+            tmp_path / "data", *plugins, wait=wait, database_url=url, admin_token=TOKEN,
             **{**FAST_HASHING, **settings}) as client:
         yield client
 

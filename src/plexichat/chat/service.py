@@ -225,10 +225,11 @@ class ChatService:
                 conn.execute(sa.insert(t.users).values(
                     name=name, name_key=name.lower(), password_hash=None, is_bot=True,
                     bot_plugin=plugin, created_at=_now()))
-        except sa.exc.IntegrityError:  # created meanwhile by another replica
+        except sa.exc.IntegrityError:  # created meanwhile by another replica, or taken
             pass
         row = self._user_row(t.users.c.bot_plugin == plugin)
-        assert row is not None
+        if row is None:
+            raise Conflict(f"the bot user name {name!r} of plugin {plugin!r} is taken")
         return _user(row)
 
     def _user_row(self, where: Any) -> Any:
@@ -556,6 +557,8 @@ class ChatService:
             record = self.host.records[name]
             if record.state in (PluginState.DISABLED, PluginState.REJECTED):
                 continue  # the operator turned it off, or it never could load
+            if record.state in (PluginState.AVAILABLE, PluginState.LOADED):
+                raise FilterUnavailable(name, hook, "the plugin has not started yet")
             if record.state is not PluginState.STARTED:
                 problem = f"the plugin is {record.state.value}"
                 if record.reason:

@@ -206,7 +206,7 @@ def _http(exc: ChatError) -> HTTPException:
 
 
 @router.post("/users", response_model=UserOut, status_code=201,
-             responses=_errors(400, 409, 503))
+             responses=_errors(400, 409))
 async def register(body: Credentials, request: Request) -> UserOut:
     """Register a user. Log in afterwards for a token."""
     try:
