@@ -70,8 +70,6 @@ MAX_PAGE = 200
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _COMMAND_RE = re.compile(r"^/([a-z][a-z0-9_-]*)(?:\s+(.*))?$", re.DOTALL)
-FILTER_HOOKS = ("message_will_post", "message_will_update")
-"""The hooks a plugin may declare essential (``essential_hooks`` in plugin.json)."""
 
 
 @dataclass
