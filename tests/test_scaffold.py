@@ -61,8 +61,8 @@ def test_generated_files_are_valid(tmp_path):
     assert "def startup(" in code and "def register_routers(" in code
     assert '@router.get("/status")' in code and '"/api/v1/demo_plugin"' in code
     test = (root / "tests/test_demo_plugin.py").read_text()
-    assert 'HostSettings(data_dir=tmp_path, load_plugins="demo_plugin")' in test
-    assert "/api/v1/health/ready" in test and '"/api/v1/demo_plugin/status"' in test
+    assert 'plexichat_client(plugins=["demo_plugin"])' in test  # the testing kit
+    assert '"/api/v1/demo_plugin/status"' in test
 
     ci = (root / ".github/workflows/ci.yml").read_text()
     assert "push:" in ci and "python -m pytest" in ci

@@ -13,7 +13,7 @@ What it writes, for ``plexichat plugins new demo_plugin``::
         plugin.json                     the manifest (type, api_version, min_plexichat_version)
         docs/README.md                  for users; ships in the wheel, shown by the host
       tests/conftest.py                 runs the tests before the project is installed
-      tests/test_demo_plugin.py         a host with only this plugin, the route hit
+      tests/test_demo_plugin.py         the testing kit's host with only this plugin
       .github/workflows/ci.yml          tests on every push
       .github/workflows/release.yml     build, check, publish to PyPI (trusted publishing)
 """
@@ -315,27 +315,21 @@ if not _installed():
 '''
 
 TEST = '''\
-"""__NAME__, served by a real PlexiChat app with only this plugin loaded."""
+"""__NAME__, served by a real PlexiChat app with only this plugin loaded.
+
+``plexichat_client`` comes from PlexiChat's testing kit (the pytest plugin installed
+with ``plexichat``): an in-process host with its own data directory and database,
+started and ready (/api/v1/health/ready) before the test runs. See plexichat.testing.
+"""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from fastapi.testclient import TestClient
-from plexichat.config import HostSettings
-from plexichat.web import create_app
 
 
 @pytest.fixture
-def client(tmp_path):
-    settings = HostSettings(data_dir=tmp_path, load_plugins="__NAME__")
-    with TestClient(create_app(settings)) as client:
-        deadline = time.monotonic() + 10
-        while client.get("/api/v1/health/ready").status_code != 200:
-            assert time.monotonic() < deadline, "the host never became ready"
-            time.sleep(0.05)
-        yield client
+def client(plexichat_client):
+    return plexichat_client(plugins=["__NAME__"])
 
 
 def test_plugin_is_started(client):
@@ -374,7 +368,8 @@ plexichat serve                       # then: curl http://127.0.0.1:8000__ROUTE_
 - `src/__PACKAGE__/__init__.py`: the hook implementations (`startup`,
   `register_routers`). Every hook is documented in `plexichat.hookspecs`.
 - `src/__PACKAGE__/docs/`: user documentation, shipped inside the wheel.
-- `tests/`: a PlexiChat app with only this plugin loaded, in-process.
+- `tests/`: a PlexiChat app with only this plugin loaded, in-process, through the
+  `plexichat_client` fixture of PlexiChat's testing kit (`plexichat.testing`).
 
 ## Develop
 
