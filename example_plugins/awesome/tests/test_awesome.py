@@ -137,6 +137,13 @@ def test_static_files_are_mounted(client):
     assert response.headers["content-type"].startswith("image/svg+xml")
 
 
+def test_dashboard_page_from_the_manifest_is_served(client):
+    page = client.get(f"/plugins/{NAME}/ui/dashboard/")
+    assert page.status_code == 200
+    assert "<title>Awesome Dashboard</title>" in page.text
+    assert client.get(f"/plugins/{NAME}/ui/dashboard/script.js").status_code == 200
+
+
 def test_data_dir_is_created_under_the_working_directory(client, cwd):
     assert (cwd / "data" / "plugins" / NAME).is_dir()
 
