@@ -165,6 +165,8 @@ class PluginHost:
         self.records: dict[str, PluginRecord] = {}
         self.order: list[str] = []
         self.ready = False
+        # enable, disable and settings changes of the operator run one at a time
+        self._operator_lock = asyncio.Lock()
         self.add_routes: RouteSink | None = None
         self.remove_routes: RouteSink | None = None
         self.app_for: Callable[[PluginRecord], Any] | None = None
@@ -201,14 +203,15 @@ class PluginHost:
     async def start_all(self) -> None:
         """Load and start every resolved plugin in dependency order."""
         try:
-            for name in self.order:
-                try:
-                    await self.start_plugin(name)
-                except Exception as exc:  # a host bug must not stop the other plugins
-                    log.exception("plugin %s: unexpected error while starting", name)
-                    record = self.records[name]
-                    self._withdraw(record)
-                    self._fail(record, f"starting failed: {type(exc).__name__}: {exc}")
+            async with self._operator_lock:  # an enable meanwhile waits, not starts twice
+                for name in self.order:
+                    try:
+                        await self.start_plugin(name)
+                    except Exception as exc:  # a host bug must not stop the other plugins
+                        log.exception("plugin %s: unexpected error while starting", name)
+                        record = self.records[name]
+                        self._withdraw(record)
+                        self._fail(record, f"starting failed: {type(exc).__name__}: {exc}")
             await self.services.events.emit("startup")
         finally:
             self.ready = True
@@ -415,6 +418,10 @@ class PluginHost:
         Raises :class:`~plexichat.settings.SettingsInvalid` (nothing stored) or
         :class:`SettingsRejected` (previous settings restored).
         """
+        async with self._operator_lock:
+            return await self._update_settings(name, new)
+
+    async def _update_settings(self, name: str, new: dict[str, Any]) -> dict[str, Any]:
         record = self.record(name)
         schema = await self.settings_schema(name)
         old = self.store.settings(name) or fill_defaults(schema, {})
@@ -449,6 +456,10 @@ class PluginHost:
 
     async def disable(self, name: str) -> PluginRecord:
         """Stop a plugin, take its contributions out, and remember the choice."""
+        async with self._operator_lock:
+            return await self._disable(name)
+
+    async def _disable(self, name: str) -> PluginRecord:
         record = self.record(name)
         self.store.set_enabled(name, False, "operator")
         if record.state is PluginState.STARTED:
@@ -463,6 +474,10 @@ class PluginHost:
 
     async def enable(self, name: str) -> PluginRecord:
         """Remember the choice and start the plugin in the running host."""
+        async with self._operator_lock:
+            return await self._enable(name)
+
+    async def _enable(self, name: str) -> PluginRecord:
         record = self.record(name)
         self.store.set_enabled(name, True, "operator")
         if record.state is PluginState.STARTED:
