@@ -7,6 +7,7 @@ tasks at once; enabling brings them back; neither needs a restart.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import pytest
@@ -293,3 +294,73 @@ def test_reenabled_quarantined_plugin_gets_a_fresh_fault_budget(site, data_dir):
         client.get("/api/v1/healthy")  # one failure: within the budget again
         # (read the state directly: every API request runs the failing middleware)
         assert client.app.state.host.records["flaky"].state.value == "started"
+
+
+SLOW_START = """
+    import asyncio, os
+    from fastapi import APIRouter
+    from plexichat import hookimpl
+
+    GATE = os.path.join(os.path.dirname(__file__), "gate")
+    router = APIRouter()
+
+    @router.get("/api/v1/slowstart")
+    def ok():
+        return {"ok": True}
+
+    @hookimpl
+    async def startup():
+        while not os.path.exists(GATE):
+            await asyncio.sleep(0.01)
+
+    @hookimpl
+    def register_routers():
+        return router
+"""
+
+
+def in_threads(*calls):
+    """Run the calls at the same time; their results in order."""
+    results = [None] * len(calls)
+
+    def run(i, call):
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def test_concurrent_enables_start_the_plugin_once(site, data_dir):
+    pkg = make_plugin(site, "slowstart", code=SLOW_START)
+    (pkg / "gate").touch()
+    with running_host(data_dir, "slowstart", admin_token=TOKEN) as client:
+        disable(client, "slowstart")
+        (pkg / "gate").unlink()
+        enable_call = lambda: post(client, "/api/v1/plugins/slowstart/enable")  # noqa: E731
+        threads, results = in_threads(enable_call, enable_call)
+        time.sleep(0.05)
+        (pkg / "gate").touch()
+        for t in threads:
+            t.join(10)
+        assert [r.json()["state"] for r in results] == ["started", "started"]
+        info = detail(client, "slowstart")
+        assert info["state"] == "started"
+        assert len(info["routes"]) == 1
+        assert info["hooks"] == ["register_routers", "startup"]
+
+
+def test_enable_while_the_host_is_starting_waits_for_startup(site, data_dir):
+    pkg = make_plugin(site, "slowstart", code=SLOW_START)
+    with running_host(data_dir, "slowstart", admin_token=TOKEN, wait=False) as client:
+        threads, results = in_threads(
+            lambda: post(client, "/api/v1/plugins/slowstart/enable"))
+        time.sleep(0.05)
+        (pkg / "gate").touch()
+        threads[0].join(10)
+        assert results[0].json()["state"] == "started"
+        info = detail(client, "slowstart")
+        assert info["state"] == "started"
+        assert info["reason"] == ""
+        assert len(info["routes"]) == 1
