@@ -81,3 +81,16 @@ def test_secrets_are_masked_and_restored():
     masked = mask_secrets(schema, stored)
     assert masked == {"token": SECRET_MASK, "password": SECRET_MASK, "name": "n"}
     assert unmask(schema, {**masked, "name": "m"}, stored) == {**stored, "name": "m"}
+
+
+def test_nested_secrets_are_masked_and_restored():
+    schema = {"type": "object", "properties": {
+        "smtp": {"type": "object", "properties": {
+            "password": {"type": "string", "writeOnly": True},
+            "host": {"type": "string"}}}}}
+    stored = {"smtp": {"password": "pw", "host": "mx"}}
+    masked = mask_secrets(schema, stored)
+    assert masked == {"smtp": {"password": SECRET_MASK, "host": "mx"}}
+    assert stored["smtp"]["password"] == "pw"  # the stored copy is untouched
+    back = unmask(schema, {"smtp": {**masked["smtp"], "host": "mx2"}}, stored)
+    assert back == {"smtp": {"password": "pw", "host": "mx2"}}

@@ -108,18 +108,34 @@ def secret_fields(schema: Mapping[str, Any]) -> set[str]:
 
 
 def mask_secrets(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``data`` whose secrets read as :data:`SECRET_MASK`."""
+    """A copy of ``data`` whose secrets (also in nested objects) read as
+    :data:`SECRET_MASK`."""
     secrets = secret_fields(schema)
-    return {k: (SECRET_MASK if k in secrets and v not in (None, "") else v)
-            for k, v in data.items()}
+    out: dict[str, Any] = {k: (SECRET_MASK if k in secrets and v not in (None, "") else v)
+                           for k, v in data.items()}
+    for key, prop in _object_properties(schema, out):
+        out[key] = mask_secrets(prop, out[key])
+    return out
 
 
 def unmask(schema: Mapping[str, Any], new: Mapping[str, Any],
            old: Mapping[str, Any]) -> dict[str, Any]:
-    """Put back stored secrets where a client sent the mask (it never saw them)."""
+    """Put back stored secrets (also in nested objects) where a client sent the mask
+    (it never saw them)."""
     secrets = secret_fields(schema)
     out = dict(new)
     for key in secrets:
         if out.get(key) == SECRET_MASK and key in old:
             out[key] = old[key]
+    for key, prop in _object_properties(schema, out):
+        if isinstance(old.get(key), Mapping):
+            out[key] = unmask(prop, out[key], old[key])
     return out
+
+
+def _object_properties(schema: Mapping[str, Any],
+                       data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(key, sub-schema)`` of the nested objects in ``data`` that have properties."""
+    return [(k, prop) for k, prop in (schema.get("properties") or {}).items()
+            if isinstance(prop, Mapping) and prop.get("properties")
+            and isinstance(data.get(k), Mapping)]
