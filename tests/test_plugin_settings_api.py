@@ -340,3 +340,37 @@ def test_stored_settings_that_no_longer_validate_fail_the_plugin(tuned, data_dir
         assert "$.interval" in info["reason"]
         assert "minimum" in info["reason"]
         assert client.get("/api/v1/healthy").status_code == 200
+
+
+NESTED = {
+    "name": "mailer", "type": "feature",
+    "settings_schema": {"type": "object", "properties": {
+        "smtp": {"type": "object", "properties": {
+            "host": {"type": "string", "default": "localhost"},
+            "password": {"type": "string", "format": "password", "default": ""}}}}},
+}
+
+
+def test_nested_secret_is_masked_and_kept_when_the_mask_comes_back(site, data_dir):
+    make_plugin(site, "mailer", manifest=NESTED, code="""
+        from fastapi import APIRouter
+        from plexichat import hookimpl
+
+        @hookimpl
+        def register_routers(context):
+            router = APIRouter()
+
+            @router.get("/api/v1/mailer/password")
+            def password():
+                return {"password": context.config["smtp"]["password"]}
+
+            return router
+    """)
+    with running_host(data_dir, "mailer", admin_token=TOKEN) as client:
+        answer = put_settings(client, "mailer", {"smtp": {"host": "mx", "password": "pw1"}})
+        assert answer.json()["settings"]["smtp"] == {"host": "mx", "password": SECRET_MASK}
+        shown = get_settings(client, "mailer")["settings"]
+        assert shown["smtp"]["password"] == SECRET_MASK
+        shown["smtp"]["host"] = "mx2"
+        assert put_settings(client, "mailer", shown).status_code == 200
+        assert client.get("/api/v1/mailer/password").json() == {"password": "pw1"}
