@@ -15,7 +15,7 @@ from support.host import healthy_code, plugins_by_name, running_host
 
 import plexichat.installer
 
-PLUGINS = ("healthy", "late", "needy", "provider", "upgradable")
+PLUGINS = ("healthy", "late", "needy", "provider", "slow", "upgradable")
 
 
 def ours(client):
@@ -112,6 +112,25 @@ def test_upgrade_of_imported_code_says_restart_required(site, tmp_path):
                                           "installed, but 1.0.0 is imported")
         assert shown["version"] == "1.0.0"  # what runs, not what is on disk
         assert client.get("/api/v1/upgradable").json() == {"ok": "v1"}
+
+
+def test_rescan_while_starting_waits_and_starts_nothing_twice(site, tmp_path):
+    make_plugin(site, "slow", code="""
+        import asyncio
+        from plexichat import hookimpl
+
+        STARTS = []
+
+        @hookimpl
+        async def startup(context):
+            STARTS.append(1)
+            await asyncio.sleep(0.5)
+    """)
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN, wait=False) as client:
+        report = post(client, "/api/v1/plugins/rescan").json()
+        assert report["started"] == [] and report["added"] == [], report
+        assert ours(client)["slow"]["state"] == "started"
+        assert sys.modules["plx_slow"].STARTS == [1]
 
 
 def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):

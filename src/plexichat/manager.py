@@ -616,10 +616,7 @@ class PluginHost:
         """
         import importlib
 
-        lock = self.__dict__.get("_rescan_lock")
-        if lock is None:
-            lock = self._rescan_lock = asyncio.Lock()
-        async with lock:
+        async with self._operator_lock:  # not while starting, enabling or disabling
             importlib.invalidate_caches()
             candidates = await asyncio.to_thread(discover, use_index=False)
             return await self._apply_rescan(candidates)
