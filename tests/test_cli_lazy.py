@@ -29,7 +29,7 @@ def test_own_help_comes_from_the_real_command():
     result = CliRunner().invoke(main, ["plugins", "new", "--help"])
     assert result.exit_code == 0
     assert "--type [core|feature|" in result.output and "--dir DIRECTORY" in result.output
-    result = CliRunner().invoke(main, ["plugins", "check", "-h"])
+    result = CliRunner().invoke(main, ["plugins", "check", "--help"])
     assert "error|warning: FILE: WHAT — FIX" in result.output
 
 
