@@ -478,3 +478,65 @@ def test_long_plans_keep_the_plain_loop(pm, monkeypatch):
         assert dispatcher.call("on_message", message=None).values == ["c", "b", "a"]
     assert not dispatcher._runs["on_message"].__code__.co_filename.startswith("<")
     assert dispatcher.stats_for("a")["on_message"]["calls"] == 3
+
+
+def test_sys_exit_in_a_sync_hook_is_a_plugin_failure_not_the_end():
+    import pluggy as _pluggy
+
+    from plexichat import hookspecs as _specs
+    from plexichat.dispatch import Dispatcher as _Dispatcher
+    from plexichat.markers import hookimpl as _impl
+
+    class Quitter:
+        @_impl
+        def register_commands(self, context):
+            raise SystemExit(3)
+
+    class Fine:
+        @_impl
+        def register_commands(self, context):
+            return "ok"
+
+    pm = _pluggy.PluginManager("plexichat")
+    pm.add_hookspecs(_specs)
+    pm.register(Fine(), name="fine")
+    pm.register(Quitter(), name="quitter")
+    d = _Dispatcher(pm)
+    for _ in range(150):  # through the plain loop and the generated caller
+        assert list(d.call("register_commands", context=None)) == [("fine", "ok")]
+    assert d.failures[-1].plugin == "quitter"
+    assert d.failures[-1].error == "SystemExit: 3"
+
+
+def test_sys_exit_in_an_async_or_threaded_hook_is_a_plugin_failure():
+    import asyncio as _asyncio
+
+    import pluggy as _pluggy
+
+    from plexichat import hookspecs as _specs
+    from plexichat.dispatch import Dispatcher as _Dispatcher
+    from plexichat.markers import hookimpl as _impl
+
+    class AsyncQuitter:
+        @_impl
+        async def startup(self, context):
+            raise SystemExit("bye")
+
+    class ThreadQuitter:
+        @_impl
+        def shutdown(self, context):
+            raise SystemExit("bye")
+
+    pm = _pluggy.PluginManager("plexichat")
+    pm.add_hookspecs(_specs)
+    pm.register(AsyncQuitter(), name="a")
+    pm.register(ThreadQuitter(), name="t")
+    d = _Dispatcher(pm)
+
+    async def run():
+        await d.acall("startup", context=None)
+        await d.acall("shutdown", context=None, sync_in_thread=True)
+
+    _asyncio.run(run())
+    assert [(f.plugin, f.error) for f in d.failures] == [
+        ("a", "PluginExit: SystemExit: bye"), ("t", "PluginExit: SystemExit: bye")]

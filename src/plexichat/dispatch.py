@@ -49,6 +49,8 @@ from typing import Any
 
 import pluggy
 
+from .threads import PluginExit, run_in_daemon_thread
+
 __all__ = [
     "Dispatcher",
     "HookFailure",
@@ -264,7 +266,7 @@ class Dispatcher:
         for plugin, function, argnames, stats in impls:
             try:
                 value = function(*map(arg, argnames))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # a plugin's exit() must not end the host
                 self._failed(plugin, stats, hook_name, exc, _perf() - t0, counted=True)
                 t0 = _perf()
                 continue
@@ -412,7 +414,7 @@ def _generate(
             t0 = perf()
             try:
                 v0 = f0(a0)
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 v0 = None
                 t1 = failed(0, exc, t0)
             else:
@@ -449,7 +451,7 @@ def _generate(
         body += [
             "    try:",
             f"        v{i} = f{i}({args})",
-            "    except Exception as exc:",
+            "    except (Exception, SystemExit) as exc:",
             f"        v{i} = None",
             f"        t{i + 1} = failed({i}, exc, t{i})",
             "    else:",
@@ -490,12 +492,17 @@ def _generate(
 async def _invoke(
     function: Callable[..., Any], args: list[Any], timeout: float | None, in_thread: bool
 ) -> Any:
-    if in_thread and not inspect.iscoroutinefunction(function):
-        value = await _bounded(asyncio.to_thread(function, *args), timeout)
-    else:
-        value = function(*args)
-    if inspect.isawaitable(value):
-        value = await _bounded(value, timeout)
+    try:
+        if in_thread and not inspect.iscoroutinefunction(function):
+            # A daemon thread per call: a call that never returns cannot keep the host
+            # from stopping (see plexichat.threads).
+            value = await _bounded(run_in_daemon_thread(function, *args), timeout)
+        else:
+            value = function(*args)
+        if inspect.isawaitable(value):
+            value = await _bounded(value, timeout)
+    except SystemExit as exc:  # plugin code must not end the host
+        raise PluginExit.wrap(exc) from None
     return value
 
 

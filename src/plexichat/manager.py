@@ -12,12 +12,10 @@ states and keeps the record of what each one contributed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import importlib.metadata as md
 import inspect
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +31,7 @@ from .dispatch import Dispatcher, HookTimeout
 from .markers import PROJECT_NAME
 from .resolver import resolve
 from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
+from .threads import PluginExit, run_in_daemon_thread
 from .wiring import Wiring
 
 __all__ = [
@@ -226,7 +225,8 @@ class PluginHost:
             return record
         timeout = self.settings.startup_timeout
         try:
-            obj = await asyncio.wait_for(_in_daemon_thread(_load_object, record.candidate),
+            obj = await asyncio.wait_for(run_in_daemon_thread(_load_object, record.candidate,
+                                                              name="plexichat-plugin-import"),
                                          timeout)
         except asyncio.TimeoutError:
             return self._fail(record, f"import did not finish within {timeout:g} s")
@@ -703,10 +703,6 @@ class PluginHost:
         return sorted(c.name for c in self.pm.get_hookcallers(record.obj) or [])
 
 
-class PluginExit(Exception):
-    """Plugin code raised SystemExit or KeyboardInterrupt: its failure, not the host's end."""
-
-
 def register_plugin(pm: pluggy.PluginManager, name: str, obj: Any) -> str:
     """Register ``obj`` as plugin ``name``; on a problem, unregister and describe it.
 
@@ -743,36 +739,5 @@ def _load_object(candidate: PluginCandidate) -> Any:
             obj = obj()
     except (SystemExit, KeyboardInterrupt) as exc:
         # Left as they are, these would stop the event loop and with it the host.
-        raise PluginExit(f"{type(exc).__name__}: {exc}") from None
+        raise PluginExit.wrap(exc) from None
     return obj
-
-
-async def _in_daemon_thread(function: Callable[..., Any], *args: Any) -> Any:
-    """Run ``function`` in a daemon thread of its own and await its result.
-
-    Unlike ``asyncio.to_thread``, whose executor threads are joined when the loop
-    closes and when the interpreter exits, a call that never returns (an import that
-    hangs) cannot keep the host from stopping.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[Any] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if future.done():  # cancelled: the caller stopped waiting
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    def run() -> None:
-        result, error = None, None
-        try:
-            result = function(*args)
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
-            loop.call_soon_threadsafe(settle, result, error)
-
-    threading.Thread(target=run, name="plexichat-plugin-import", daemon=True).start()
-    return await future
