@@ -163,6 +163,27 @@ def test_failed_backup_leaves_no_partial_archive(tmp_path, notes):
     assert not (tmp_path / "out.zip.partial").exists()
 
 
+def test_excluded_directories_stay_out_of_the_archive(tmp_path, notes):
+    data = tmp_path / "data"
+
+    async def back_up():
+        host = await _started(data)
+        archives = data / "plugins" / "notes" / "archives"
+        archives.mkdir(parents=True)
+        (archives / "older.zip").write_text("an earlier archive")
+        (data / "plugins" / "notes" / "kept.txt").write_text("kept")
+        try:
+            return await host.services.backup.create(archives / "new.zip",
+                                                      exclude=[archives])
+        finally:
+            await _stop(host)
+
+    report = _run(back_up())
+    names = __import__("zipfile").ZipFile(report.path).namelist()
+    assert "files/plugins/notes/kept.txt" in names
+    assert not [n for n in names if "archives" in n]
+
+
 def test_cli_backup_create_and_restore(tmp_path, notes, monkeypatch):
     monkeypatch.setenv("PLEXICHAT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PLEXICHAT_LOAD_PLUGINS", "notes")

@@ -23,7 +23,7 @@ import inspect
 import json
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,8 +102,13 @@ class BackupService:
         db = Path(url.split("///", 1)[-1]).resolve()
         return {db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")}
 
-    async def create(self, path: Path, progress: Progress | None = None) -> BackupReport:
-        """Write an archive of the host to ``path`` (replaced only when complete)."""
+    async def create(self, path: Path, progress: Progress | None = None, *,
+                     exclude: Iterable[Path] = ()) -> BackupReport:
+        """Write an archive of the host to ``path`` (replaced only when complete).
+
+        Files under the directories in ``exclude`` are left out (e.g. where earlier
+        archives are kept, when that is inside the data directory).
+        """
         progress = progress or (lambda *_: None)
         path = Path(path)
         report = BackupReport(path)
@@ -113,8 +118,11 @@ class BackupService:
         tables = sorted(meta.tables.values(), key=lambda t: t.name)
         data_dir = Path(self.host.settings.data_dir).resolve()
         skip = self._sqlite_files()
+        skip_dirs = [Path(d).resolve() for d in exclude]
         files = [p for p in sorted(data_dir.rglob("*"))
-                 if p.is_file() and p.resolve() not in skip] if data_dir.exists() else []
+                 if p.is_file() and p.resolve() not in skip
+                 and not any(p.resolve().is_relative_to(d) for d in skip_dirs)
+                 ] if data_dir.exists() else []
         handlers = [(name, h) for name, c in sorted(self.host.wiring.by_plugin.items())
                     for h in c.backup_handlers]
         total = len(tables) + len(files) + len(handlers)
