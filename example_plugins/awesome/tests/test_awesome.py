@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -68,7 +71,8 @@ def test_awesome_is_started(client):
 
 
 def test_manifest_permissions_are_granted(client):
-    assert info(client)["permissions_granted"] == ["plugin:read", "plugin:write"]
+    assert info(client)["permissions_granted"] == ["plugin:read", "plugin:write",
+                                                   "webhooks:emit"]
 
 
 def test_get_metadata_matches_the_manifest(client):
@@ -161,3 +165,74 @@ def test_manifest_settings_defaults_are_filled(client):
     response = client.get(f"/api/v1/plugins/{NAME}/settings", headers=ADMIN)
     assert response.status_code == 200, response.text
     assert response.json()["settings"] == {"enabled": True, "interval": 60}
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def webhook_receiver():
+    """A webhook receiver on 127.0.0.1: yields (url, list of the JSON bodies received)."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def subscribe(client, url, events):
+    response = client.post("/api/v1/webhooks", json={"url": url, "events": events},
+                           headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_an_action_is_sent_to_webhook_subscribers(client):
+    with webhook_receiver() as (url, received):
+        subscription = subscribe(client, url, ["awesome.action.completed"])
+        action = client.post("/api/v1/awesome/action").json()
+        wait_for(lambda: received, what="the webhook delivery")
+    [delivered] = received
+    assert delivered["type"] == "awesome.action.completed"
+    assert delivered["data"] == {"actions_performed": 1, "timestamp": action["timestamp"]}
+    deliveries = client.get(f"/api/v1/webhooks/{subscription}/deliveries",
+                            headers=ADMIN).json()
+    assert [(d["event"], d["status"]) for d in deliveries] == [
+        ("awesome.action.completed", "delivered")]
+
+
+def test_each_background_run_records_the_triggered_event(client):
+    wait_for(lambda: any(e["event"] == "awesome.event.triggered" for e in
+                         client.get("/api/v1/webhooks/events", headers=ADMIN).json()),
+             what="the background task's event")
+    events = client.get("/api/v1/webhooks/events", headers=ADMIN).json()
+    triggered = [e for e in events if e["event"] == "awesome.event.triggered"]
+    assert triggered[0]["source"] == NAME
+    assert set(triggered[0]["payload"]) == {"timestamp"}
+
+
+def test_without_the_webhooks_grant_actions_still_succeed(plexichat_client, tmp_path, cwd):
+    sys.modules.pop("plexichat_awesome.main", None)
+    client = plexichat_client(plugins=[NAME], settings={"strict_permissions": True},
+                              data_dir=tmp_path / "strict")
+    assert info(client)["permissions_granted"] == []
+    assert client.post("/api/v1/awesome/action").status_code == 200
+    events = client.get("/api/v1/webhooks/events", headers=ADMIN).json()
+    assert [e for e in events if e["source"] == NAME] == []

@@ -1,7 +1,10 @@
 # The plugin guide's AwesomePlugin ("Creating Your First Plugin"), as the guide wrote it.
 # Changed: the import line (PluginInterface, PluginType, PluginMetadata now come from
 # plexichat), and `import json`, which the guide's _load_configuration uses without
-# importing it. The guide's style is kept, so these lint rules are waived for this file:
+# importing it. Added: the two webhook events the manifest declares are emitted
+# (_emit_webhook, after an action and on each background run), which needs the
+# webhooks:emit permission. The guide's style is kept, so these lint rules are waived
+# for this file:
 # ruff: noqa: B904, E501, F401, F541, I001, UP006, UP015, UP035
 import asyncio
 import json
@@ -57,7 +60,7 @@ class AwesomePlugin(PluginInterface):
             plugin_type=PluginType.FEATURE,
             entry_point="main",
             dependencies=["core_system"],
-            permissions=["plugin:read", "plugin:write"],
+            permissions=["plugin:read", "plugin:write", "webhooks:emit"],
             api_version="1.0",
             min_plexichat_version="3.0.0",
             enabled=True,
@@ -158,6 +161,11 @@ class AwesomePlugin(PluginInterface):
                 self.stats["actions_performed"] += 1
                 self.stats["last_action"] = datetime.now(timezone.utc).isoformat()
 
+                # Tell webhook subscribers (an event the manifest declares)
+                self._emit_webhook("awesome.action.completed", {
+                    "actions_performed": self.stats["actions_performed"],
+                    "timestamp": self.stats["last_action"]})
+
                 return {
                     "success": True,
                     "message": "Awesome action performed!",
@@ -179,12 +187,23 @@ class AwesomePlugin(PluginInterface):
                     # Update statistics
                     self.stats["last_action"] = datetime.now(timezone.utc).isoformat()
 
+                    # Tell webhook subscribers (an event the manifest declares)
+                    self._emit_webhook("awesome.event.triggered", {
+                        "timestamp": self.stats["last_action"]})
+
                 await asyncio.sleep(self.config["interval"])
 
             except Exception as e:
                 self.logger.error(f"Background task error: {e}")
                 self.stats["errors"] += 1
                 await asyncio.sleep(60)  # Wait before retry
+
+    def _emit_webhook(self, event: str, payload: Dict[str, Any]):
+        """Send a webhook event to its subscribers (needs the webhooks:emit permission)."""
+        try:
+            self.context.webhooks.emit(event, payload)
+        except Exception as e:
+            self.logger.warning(f"Webhook {event} not sent: {e}")
 
     async def health_check(self) -> Dict[str, Any]:
         """Health check for the plugin."""
