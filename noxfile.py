@@ -97,8 +97,11 @@ def e2e(session: nox.Session) -> None:
     Runs ``build`` first, then installs only the wheels in dist/ (the host and every
     example plugin; their dependencies come from the index) into this session's fresh
     virtualenv and runs scripts/e2e_check.py with its Python: plugins listed
-    ``available``, a real ``plexichat serve`` on a free 127.0.0.1 port, every plugin
-    ``started``, GET /api/v1/hello answers, the server stopped.
+    ``available``, the plugins' CLI commands (``plexichat plugins selftest --json`` …),
+    a real ``plexichat serve`` on a free 127.0.0.1 port, every plugin ``started``, each
+    example plugin's routes answering, one plugin (hello) uninstalled through the CLI
+    and gone from /api/v1/plugins without a restart, installed back from its wheel and
+    started again, the server stopped.
     """
     wheels = sorted(DIST.glob("*.whl"))
     if len(wheels) != len(distributions()):
@@ -111,7 +114,7 @@ def e2e(session: nox.Session) -> None:
     # From outside the source tree, so nothing can be imported from it by accident.
     session.chdir(session.create_tmp())
     session.run("python", str(ROOT / "scripts" / "e2e_check.py"), "--workdir", str(workdir),
-                *session.posargs)
+                "--wheel-dir", str(DIST), *session.posargs)
 
 
 @nox.session

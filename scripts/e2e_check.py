@@ -5,11 +5,18 @@ Run it with the Python of the environment under test::
     .venv/bin/python scripts/e2e_check.py [--plugin hello] [--get /api/v1/hello]
 
 It checks that the host and every installed plugin come from real (non-editable)
-installs, that ``plexichat plugins list --json`` shows each plugin ``available``, then
-starts a real ``plexichat serve`` on a free 127.0.0.1 port with its data in a temporary
-directory, waits for ``/api/v1/health/ready``, checks that ``/api/v1/plugins`` shows each
-plugin ``started`` and that the given routes answer, and stops the server (always, even
-when a check fails).
+installs, that ``plexichat plugins list --json`` shows each plugin ``available`` and that
+the plugins' CLI commands work (:data:`CLI_CHECKS`), then starts a real ``plexichat
+serve`` on a free 127.0.0.1 port with its data in a temporary directory, waits for
+``/api/v1/health/ready``, checks that ``/api/v1/plugins`` shows each plugin ``started``,
+that each example plugin's routes answer 2xx (:data:`ROUTE_CHECKS`) and the given routes
+200, then uninstalls one plugin through ``plexichat plugins uninstall --url`` and sees it
+vanish from ``/api/v1/plugins`` without a restart, installs it back from its wheel
+(``--wheel-dir``) and sees it started again, and stops the server (always, even when a
+check fails).
+
+A plugin of the tables that is not installed (its wheel was not built) is skipped with a
+line saying so; one that is installed must pass.
 
 Only the standard library is used, so the environment needs nothing but the wheels.
 The functions are also used by ``tests/test_wheel_e2e.py``, which runs them from the
@@ -22,6 +29,8 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -36,14 +45,22 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CLI_CHECKS",
+    "ROUTE_CHECKS",
+    "CliCheck",
     "E2EFailure",
+    "RouteCheck",
     "Server",
+    "check_cli",
     "check_installed_from_wheels",
     "check_live",
+    "check_plugin_routes",
+    "check_reinstall",
     "check_static_listing",
     "clean_env",
     "free_port",
     "get_json",
+    "request",
     "run_checks",
     "script",
     "serve",
@@ -114,6 +131,133 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, Any]:
         return status, json.loads(text)
     except ValueError:
         return status, text
+
+
+_no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request got back."""
+
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def request(url: str, method: str = "GET", body: Any = None, token: str | None = None,
+            timeout: float = 30.0) -> Answer:
+    """One request to the server under test, never through a proxy: JSON ``body``,
+    ``token`` as the bearer token."""
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with _no_proxy.open(req, timeout=timeout) as response:
+            status, got, raw = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        status, got, raw = exc.code, dict(exc.headers), exc.read()
+    return Answer(status, {k.lower(): v for k, v in got.items()},
+                  raw.decode("utf-8", "replace"))
+
+
+# --- what each example plugin must do ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """One request a started plugin must answer with 2xx, and what the answer must show.
+
+    ``method`` ``CHAT`` posts ``path`` as a chat message of a new user in a new channel
+    and needs a reply from the plugin's bot user.
+    """
+
+    plugin: str
+    method: str
+    path: str
+    body: Any = None
+    admin: bool = False
+    expect: Any = None
+    """``expect(answer)`` is true when the :class:`Answer` shows the plugin at work."""
+    what: str = ""
+
+
+def _json_has(**wanted: Any) -> Any:
+    def check(answer: Answer) -> bool:
+        body = answer.json()
+        return all(body.get(k) == v for k, v in wanted.items())
+    return check
+
+
+ROUTE_CHECKS: tuple[RouteCheck, ...] = (
+    RouteCheck("hello", "GET", "/api/v1/hello",
+               expect=_json_has(message="Hello from PlexiChat!")),
+    RouteCheck("my_awesome_plugin", "GET", "/api/v1/awesome/status",
+               expect=_json_has(status="awesome")),
+    RouteCheck("my_awesome_plugin", "POST", "/api/v1/awesome/action",
+               expect=_json_has(success=True)),
+    RouteCheck("my_awesome_plugin", "GET", "/plugins/my_awesome_plugin/ui/dashboard/",
+               expect=lambda a: "<title>Awesome Dashboard</title>" in a.text,
+               what="its dashboard page"),
+    RouteCheck("advanced", "GET", "/api/v1/health/live",
+               expect=lambda a: a.headers.get("x-advanced-plugin") == "api",
+               what="its api middleware stamps X-Advanced-Plugin"),
+    RouteCheck("services_demo", "GET", "/api/v1/services-demo/last",
+               expect=lambda a: str(a.json().get("result", "")).startswith("[")),
+    RouteCheck("moderation", "GET", "/api/v1/plugins/moderation/health",
+               expect=_json_has(healthy=True)),
+    RouteCheck("echo_bot", "CHAT", "/echo e2e",
+               expect=lambda a: [(r["author"], r["text"]) for r in a.json()["replies"]]
+               == [("bot:echo_bot", "e2e")], what="answered by bot:echo_bot"),
+    RouteCheck("ai_node", "GET", "/api/v1/ai-node", expect=_json_has(active=True),
+               what="it provides the host's ai service"),
+    RouteCheck("ai_node", "POST", "/api/v1/ai-node/respond", {"prompt": "hello"},
+               expect=lambda a: a.json()["answer"].startswith("[plexichat-ai-node] ")),
+    RouteCheck("backup_node", "POST", "/api/v1/backup-node/archives", admin=True,
+               expect=lambda a: a.json()["archive"]["name"].endswith(".zip")),
+    RouteCheck("backup_node", "GET", "/api/v1/backup-node/archives", admin=True,
+               expect=lambda a: len(a.json()["archives"]) == 1),
+    RouteCheck("theme_dark", "GET", "/theme/theme_dark.css",
+               expect=lambda a: "--plx-bg" in a.text),
+    RouteCheck("theme_dark", "GET", "/",
+               expect=lambda a: 'href="/theme/theme_dark.css"' in a.text,
+               what="every page links the theme"),
+    RouteCheck("mega_cli", "GET", "/api/v1/mega/commands"),
+)
+"""Plugin → requests its started plugin must answer (see :class:`RouteCheck`)."""
+
+
+@dataclass(frozen=True)
+class CliCheck:
+    """A ``plexichat`` command that must exit 0 (``plugin`` None: always run)."""
+
+    plugin: str | None
+    args: tuple[str, ...]
+    expect: Any = None
+    """``expect(stdout)`` is true when the output shows the command worked."""
+    what: str = ""
+
+
+def _all_self_tests_pass(out: str) -> bool:
+    results = json.loads(out)
+    return bool(results) and all(r["passed"] for r in results)
+
+
+CLI_CHECKS: tuple[CliCheck, ...] = (
+    CliCheck(None, ("plugins", "selftest", "--json"), _all_self_tests_pass,
+             "every plugin's self-test passed"),
+    CliCheck("mega_cli", ("dev", "dev_cmd_1", "--help"),
+             lambda out: "dev_cmd_1" in out),
+)
+"""Commands of the ``plexichat`` CLI the installed plugins must serve."""
 
 
 # --- what is installed -------------------------------------------------------------
@@ -334,6 +478,147 @@ def check_live(
     return listing
 
 
+def _skip_absent(plugin: str | None, installed: Sequence[str], skipped: set[str],
+                 say: Any) -> bool:
+    if plugin is None or plugin in installed:
+        return False
+    if plugin not in skipped:
+        skipped.add(plugin)
+        say(f"skip {plugin}: not installed (no wheel of it was built); its checks skipped")
+    return True
+
+
+def check_cli(bin_dir: Path, env: Mapping[str, str], installed: Sequence[str], *,
+              checks: Sequence[CliCheck] = CLI_CHECKS, say: Any = print) -> None:
+    """Each of ``checks`` whose plugin is installed exits 0 and shows it worked."""
+    skipped: set[str] = set()
+    for check in checks:
+        if _skip_absent(check.plugin, installed, skipped, say):
+            continue
+        command = ["plexichat", *check.args]
+        proc = subprocess.run([str(script(bin_dir, "plexichat")), *check.args],
+                              env=dict(env), capture_output=True, text=True, timeout=120)
+        expect(proc.returncode == 0, f"`{' '.join(command)}` exited {proc.returncode}:\n"
+                                     f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        try:
+            shown = check.expect is None or check.expect(proc.stdout)
+        except (ValueError, KeyError, TypeError) as exc:
+            shown, proc.stderr = False, f"{proc.stderr}\n({type(exc).__name__}: {exc})"
+        expect(shown, f"`{' '.join(command)}` did not show {check.what or 'what it should'}"
+                      f":\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        say(f"ok  `{' '.join(command)}`" + (f": {check.what}" if check.what else ""))
+
+
+def _chat(server: Server, text: str) -> Answer:
+    """Post ``text`` as a new user in a new channel: the answer to the message."""
+    base = server.base_url
+    credentials = {"name": f"e2e{secrets.token_hex(4)}", "password": "e2e-password-1"}
+    created = request(base + "/api/v1/users", "POST", credentials)
+    if created.status != 201:
+        raise server.fail(f"POST /api/v1/users answered {created.status}: {created.text}")
+    login = request(base + "/api/v1/users/login", "POST", credentials)
+    if login.status != 200:
+        raise server.fail(f"login answered {login.status}: {login.text}")
+    token = login.json()["token"]
+    channel = request(base + "/api/v1/channels", "POST",
+                      {"name": f"e2e-{secrets.token_hex(4)}"}, token)
+    if channel.status != 201:
+        raise server.fail(f"POST /api/v1/channels answered {channel.status}: {channel.text}")
+    return request(f"{base}/api/v1/channels/{channel.json()['id']}/messages", "POST",
+                   {"text": text}, token)
+
+
+def check_plugin_routes(server: Server, installed: Sequence[str], token: str | None, *,
+                        checks: Sequence[RouteCheck] = ROUTE_CHECKS,
+                        say: Any = print) -> None:
+    """Each of ``checks`` whose plugin is installed answers 2xx and shows it worked."""
+    skipped: set[str] = set()
+    for check in checks:
+        if _skip_absent(check.plugin, installed, skipped, say):
+            continue
+        label = f"{check.method} {check.path}"
+        if check.method == "CHAT":
+            answer = _chat(server, check.path)
+            label = f"chat message {check.path!r}"
+        else:
+            answer = request(server.base_url + check.path, check.method, check.body,
+                             token if check.admin else None)
+        if not 200 <= answer.status < 300:
+            raise server.fail(f"{check.plugin}: {label} answered {answer.status}: "
+                              f"{answer.text[:2000]}")
+        try:
+            shown = check.expect is None or check.expect(answer)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            shown = False
+            answer = Answer(answer.status, answer.headers,
+                            f"{answer.text[:2000]} ({type(exc).__name__}: {exc})")
+        if not shown:
+            raise server.fail(f"{check.plugin}: {label} answered {answer.status} but not as "
+                              f"expected ({check.what or 'see the check'}): "
+                              f"{answer.text[:2000]}")
+        say(f"ok  {check.plugin}: {label} answered {answer.status}"
+            + (f", {check.what}" if check.what else ""))
+
+
+def _listing(server: Server) -> dict[str, dict[str, Any]]:
+    status, listing = get_json(server.base_url + "/api/v1/plugins")
+    if status != 200 or not isinstance(listing, list):
+        raise server.fail(f"GET /api/v1/plugins answered {status}: {listing}")
+    return {item["name"]: item for item in listing}
+
+
+def _wheel_of(wheel_dir: Path, distribution: str) -> Path:
+    stem = re.sub(r"[-_.]+", "_", distribution).lower()
+    found = sorted(p for p in wheel_dir.glob("*.whl")
+                   if p.name.lower().split("-", 1)[0] == stem)
+    expect(found, f"no wheel of {distribution} in {wheel_dir}")
+    return found[-1]
+
+
+def check_reinstall(bin_dir: Path, env: Mapping[str, str], server: Server, name: str,
+                    wheel_dir: Path, token: str, *, say: Any = print) -> None:
+    """Uninstall plugin ``name`` through the CLI: it leaves ``/api/v1/plugins`` of the
+    running server; install it back from its wheel: it is started again."""
+    status, detail = get_json(f"{server.base_url}/api/v1/plugins/{name}")
+    if status != 200:
+        raise server.fail(f"GET /api/v1/plugins/{name} answered {status}: {detail}")
+    wheel = _wheel_of(wheel_dir, detail["distribution"])
+    routes = [r["path"] for r in detail.get("routes", [])
+              if "GET" in r.get("methods", []) and "{" not in r["path"]]
+    cli = str(script(bin_dir, "plexichat"))
+    live = ["--url", server.base_url, "--token", token, "--quiet"]
+
+    def run(*args: str) -> None:
+        proc = subprocess.run([cli, "plugins", *args, *live], env=dict(env),
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise server.fail(f"`plexichat plugins {' '.join(args)}` exited "
+                              f"{proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+
+    run("uninstall", name)
+    if name in _listing(server):
+        raise server.fail(f"{name} is still in /api/v1/plugins after `plexichat plugins "
+                          f"uninstall {name} --url ...`: {_listing(server)[name]}")
+    for route in routes[:1]:
+        status, _ = get_json(server.base_url + route)
+        if status != 404:
+            raise server.fail(f"GET {route} answered {status} after {name} was uninstalled")
+    say(f"ok  `plexichat plugins uninstall {name} --url ...`: gone from /api/v1/plugins"
+        + (f", GET {routes[0]} 404" if routes else "") + ", no restart")
+
+    run("install", str(wheel))
+    item = _listing(server).get(name)
+    if item is None or item["state"] != "started":
+        raise server.fail(f"{name} is not started after `plexichat plugins install "
+                          f"{wheel.name} --url ...`: {item}")
+    for route in routes[:1]:
+        status, _ = get_json(server.base_url + route)
+        if status != 200:
+            raise server.fail(f"GET {route} answered {status} after {name} came back")
+    say(f"ok  `plexichat plugins install {wheel.name} --url ...`: {name} started again"
+        + (f", GET {routes[0]} 200" if routes else ""))
+
+
 # --- the whole check ---------------------------------------------------------------
 
 
@@ -356,10 +641,18 @@ def run_checks(
     plugins: Sequence[str] = (),
     routes: Sequence[str] = (),
     *,
+    wheel_dir: Path | None = None,
+    reinstall: str | None = None,
     say: Any = print,
 ) -> None:
-    """Every check, in order. ``plugins`` defaults to every installed plugin."""
-    env = clean_env(workdir)
+    """Every check, in order. ``plugins`` defaults to every installed plugin.
+
+    With ``wheel_dir`` (where the installed wheels came from), plugin ``reinstall`` is
+    uninstalled through the CLI and installed back from its wheel while the server
+    runs.
+    """
+    token = secrets.token_urlsafe(24)
+    env = clean_env(workdir, {"PLEXICHAT_ADMIN_TOKEN": token})
     installed = installed_plugin_names(bin_dir, env)
     plugins = list(plugins) or installed
     expect(plugins, f"no plugin is installed in {bin_dir.parent}")
@@ -372,6 +665,7 @@ def run_checks(
             f"{info['direct_url']['url']}")
     check_static_listing(bin_dir, env, plugins)
     say(f"ok  `plexichat plugins list --json`: {', '.join(plugins)} available")
+    check_cli(bin_dir, env, installed, say=say)
 
     started = time.monotonic()
     with serve(bin_dir, env, workdir / "logs") as server:
@@ -381,6 +675,12 @@ def run_checks(
         say(f"ok  /api/v1/plugins: {', '.join(plugins)} started")
         for route in routes:
             say(f"ok  GET {route} answered 200")
+        check_plugin_routes(server, [p for p in installed if p in plugins], token, say=say)
+        if wheel_dir is not None and reinstall:
+            expect(reinstall in installed, f"cannot reinstall {reinstall}: not installed")
+            check_reinstall(bin_dir, env, server, reinstall, wheel_dir, token, say=say)
+            check_installed_from_wheels(bin_dir, env)
+            say(f"ok  {reinstall} is installed from its wheel again")
     # uvicorn re-raises the signal after a graceful shutdown, so -SIGTERM is clean too.
     code = server.process.returncode
     expect(
@@ -403,6 +703,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where data, caches and server logs go (default: a temporary "
                              "directory, removed afterwards)")
+    parser.add_argument("--wheel-dir", type=Path, default=None,
+                        help="the wheels the environment was installed from; with it, "
+                             "--reinstall's plugin is uninstalled and installed back live")
+    parser.add_argument("--reinstall", default="hello", metavar="PLUGIN",
+                        help="the plugin to uninstall and install back (default: hello)")
     args = parser.parse_args(argv)
     routes = args.routes or ["/api/v1/hello"]
     with contextlib.ExitStack() as stack:
@@ -414,7 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env = clean_env(workdir)
                 installed = installed_plugin_names(args.bin_dir, env)
                 expect("hello" in installed, f"hello is not installed (found {installed})")
-            run_checks(args.bin_dir, workdir, args.plugins, routes)
+            run_checks(args.bin_dir, workdir, args.plugins, routes,
+                       wheel_dir=args.wheel_dir, reinstall=args.reinstall)
         except E2EFailure as exc:
             print(f"FAIL {exc}", file=sys.stderr)
             return 1
