@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import importlib.metadata as md
 import inspect
 import logging
 from collections.abc import Callable
@@ -26,8 +25,10 @@ from . import hookspecs
 from .config import HostSettings
 from .context import HostServices, PluginContext
 from .contributions import HealthReport, SelfTestResult
-from .discovery import ENTRY_POINT_GROUP, PluginCandidate, discover
+from .discovery import PluginCandidate, discover
 from .dispatch import Dispatcher, HookTimeout
+from .loading import load_object as _load_object
+from .loading import register_plugin
 from .markers import PROJECT_NAME
 from .resolver import resolve
 from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
@@ -701,43 +702,3 @@ class PluginHost:
         if record is None or record.obj is None or not self.pm.is_registered(record.obj):
             return []
         return sorted(c.name for c in self.pm.get_hookcallers(record.obj) or [])
-
-
-def register_plugin(pm: pluggy.PluginManager, name: str, obj: Any) -> str:
-    """Register ``obj`` as plugin ``name``; on a problem, unregister and describe it.
-
-    Refused: hook names that are not PlexiChat hooks (unless ``optionalhook``) and hook
-    wrappers.
-    """
-    try:
-        pm.register(obj, name=name)
-    except Exception as exc:
-        return f"registration failed: {type(exc).__name__}: {exc}"
-    for caller in pm.get_hookcallers(obj) or []:
-        for impl in caller.get_hookimpls():
-            if impl.plugin is not obj:
-                continue
-            problem = ""
-            if not caller.has_spec() and not impl.optionalhook:
-                problem = (f"implements {caller.name!r}, which is not a PlexiChat hook "
-                           "(misspelt? see plexichat.hookspecs)")
-            elif impl.hookwrapper or impl.wrapper:
-                problem = f"{caller.name!r} is a hook wrapper; PlexiChat does not support them"
-            if problem:
-                pm.unregister(obj)
-                return problem
-    return ""
-
-
-def _load_object(candidate: PluginCandidate) -> Any:
-    """Import what the entry point names; a class is instantiated."""
-    ep = md.EntryPoint(name=candidate.name, value=candidate.entry_point,
-                       group=ENTRY_POINT_GROUP)
-    try:
-        obj = ep.load()
-        if inspect.isclass(obj):
-            obj = obj()
-    except (SystemExit, KeyboardInterrupt) as exc:
-        # Left as they are, these would stop the event loop and with it the host.
-        raise PluginExit.wrap(exc) from None
-    return obj

@@ -45,10 +45,11 @@ class PluginCommandGroup(click.Group):
 
         import pluggy
 
+        # Light modules only (no pydantic, SQLAlchemy, FastAPI or asyncio): `--help`
+        # comes through here (bench/bench_cli_help.py).
         from .. import hookspecs
         from ..discovery import discover
-        from ..dispatch import Dispatcher
-        from ..manager import _load_object, register_plugin
+        from ..loading import call_each, load_object, register_plugin
         from ..markers import PROJECT_NAME
         from ..resolver import PluginFilter, resolve
         from ..storage.readonly import operator_states
@@ -67,7 +68,7 @@ class PluginCommandGroup(click.Group):
                 _warn(f"plugin {name}: not loaded: a dependency failed to load")
                 continue
             try:
-                obj = _load_object(candidate)
+                obj = load_object(candidate)
             except BaseException as exc:  # SystemExit included: the plugin's, not ours
                 _warn(f"plugin {name}: not loaded: {type(exc).__name__}: {exc}")
                 continue
@@ -77,10 +78,15 @@ class PluginCommandGroup(click.Group):
                 continue
             loaded.add(name)
         owners: dict[str, str] = {}
-        results = Dispatcher(pm).call("register_commands", context=None)
-        # In load order (pluggy calls the last registered first): on a clash, the plugin
-        # loaded later is the one refused, as with routes.
-        for plugin, value in reversed(results):
+        # In load order: on a clash, the plugin loaded later is the one refused, as with
+        # routes.
+        for plugin, value, error in call_each(pm, "register_commands", context=None):
+            if error is not None:
+                _warn(f"plugin {plugin}: register_commands raised "
+                      f"{type(error).__name__}: {error}")
+                continue
+            if value is None:
+                continue
             for command in _commands(plugin, value):
                 name = command.name or ""
                 if name in self.commands:
