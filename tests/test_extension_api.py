@@ -668,3 +668,41 @@ def test_security_policy_is_registered_and_withdrawn(service_plugins, data_dir):
 def test_backup_handler_is_listed(service_plugins, data_dir):
     with host(data_dir, "observer") as client:
         assert detail(client, "observer")["contributions"]["backup_handlers"] == ["observer"]
+
+
+HANGING_SHUTDOWN_HANDLER = '''
+import asyncio
+from plexichat import hookimpl
+
+@hookimpl
+def register_event_handlers():
+    async def never_done():
+        await asyncio.sleep(3600)
+    return {"shutdown": never_done, "plugin.disabled": never_done}
+'''
+
+
+def test_a_hanging_async_event_handler_is_cut_off_and_counted(site, tmp_path):
+    import time as _time
+
+    from fastapi.testclient import TestClient as _TestClient
+    from support.dists import make_plugin as _make_plugin
+
+    from plexichat.config import HostSettings as _HostSettings
+    from plexichat.web import create_app as _create_app
+
+    _make_plugin(site, "sleepy", code=HANGING_SHUTDOWN_HANDLER)
+    settings = _HostSettings(data_dir=tmp_path / "d", load_plugins="sleepy",
+                             admin_token="t", event_timeout=0.2)
+    app = _create_app(settings)
+    started = _time.monotonic()
+    with _TestClient(app) as client:
+        deadline = _time.monotonic() + 10
+        while client.get("/api/v1/health/ready").status_code != 200:
+            assert _time.monotonic() < deadline
+            _time.sleep(0.02)
+        host = app.state.host
+    assert _time.monotonic() - started < 10  # the host stopped although the handler hangs
+    [failure] = [f for f in host.dispatcher.failures if f.plugin == "sleepy"]
+    assert failure.hook == "event:shutdown"
+    assert "did not finish within 0.2 s" in failure.error

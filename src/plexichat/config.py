@@ -51,6 +51,8 @@ class HostSettings(BaseSettings):
                               "quarantine a plugin.")
     filter_timeout: float = Field(default=2.0, gt=0, description="Seconds one plugin's "
                                   "message filter (or after-the-fact chat hook) may take.")
+    event_timeout: float = Field(default=5.0, gt=0, description="Seconds one plugin's async "
+                                 "event handler may take.")
     command_timeout: float = Field(default=5.0, gt=0, description="Seconds one slash "
                                    "command may take to answer.")
     password_hash_time_cost: int = Field(default=3, ge=1, description="Argon2id passes "

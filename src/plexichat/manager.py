@@ -148,7 +148,7 @@ class PluginHost:
             ai=self._default_services["ai"],
             analytics=Analytics(on_failure=count),
             security=SecurityService(),
-            events=EventBus(on_failure=count),
+            events=EventBus(on_failure=count, timeout=self.settings.event_timeout),
         )
         from .services.backup import BackupService
         from .services.webhooks import WebhookEvents

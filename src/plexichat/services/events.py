@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -34,9 +35,13 @@ class EventBus:
     event.
     """
 
-    def __init__(self, on_failure: Callable[[str, str, BaseException], None] | None = None):
+    def __init__(self, on_failure: Callable[[str, str, BaseException], None] | None = None,
+                 timeout: float | None = None):
         self._handlers: list[_Handler] = []
         self.on_failure = on_failure
+        self.timeout = timeout
+        """Seconds an ``async`` handler may take; one that takes longer counts as failed.
+        Plain (sync) handlers run inline and must not block."""
 
     def add(self, plugin: str, event: str, func: Callable[..., Any], phase: str = "post") -> None:
         """Register ``func`` for ``event``."""
@@ -62,11 +67,13 @@ class EventBus:
                 try:
                     result = h.func(**_select(h.func, payload))
                     if inspect.isawaitable(result):
-                        await result
+                        await asyncio.wait_for(result, self.timeout)
                 except EventRejected:
                     if phase == "pre":
                         raise
                 except Exception as exc:
+                    if isinstance(exc, asyncio.TimeoutError):
+                        exc = TimeoutError(f"handler did not finish within {self.timeout:g} s")
                     log.warning("plugin %s: handler of %s failed: %s", h.plugin, event, exc)
                     if self.on_failure is not None:
                         self.on_failure(h.plugin, f"event:{event}", exc)

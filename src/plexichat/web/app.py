@@ -57,9 +57,13 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
                 starting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await starting
-            await host.stop_all()
-            await host.tasks.stop_all()
-            await webhook_worker.stop()
+            # Each plugin's shutdown is bounded already; these bounds make sure the host
+            # itself always stops, whatever is stuck.
+            grace = settings.shutdown_timeout * 2 + 5
+            await _bounded_step("stopping plugins", host.stop_all(),
+                                grace + settings.shutdown_timeout * len(host.order))
+            await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
+            await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             host.database.dispose()
 
     app = FastAPI(
@@ -87,6 +91,15 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     host.remove_routes = routes.remove
     host.app_for = lambda record: PluginAppView(app, routes, record)
     return app
+
+
+async def _bounded_step(what: str, step: Any, seconds: float) -> None:
+    """Await one shutdown step for at most ``seconds``; log and go on if it is stuck."""
+    try:
+        await asyncio.wait_for(step, seconds)
+    except asyncio.TimeoutError:
+        log.error("shutdown: %s did not finish within %g s; going on without it", what,
+                  seconds)
 
 
 class PluginAppView:
