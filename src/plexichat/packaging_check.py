@@ -14,6 +14,7 @@ Every finding is a :class:`Problem`, printed as
 
 from __future__ import annotations
 
+import abc
 import ast
 import configparser
 import email.parser
@@ -98,15 +99,16 @@ class CheckFailed(Exception):
 # --- what a distribution ships ---------------------------------------------------------
 
 
-class Contents:
+class Contents(abc.ABC):
     """The files and metadata of a distribution, however it is stored."""
 
     metadata: Message
     names: set[str]
     entry_points_file: str
 
+    @abc.abstractmethod
     def read_text(self, name: str) -> str | None:
-        raise NotImplementedError
+        """The text of the file ``name`` of the distribution, or None when absent."""
 
     def entry_points(self) -> list[tuple[str, str]]:
         """``(name, value)`` of every entry point in the ``plexichat.plugins`` group."""
