@@ -232,6 +232,29 @@ def test_refused_settings_restore_the_previous_ones(tuned, data_dir, db_url):
     assert stored(db_url) == {**DEFAULTS, "interval": 9}
 
 
+REFUSER = """
+    from plexichat import hookimpl
+
+    @hookimpl
+    def config_changed(new):
+        raise ValueError("never")
+"""
+
+
+def test_refusing_settings_does_not_spend_the_fault_budget(site, tmp_path):
+    # Nothing else of this plugin is called between the PUTs, so nothing resets its count.
+    make_plugin(site, "refuser", code=REFUSER, manifest={
+        "name": "refuser",
+        "settings_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}})
+    with running_host(tmp_path / "budget", "refuser", admin_token=TOKEN,
+                      fault_budget=2) as client:
+        for n in range(4):
+            assert put_settings(client, "refuser", {"n": n}).status_code == 409
+        detail = client.get("/api/v1/plugins/refuser").json()
+        assert detail["state"] == "started", detail["reason"]
+        assert [f["hook"] for f in detail["failures"]] == ["config_changed"] * 4
+
+
 def test_plugin_keeps_serving_after_refusing_settings(tuned, data_dir):
     with host(data_dir) as client:
         put_settings(client, "tuned", {"greeting": "refuse"})

@@ -288,6 +288,7 @@ class Dispatcher:
         only: str | None = None,
         sync_in_thread: bool = False,
         reraise: bool = False,
+        spend_budget: bool = True,
         **kwargs: Any,
     ) -> HookResults:
         """Call every implementation of a hook, awaiting those that are coroutines.
@@ -297,7 +298,9 @@ class Dispatcher:
         call to one plugin. With ``sync_in_thread`` plain functions run in a worker
         thread, so a blocking implementation cannot stall the event loop. With
         ``reraise`` a failure is recorded and then raised to the caller (the host uses
-        this for lifecycle hooks, whose failure changes the plugin's state).
+        this for lifecycle hooks, whose failure changes the plugin's state). With
+        ``spend_budget=False`` a failure is recorded but does not count toward the fault
+        budget (a plugin refusing new settings is answering, not malfunctioning).
         """
         plan = self._plans.get(hook_name)
         if plan is None:
@@ -311,7 +314,8 @@ class Dispatcher:
                 args = [kwargs[a] for a in argnames]
                 value = await _invoke(function, args, timeout, sync_in_thread)
             except Exception as exc:
-                self._failed(plugin, stats, hook_name, exc, _perf() - t0)
+                self._failed(plugin, stats, hook_name, exc, _perf() - t0,
+                             spend_budget=spend_budget)
                 if reraise:
                     raise
                 continue
@@ -333,6 +337,7 @@ class Dispatcher:
         seconds: float,
         *,
         counted: bool = False,
+        spend_budget: bool = True,
     ) -> None:
         if not counted:  # calls through a plan are counted by the plan
             stats.calls += 1
@@ -349,6 +354,8 @@ class Dispatcher:
             )
         )
         log.warning("plugin %s: hook %s failed: %s", plugin, hook_name, error)
+        if not spend_budget:
+            return
         count = self._consecutive.get(plugin, 0) + 1
         self._consecutive[plugin] = count
         if count >= self.fault_budget:

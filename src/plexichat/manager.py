@@ -433,6 +433,7 @@ class PluginHost:
             record.context._set_config(candidate)
             try:
                 await self.dispatcher.acall("config_changed", only=name, reraise=True,
+                                            spend_budget=False,
                                             timeout=self.settings.health_timeout,
                                             sync_in_thread=True,
                                             old=old, new=candidate, context=record.context)
