@@ -7,61 +7,14 @@ import json
 
 import pytest
 from support.dists import make_plugin
+from support.guide_awesome import PLUGIN_JSON
 
 from plexichat import PluginManifest, PluginType
 from plexichat.discovery import discover
 from plexichat.manifest import DistributionFacts, ManifestError, parse_manifest
 
 # The example manifest of the original plugin guide, verbatim.
-GUIDE_MANIFEST = {
-    "name": "my_awesome_plugin",
-    "version": "1.0.0",
-    "description": "An awesome plugin for PlexiChat",
-    "author": "Your Name",
-    "type": "feature",
-    "entry_point": "main",
-    "dependencies": ["core_system"],
-    "permissions": ["plugin:read", "plugin:write"],
-    "api_version": "1.0",
-    "min_plexichat_version": "3.0.0",
-    "enabled": True,
-    "category": "utility",
-    "tags": ["awesome", "example", "demo"],
-    "homepage": "https://github.com/yourusername/my-awesome-plugin",
-    "repository": "https://github.com/yourusername/my-awesome-plugin",
-    "license": "MIT",
-    "icon": "star",
-    "ui_pages": [
-        {
-            "name": "dashboard",
-            "path": "ui/dashboard",
-            "title": "Awesome Dashboard",
-            "description": "Main dashboard for the awesome plugin",
-        }
-    ],
-    "api_endpoints": ["/api/v1/awesome/status", "/api/v1/awesome/action"],
-    "webhooks": ["awesome.event.triggered", "awesome.action.completed"],
-    "settings_schema": {
-        "type": "object",
-        "properties": {
-            "enabled": {
-                "type": "boolean",
-                "default": True,
-                "description": "Enable the awesome feature",
-            },
-            "interval": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 3600,
-                "default": 60,
-                "description": "Action interval in seconds",
-            },
-        },
-        "required": ["enabled"],
-    },
-    "auto_start": True,
-    "background_tasks": ["awesome_background_task"],
-}
+GUIDE_MANIFEST = json.loads(PLUGIN_JSON)
 
 DIST = DistributionFacts(name="plexichat-awesome", version="1.0.0")
 FILE = "plexichat_awesome/plugin.json"

@@ -310,3 +310,17 @@ def test_make_plugin_is_gone_after_the_test(pytester):
             assert "temp" not in names
     ''')
     result.assert_outcomes(passed=2)
+
+
+def test_plugin_log_collects_what_a_plugin_logs(pytester):
+    result = run(pytester, '''
+import logging
+
+def test_log(plexichat_plugin_log):
+    messages = plexichat_plugin_log("chatty")
+    logging.getLogger("plexichat.plugins.chatty").info("hello %s", "there")
+    logging.getLogger("plexichat.plugins.other").info("not mine")
+    logging.getLogger("plexichat.plugins.chatty").debug("too quiet")
+    assert messages == ["hello there"]
+''')
+    result.assert_outcomes(passed=1)

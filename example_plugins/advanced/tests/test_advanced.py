@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from plexichat.testing import ADMIN_TOKEN
@@ -12,26 +10,9 @@ NAME = "advanced"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-class Records(logging.Handler):
-    """Keeps the messages logged on the plugin's logger."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
-def plugin_log():
-    logger = logging.getLogger(f"plexichat.plugins.{NAME}")
-    handler, level = Records(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler.messages
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+def plugin_log(plexichat_plugin_log):
+    return plexichat_plugin_log(NAME)
 
 
 @pytest.fixture

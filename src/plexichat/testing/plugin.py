@@ -30,6 +30,10 @@ services=None, database="sqlite", app=None)``
     A :class:`~plexichat.context.PluginContext` for unit tests of a plugin's functions,
     without a host. See :func:`plexichat.testing.make_plugin_context`.
 
+``plexichat_plugin_log(name)``
+    The list of messages logged on ``plexichat.plugins.<name>`` (INFO and above) while
+    the test runs; it grows as the plugin logs.
+
 ``plexichat_make_plugin(name, *, code="", manifest=..., **options)``
     Writes a throwaway plugin distribution to a directory put on ``sys.path`` for this
     test; see :func:`plexichat.testing.make_plugin`. Returns the package directory.
@@ -139,6 +143,35 @@ def plugin_context(tmp_path: Path) -> Iterator[Callable[..., Any]]:
                                        manifest=manifest, app=app)
 
         yield factory
+
+
+@pytest.fixture
+def plexichat_plugin_log() -> Iterator[Callable[[str], list[str]]]:
+    """Factory: the messages a plugin logs on its context's logger during this test."""
+    import logging
+
+    class _Collect(logging.Handler):
+        def __init__(self, messages: list[str]) -> None:
+            super().__init__(logging.INFO)
+            self.messages = messages
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    undo: list[tuple[logging.Logger, logging.Handler, int]] = []
+
+    def factory(name: str) -> list[str]:
+        logger = logging.getLogger(f"plexichat.plugins.{name}")
+        handler = _Collect([])
+        undo.append((logger, handler, logger.level))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        return handler.messages
+
+    yield factory
+    for logger, handler, level in reversed(undo):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture
