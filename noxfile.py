@@ -95,26 +95,38 @@ def e2e(session: nox.Session) -> None:
     """The built wheels, installed into a fresh virtualenv, serving for real.
 
     Runs ``build`` first, then installs only the wheels in dist/ (the host and every
-    example plugin; their dependencies come from the index) into this session's fresh
-    virtualenv and runs scripts/e2e_check.py with its Python: plugins listed
-    ``available``, the plugins' CLI commands (``plexichat plugins selftest --json`` …),
-    a real ``plexichat serve`` on a free 127.0.0.1 port, every plugin ``started``, each
-    example plugin's routes answering, one plugin (hello) uninstalled through the CLI
-    and gone from /api/v1/plugins without a restart, installed back from its wheel and
-    started again, the server stopped.
+    example plugin, no extras; their dependencies come from the index) into this
+    session's fresh virtualenv and runs scripts/e2e_check.py with its Python: no
+    test-only package present, plugins listed ``available``, the plugins' CLI commands
+    (``plexichat plugins selftest --json`` …), a real ``plexichat serve`` on a free
+    127.0.0.1 port, every plugin ``started``, a chat message received over the WebSocket
+    by a ``websockets`` client running in a separate environment, each example plugin's
+    routes answering, one plugin (hello) uninstalled through the CLI and gone from
+    /api/v1/plugins without a restart, installed back from its wheel and started again,
+    the server stopped.
     """
     wheels = sorted(DIST.glob("*.whl"))
     if len(wheels) != len(distributions()):
         session.error(f"expected {len(distributions())} wheels in {DIST}, found "
                       f"{[w.name for w in wheels]}; run `nox -s build` first")
+    # The wheels alone, no extras: what an operator's `pip install` gives.
     session.install(*map(str, wheels))
-    workdir = Path(session.create_tmp()).resolve() / "e2e"
+    tmp = Path(session.create_tmp()).resolve()
+    workdir = tmp / "e2e"
     if workdir.exists():
         shutil.rmtree(workdir)
+    # The chat WebSocket's client lives in an environment of its own, so nothing it
+    # needs can stand in for what the host's environment lacks.
+    client = tmp / "ws-client"
+    if not (client / "bin" / "python").exists():
+        session.run("python", "-m", "venv", str(client))
+    session.run(str(client / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                "--disable-pip-version-check", "websockets>=15.0", external=True)
     # From outside the source tree, so nothing can be imported from it by accident.
-    session.chdir(session.create_tmp())
+    session.chdir(tmp)
     session.run("python", str(ROOT / "scripts" / "e2e_check.py"), "--workdir", str(workdir),
-                "--wheel-dir", str(DIST), *session.posargs)
+                "--wheel-dir", str(DIST), "--ws-client-python", str(client / "bin" / "python"),
+                *session.posargs)
 
 
 @nox.session

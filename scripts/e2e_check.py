@@ -57,6 +57,7 @@ __all__ = [
     "check_plugin_routes",
     "check_reinstall",
     "check_static_listing",
+    "check_websocket",
     "clean_env",
     "free_port",
     "get_json",
@@ -290,8 +291,13 @@ for name in sorted(names):
             for o in origins.values()
         ),
     }
-json.dump({"prefix": sys.prefix, "dists": out}, sys.stdout)
+test_only = sorted(n for n in TEST_ONLY if importlib.util.find_spec(n) is not None)
+json.dump({"prefix": sys.prefix, "dists": out, "test_only": test_only}, sys.stdout)
 """
+
+TEST_ONLY = ("pytest", "playwright", "psycopg")
+"""Modules only the test extra brings: the product must work without them, so the
+environment under test must not have them (they would hide what the product lacks)."""
 
 
 def check_installed_from_wheels(bin_dir: Path, env: Mapping[str, str]) -> dict[str, Any]:
@@ -299,13 +305,16 @@ def check_installed_from_wheels(bin_dir: Path, env: Mapping[str, str]) -> dict[s
     editable, not from a source tree) and are imported from the environment's
     site-packages."""
     proc = subprocess.run(
-        [str(python_of(bin_dir)), "-c", _INSTALLED_PROBE],
+        [str(python_of(bin_dir)), "-c", f"TEST_ONLY = {TEST_ONLY!r}\n{_INSTALLED_PROBE}"],
         env=dict(env), capture_output=True, text=True, timeout=60,
     )
     expect(proc.returncode == 0, f"probing the environment failed:\n{proc.stderr}")
     report: dict[str, Any] = json.loads(proc.stdout)
     dists = report["dists"]
     expect("plexichat" in dists, f"plexichat is not installed in {report['prefix']}")
+    expect(not report["test_only"],
+           f"{report['prefix']} has test-only packages ({', '.join(report['test_only'])}): "
+           "install the wheels without the test extra, as an operator does")
     for name, info in dists.items():
         direct = info["direct_url"] or {}
         expect(
@@ -509,8 +518,8 @@ def check_cli(bin_dir: Path, env: Mapping[str, str], installed: Sequence[str], *
         say(f"ok  `{' '.join(command)}`" + (f": {check.what}" if check.what else ""))
 
 
-def _chat(server: Server, text: str) -> Answer:
-    """Post ``text`` as a new user in a new channel: the answer to the message."""
+def _new_member(server: Server) -> tuple[str, int]:
+    """A new user in a new channel: (the user's token, the channel's id)."""
     base = server.base_url
     credentials = {"name": f"e2e{secrets.token_hex(4)}", "password": "e2e-password-1"}
     created = request(base + "/api/v1/users", "POST", credentials)
@@ -524,8 +533,63 @@ def _chat(server: Server, text: str) -> Answer:
                       {"name": f"e2e-{secrets.token_hex(4)}"}, token)
     if channel.status != 201:
         raise server.fail(f"POST /api/v1/channels answered {channel.status}: {channel.text}")
-    return request(f"{base}/api/v1/channels/{channel.json()['id']}/messages", "POST",
+    return token, int(channel.json()["id"])
+
+
+def _chat(server: Server, text: str) -> Answer:
+    """Post ``text`` as a new user in a new channel: the answer to the message."""
+    token, channel = _new_member(server)
+    return request(f"{server.base_url}/api/v1/channels/{channel}/messages", "POST",
                    {"text": text}, token)
+
+
+_WS_CLIENT = r"""
+import json, sys
+from websockets.sync.client import connect
+
+url, token, text = sys.argv[1:4]
+with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, proxy=None,
+             open_timeout=10) as ws:
+    print(ws.recv(timeout=10), flush=True)
+    while True:
+        event = json.loads(ws.recv(timeout=20))
+        if event.get("type") == "message.created" and event["message"]["text"] == text:
+            print(json.dumps(event), flush=True)
+            break
+"""
+
+
+def check_websocket(server: Server, client_python: Path, *, say: Any = print) -> None:
+    """A ``websockets`` client running in ``client_python`` (an environment other than
+    the host's) connects to ``/api/v1/ws`` with a user token and receives the message
+    that user then posts over REST."""
+    token, channel = _new_member(server)
+    text = f"e2e over the websocket {secrets.token_hex(4)}"
+    url = server.base_url.replace("http://", "ws://", 1) + "/api/v1/ws"
+    client = subprocess.Popen([str(client_python), "-c", _WS_CLIENT, url, token, text],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout is not None
+        ready = client.stdout.readline()  # the client's own timeouts bound this
+        if '"ready"' not in ready:
+            client.wait(timeout=30)
+            raise server.fail(f"the WebSocket client got no 'ready' event from {url} "
+                              f"(exit {client.returncode}): {ready}{client.stderr.read()}")
+        posted = request(f"{server.base_url}/api/v1/channels/{channel}/messages", "POST",
+                         {"text": text}, token)
+        if posted.status != 201:
+            raise server.fail(f"posting answered {posted.status}: {posted.text}")
+        out, err = client.communicate(timeout=30)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    if client.returncode != 0 or text not in out:
+        raise server.fail(f"the WebSocket client did not receive the posted message "
+                          f"(exit {client.returncode}):\n{out}\n{err}")
+    say(f"ok  WebSocket {url}: a websockets client outside the host's environment "
+        "received the posted message")
 
 
 def check_plugin_routes(server: Server, installed: Sequence[str], token: str | None, *,
@@ -643,9 +707,13 @@ def run_checks(
     *,
     wheel_dir: Path | None = None,
     reinstall: str | None = None,
+    ws_client_python: Path,
     say: Any = print,
 ) -> None:
     """Every check, in order. ``plugins`` defaults to every installed plugin.
+
+    ``ws_client_python`` is the Python of another environment, with ``websockets``
+    installed, that receives a chat message over the WebSocket.
 
     With ``wheel_dir`` (where the installed wheels came from), plugin ``reinstall`` is
     uninstalled through the CLI and installed back from its wheel while the server
@@ -675,6 +743,7 @@ def run_checks(
         say(f"ok  /api/v1/plugins: {', '.join(plugins)} started")
         for route in routes:
             say(f"ok  GET {route} answered 200")
+        check_websocket(server, ws_client_python, say=say)
         check_plugin_routes(server, [p for p in installed if p in plugins], token, say=say)
         if wheel_dir is not None and reinstall:
             expect(reinstall in installed, f"cannot reinstall {reinstall}: not installed")
@@ -708,6 +777,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "--reinstall's plugin is uninstalled and installed back live")
     parser.add_argument("--reinstall", default="hello", metavar="PLUGIN",
                         help="the plugin to uninstall and install back (default: hello)")
+    parser.add_argument("--ws-client-python", type=Path, required=True,
+                        help="the Python of another environment with `websockets` "
+                             "installed, which opens the chat WebSocket of the served host")
     args = parser.parse_args(argv)
     routes = args.routes or ["/api/v1/hello"]
     with contextlib.ExitStack() as stack:
@@ -720,7 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 installed = installed_plugin_names(args.bin_dir, env)
                 expect("hello" in installed, f"hello is not installed (found {installed})")
             run_checks(args.bin_dir, workdir, args.plugins, routes,
-                       wheel_dir=args.wheel_dir, reinstall=args.reinstall)
+                       wheel_dir=args.wheel_dir, reinstall=args.reinstall,
+                       ws_client_python=args.ws_client_python)
         except E2EFailure as exc:
             print(f"FAIL {exc}", file=sys.stderr)
             return 1

@@ -108,6 +108,9 @@ def test_hello_wheel_installs_into_a_fresh_venv_and_serves(tmp_path: Path) -> No
         assert {"path": "/api/v1/hello", "methods": ["GET"], "name": "hello"} in detail[
             "routes"
         ]
+        # This interpreter (not the venv's) is the client: the venv must serve the
+        # WebSocket with what the wheels alone brought.
+        checks.check_websocket(server, Path(sys.executable), say=lambda _: None)
         process = server.process
     assert process.poll() is not None, "the server is still running"
     assert "Application shutdown complete" in server.log(), server.log()
