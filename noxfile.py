@@ -2,7 +2,9 @@
 
 - ``nox -s demo``    the host with every example plugin on http://127.0.0.1:8000
                      (``nox -s demo -- --port 9000`` or ``-- 9000`` to move it; data
-                     under ./data)
+                     under ./data); its environment is kept and reused
+- ``nox -s cli``     the demo environment's ``plexichat`` on the demo's data
+                     (``nox -s cli -- plugins list``)
 - ``nox -s build``   wheels and sdists of the host and every example plugin, into dist/
 - ``nox -s catalog`` a plugin catalog of those wheels: dist/catalog.json, dist/simple/
 - ``nox -s e2e``     builds, installs only those wheels into a fresh virtualenv, and runs
@@ -15,6 +17,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -129,18 +132,54 @@ def e2e(session: nox.Session) -> None:
                 *session.posargs)
 
 
-@nox.session
+@nox.session(reuse_venv=True)
 def demo(session: nox.Session) -> None:
     """The host with every example plugin, editable, on http://127.0.0.1:8000.
 
-    Options after ``--`` go to ``plexichat serve`` and win (``-- --port 9000``). Data
-    lives under ./data unless PLEXICHAT_DATA_DIR says otherwise.
+    The environment is kept between runs: it is installed again only when a
+    pyproject.toml of the host or of an example plugin changed (editable installs see
+    code changes at once), so a second start is quick and plugins an operator installed
+    into it stay. Options after ``--`` go to ``plexichat serve`` and win
+    (``-- --port 9000``). Data lives under ./data unless PLEXICHAT_DATA_DIR says
+    otherwise; ``nox -s cli -- plugins list`` runs this environment's ``plexichat``.
     """
-    session.install(*editable_installs())
-    data_dir = os.environ.get("PLEXICHAT_DATA_DIR") or str(ROOT / "data")
+    stamp = Path(session.virtualenv.location) / ".plexichat-demo-installed"
+    wanted = _install_stamp()
+    if stamp.exists() and stamp.read_text() == wanted:
+        session.log("environment unchanged since its last install: not installing again")
+    else:
+        session.install(*editable_installs())
+        stamp.write_text(wanted)
+    data_dir = demo_data_dir()
     session.log(f"data under {data_dir}; API docs at /api/docs, plugins at /api/v1/plugins")
+    session.log(f"this environment's CLI: `nox -s cli -- plugins list` (or "
+                f"{Path(session.bin) / 'plexichat'} with PLEXICHAT_DATA_DIR={data_dir})")
     session.run("plexichat", "serve", *serve_args(session.posargs),
                 env={"PLEXICHAT_DATA_DIR": data_dir})
+
+
+@nox.session(venv_backend="none")
+def cli(session: nox.Session) -> None:
+    """``plexichat`` of the demo's environment on the demo's data:
+    ``nox -s cli -- plugins list``, ``nox -s cli -- plugins install …``."""
+    plexichat = ROOT / ".nox" / "demo" / "bin" / "plexichat"
+    if not plexichat.exists():
+        session.error(f"{plexichat} does not exist yet: run `nox -s demo` first")
+    session.run(str(plexichat), *(session.posargs or ["--help"]),
+                env={"PLEXICHAT_DATA_DIR": demo_data_dir()}, external=True)
+
+
+def demo_data_dir() -> str:
+    """Where the demo keeps its data: PLEXICHAT_DATA_DIR, else ./data of the checkout."""
+    return os.environ.get("PLEXICHAT_DATA_DIR") or str(ROOT / "data")
+
+
+def _install_stamp() -> str:
+    """What the demo's install depends on: every distribution's path and pyproject.toml."""
+    digest = hashlib.sha256()
+    for path in distributions():
+        digest.update(str(path).encode() + b"\0" + (path / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
 
 
 def serve_args(posargs: list[str]) -> list[str]:
