@@ -32,7 +32,10 @@ __all__ = [
     "PluginChange",
     "changes",
     "distributions_for",
+    "PreparedSpecs",
+    "canonical",
     "pip_command",
+    "prepare",
     "prepare_specs",
     "run_pip",
     "run_pip_async",
@@ -100,53 +103,70 @@ async def run_pip_async(command: list[str],
 # --- specs -----------------------------------------------------------------------------
 
 
-def prepare_specs(specs: Iterable[str], workdir: Path) -> tuple[list[str], list[str]]:
-    """Turn install specs into pip arguments; return them and notes on what was done.
+@dataclass
+class PreparedSpecs:
+    """Install specs turned into pip arguments."""
 
-    Folder plugins and ``.zip`` files of them are migrated into ``workdir`` first (which
-    must outlive the pip run). Raises :class:`InstallError`.
-    """
+    args: list[str] = field(default_factory=list)
+    """pip's arguments, one per spec (URLs, absolute paths, requirements)."""
+    notes: list[str] = field(default_factory=list)
+    """What was done on the way (folder plugins converted, archives unpacked)."""
+    distributions: list[str] = field(default_factory=list)
+    """The distributions asked for, where known before pip runs (canonical names)."""
+
+
+def prepare(specs: Iterable[str], workdir: Path) -> PreparedSpecs:
+    """Classify each spec (:func:`plexichat.install_specs.classify_spec`) and turn it into
+    a pip argument. Folder plugins and ``.zip`` files of them are converted into
+    ``workdir`` first (which must outlive the pip run). Raises :class:`InstallError`."""
+    from .install_specs import SpecError, SpecKind, classify_spec
     from .migrate import MigrationError, migrate
 
-    args: list[str] = []
-    notes: list[str] = []
+    out = PreparedSpecs()
     for spec in specs:
-        path = Path(spec)
-        if path.is_file() and path.suffix == ".zip":
-            folder = _unzip(path, workdir / f"unzipped-{len(args)}")
+        try:
+            item = classify_spec(spec)
+        except SpecError as exc:
+            raise InstallError(str(exc)) from None
+        if item.distribution and item.distribution not in out.distributions:
+            out.distributions.append(item.distribution)
+        if item.kind in (SpecKind.URL, SpecKind.REQUIREMENT, SpecKind.ARCHIVE,
+                         SpecKind.PROJECT):
+            out.args.append(item.target)
+            continue
+        source = item.path
+        if item.kind is SpecKind.ZIP:
+            folder = _unzip(item.path, workdir / f"unzipped-{len(out.args)}")
             if _is_project(folder):
-                args.append(str(folder))
-                notes.append(f"{spec}: a project; installing it")
+                out.args.append(str(folder))
+                out.notes.append(f"{spec}: a project; installing it")
                 continue
             source = folder
-        elif path.is_dir():
-            if _is_project(path):
-                args.append(str(path.resolve()))
-                continue
-            if not (path / "plugin.json").is_file():
-                raise InstallError(f"{spec} is a directory with neither pyproject.toml nor "
-                                   "plugin.json: not something to install")
-            source = path
-        elif path.is_file():
-            if not path.name.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2")):
-                raise InstallError(f"{spec} is neither a wheel, an sdist nor a .zip")
-            args.append(str(path.resolve()))
-            continue
-        elif os.sep in spec or spec.startswith(".") or spec.endswith((".whl", ".zip")):
-            raise InstallError(f"{spec}: no such file or directory")
-        else:
-            args.append(spec)  # a requirement: pip resolves it from the index
-            continue
         try:
-            report = migrate(source, workdir / f"migrated-{len(args)}")
+            report = migrate(source, workdir / f"migrated-{len(out.args)}")
         except MigrationError as exc:
             raise InstallError(f"{spec}: cannot convert the folder plugin: {exc}") from None
-        args.append(str(report.out))
-        notes.append(f"{spec}: folder plugin {report.name!r} converted to the distribution "
-                     f"{report.distribution} (entry point {report.entry_point})")
-        notes += [f"{spec}: changed {change}" for change in report.changes]
-        notes += [f"{spec}: note: {note}" for note in report.notes]
-    return args, notes
+        out.args.append(str(report.out))
+        out.distributions.append(canonical(report.distribution))
+        out.notes.append(f"{spec}: folder plugin {report.name!r} converted to the "
+                         f"distribution {report.distribution} (entry point "
+                         f"{report.entry_point})")
+        out.notes += [f"{spec}: changed {change}" for change in report.changes]
+        out.notes += [f"{spec}: note: {note}" for note in report.notes]
+    return out
+
+
+def prepare_specs(specs: Iterable[str], workdir: Path) -> tuple[list[str], list[str]]:
+    """:func:`prepare`, as (pip arguments, notes)."""
+    prepared = prepare(specs, workdir)
+    return prepared.args, prepared.notes
+
+
+def canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503 normalized)."""
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
 
 
 def _is_project(path: Path) -> bool:
