@@ -195,3 +195,19 @@ def test_install_takes_catalog_names_from_the_catalog(wheels, tmp_path):
     with pytest.raises(click.ClickException, match="beta in .*: needs PlexiChat >= 99.0"):
         _from_catalog(("beta",), str(catalog))
     assert _from_catalog(("alpha",), None) == ("alpha",)  # no catalog configured
+
+
+def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_path):
+    from plexichat.cli.install import PipIndex, _from_catalog
+
+    write_simple_index(wheels, tmp_path / "simple")
+    index = PipIndex()
+    specs = _from_catalog(("alpha", "./x.whl"), str(tmp_path / "simple"), index)
+    assert specs == ("plexichat-alpha==0.1.0", "./x.whl")
+    assert index.args() == ["--index-url", (tmp_path / "simple").as_uri()]
+
+    own = PipIndex("http://127.0.0.1:1/simple/", ("http://127.0.0.1:2/simple/",))
+    _from_catalog(("alpha",), str(tmp_path), own)  # the index's parent directory
+    assert own.args() == ["--index-url", "http://127.0.0.1:1/simple/",
+                          "--extra-index-url", "http://127.0.0.1:2/simple/",
+                          "--extra-index-url", (tmp_path / "simple").as_uri()]

@@ -141,7 +141,6 @@ def fake_pip(site, monkeypatch):
 
 def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
     result = CliRunner().invoke(install, ["plx-fresh", "plx-needy"])
-    assert result.exit_code == 0, result.output
     assert fake_pip == [["install", "plx-fresh", "plx-needy"]]
     assert "  fake pip install plx-fresh plx-needy" in result.output
     assert ("fresh (plx-fresh 1.0): installed, checks passed: a host starting now would "
@@ -149,6 +148,11 @@ def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
     assert ("needy (plx-needy 1.0): installed, but it will not be started: rejected: "
             "requires 'absent_plugin', which is not installed") in result.output
     assert "POST /api/v1/plugins/rescan" in result.output
+    # a plugin that would not start fails the install, saying why
+    assert result.exit_code == 1, result.output
+    assert result.output.rstrip().endswith(
+        "Error: needy (plx-needy 1.0) is installed but would not start: rejected: "
+        "requires 'absent_plugin', which is not installed"), result.output
 
     result = CliRunner().invoke(upgrade, ["fresh", "-q"])
     assert result.exit_code == 0, result.output

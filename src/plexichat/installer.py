@@ -209,6 +209,9 @@ class Installed:
     distribution: str
     version: str
     entry_point: str
+    stamp: int = field(default=0, compare=False)
+    """When its distribution's metadata was written: pip reinstalling the same version
+    changes it."""
 
 
 def snapshot() -> dict[str, Installed]:
@@ -216,8 +219,17 @@ def snapshot() -> dict[str, Installed]:
     from .discovery import discover
 
     importlib.invalidate_caches()
-    return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point)
+    return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point,
+                              _stamp(c.distribution))
             for c in discover(use_index=False)}
+
+
+def _stamp(distribution: str) -> int:
+    try:
+        base = getattr(md.distribution(distribution), "_path", None)
+        return os.stat(base).st_mtime_ns if base is not None else 0
+    except (md.PackageNotFoundError, OSError):
+        return 0
 
 
 @dataclass
@@ -250,6 +262,8 @@ def changes(before: dict[str, Installed], after: dict[str, Installed]) -> list[P
         elif old is not None and new is not None and old != new:
             out.append(PluginChange(name, "upgraded", new.distribution, new.version,
                                     previous=old.version))
+        elif old is not None and new is not None and old.stamp != new.stamp:
+            out.append(PluginChange(name, "reinstalled", new.distribution, new.version))
     return out
 
 
