@@ -206,7 +206,7 @@ def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_p
     assert specs == ("plexichat-alpha==0.1.0", "./x.whl")
     assert index.args() == ["--index-url", (tmp_path / "simple").as_uri()]
 
-    own = PipIndex("http://127.0.0.1:1/simple/", ("http://127.0.0.1:2/simple/",))
+    own = PipIndex("http://127.0.0.1:1/simple/", ["http://127.0.0.1:2/simple/"])
     _from_catalog(("alpha",), str(tmp_path), own)  # the index's parent directory
     assert own.args() == ["--index-url", "http://127.0.0.1:1/simple/",
                           "--extra-index-url", "http://127.0.0.1:2/simple/",

@@ -169,7 +169,18 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
         assert seen[-1] == ("install", ["--upgrade", "plx-late"])
         assert body["log"][-1] == "Successfully installed plx-late-1.0.0"
         assert body["rescan"]["started"] == ["late"]
+        assert body["problems"] == []
         assert client.get("/api/v1/late").json() == {"ok": "late"}
+
+        wheel_url = "http://127.0.0.1:9/wheels/plx_late-1.0.0-py3-none-any.whl"
+        again = client.post("/api/v1/plugins/install", headers=AUTH, json={
+            "specs": [wheel_url], "index_url": "http://127.0.0.1:9/simple/",
+            "extra_index_urls": ["http://127.0.0.1:8/simple/"]})
+        assert again.status_code == 200, again.text
+        assert seen[-1] == ("install", ["--index-url", "http://127.0.0.1:9/simple/",
+                                        "--extra-index-url", "http://127.0.0.1:8/simple/",
+                                        wheel_url])  # a URL, not a missing file
+        assert again.json()["problems"] == []  # the same version: already installed
 
         missing = client.post("/api/v1/plugins/install", headers=AUTH,
                               json={"specs": ["./no/such/wheel.whl"]})

@@ -32,6 +32,8 @@ __all__ = [
     "PluginChange",
     "changes",
     "distributions_for",
+    "from_catalog",
+    "PipIndex",
     "PreparedSpecs",
     "canonical",
     "pip_command",
@@ -98,6 +100,30 @@ async def run_pip_async(command: list[str],
         if on_line is not None:
             on_line(line)
     return await proc.wait(), lines
+
+
+@dataclass
+class PipIndex:
+    """Where pip looks for distributions: ``--index-url`` and ``--extra-index-url`` as
+    given, plus a simple-index catalog's URL (:func:`from_catalog`)."""
+
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+
+    def use_catalog(self, url: str) -> None:
+        """pip resolves from the catalog's index (an extra one when an index URL was
+        given)."""
+        if self.index_url is None:
+            self.index_url = url
+        elif url not in (self.index_url, *self.extra_index_urls):
+            self.extra_index_urls.append(url)
+
+    def args(self) -> list[str]:
+        """pip's options."""
+        out = ["--index-url", self.index_url] if self.index_url else []
+        for url in self.extra_index_urls:
+            out += ["--extra-index-url", url]
+        return out
 
 
 # --- specs -----------------------------------------------------------------------------
@@ -167,6 +193,33 @@ def canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
     return str(canonicalize_name(name))
+
+
+def from_catalog(specs: Iterable[str], source: str | None,
+                 index: PipIndex) -> tuple[list[str], list[Any]]:
+    """Replace each plugin name the catalog at ``source`` lists by what pip installs for
+    its newest version this host can run: the wheel's URL (a JSON catalog; relative URLs
+    resolved against the catalog's) or ``distribution==version`` with the catalog made
+    pip's index in ``index`` (a PEP 503 catalog). Other specs are left alone. Returns the
+    specs and the :class:`plexichat.catalog.CatalogPick` of each name replaced. Raises
+    :class:`InstallError`."""
+    import re
+
+    specs = list(specs)
+    names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
+             and not Path(s).exists()]
+    if not source or not names:
+        return specs, []
+    from .catalog import CatalogError, open_catalog, pick_for_install
+
+    try:
+        catalog = open_catalog(source)
+        picks = {p.name: p for p in pick_for_install(catalog, names)}
+    except CatalogError as exc:
+        raise InstallError(str(exc)) from None
+    if picks and catalog.index_url is not None:
+        index.use_catalog(catalog.index_url)
+    return [picks[s].spec if s in picks else s for s in specs], list(picks.values())
 
 
 def _is_project(path: Path) -> bool:

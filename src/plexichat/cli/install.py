@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from ..installer import PipIndex
+
 __all__ = ["install", "uninstall", "upgrade"]
 
 _url_option = click.option(
@@ -109,55 +111,20 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
 def _from_catalog(specs: tuple[str, ...], source: str | None,
                   index: PipIndex | None = None) -> tuple[str, ...]:
     """Plugin names the catalog (``--catalog`` / PLEXICHAT_CATALOG) lists become what pip
-    installs for the newest version this host can run: the wheel's URL (a JSON catalog)
-    or ``distribution==version`` with the catalog as pip's index (a PEP 503 catalog, added
-    to ``index``); every other spec is left alone."""
-    import re
+    installs (:func:`plexichat.installer.from_catalog`); every other spec is left alone."""
+    from ..installer import InstallError, from_catalog
 
     if source is None:
         from ..config import HostSettings
 
         source = HostSettings().catalog
-    names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
-             and not Path(s).exists()]
-    if not source or not names:
-        return specs
-    from ..catalog import CatalogError, open_catalog, pick_for_install
-
     try:
-        catalog = open_catalog(source)
-        picks = {p.name: p for p in pick_for_install(catalog, names)}
-    except CatalogError as exc:
+        out, picks = from_catalog(specs, source, index or PipIndex())
+    except InstallError as exc:
         raise click.ClickException(str(exc)) from None
-    for pick in picks.values():
+    for pick in picks:
         click.echo(f"{pick.name}: {pick.distribution} {pick.version} from {source}")
-    if picks and catalog.index_url is not None and index is not None:
-        index.use_catalog(catalog.index_url)
-    return tuple(picks[s].spec if s in picks else s for s in specs)
-
-
-class PipIndex:
-    """Where pip looks for distributions: ``--index-url`` and ``--extra-index-url`` as
-    given, plus a simple-index catalog's URL."""
-
-    def __init__(self, index_url: str | None = None,
-                 extra_index_urls: tuple[str, ...] = ()) -> None:
-        self.index_url = index_url
-        self.extra_index_urls = list(extra_index_urls)
-
-    def use_catalog(self, url: str) -> None:
-        """pip resolves from the catalog's index (an extra one when --index-url was
-        given)."""
-        if self.index_url is None:
-            self.index_url = url
-        elif url not in (self.index_url, *self.extra_index_urls):
-            self.extra_index_urls.append(url)
-
-    def args(self) -> list[str]:
-        out = ["--index-url", self.index_url] if self.index_url else []
-        for url in self.extra_index_urls:
-            out += ["--extra-index-url", url]
-        return out
+    return tuple(out)
 
 
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
@@ -235,8 +202,8 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
     a plugin installed would not start (its reason is shown; it stays installed), and,
     with --url, when the running host does not start it.
     """
-    _install(specs, upgrade_, url, token, quiet, catalog, PipIndex(index_url,
-                                                                   extra_index_urls))
+    _install(specs, upgrade_, url, token, quiet, catalog,
+             PipIndex(index_url, list(extra_index_urls)))
 
 
 @click.command("upgrade")
@@ -261,8 +228,8 @@ def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
             specs += distributions_for([name])
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
-    _install(tuple(specs), True, url, token, quiet, index=PipIndex(index_url,
-                                                                   extra_index_urls))
+    _install(tuple(specs), True, url, token, quiet,
+             index=PipIndex(index_url, list(extra_index_urls)))
 
 
 @click.command("uninstall")
