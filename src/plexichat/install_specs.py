@@ -92,7 +92,8 @@ def classify_spec(spec: str) -> InstallSpec:
     if scheme == "file":
         path = Path(urllib.request.url2pathname(parsed.path))
         if not path.exists():
-            raise SpecError(f"{spec}: no such file or directory ({path})")
+            raise SpecError(f"{spec}: no such file or directory ({path}); expected "
+                            f"{EXPECTED}")
         return _local(spec, path)
     path = Path(text).expanduser()
     if path.exists():
