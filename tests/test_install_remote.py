@@ -4,9 +4,10 @@ the shared venv where the host is installed, live against a running host; and th
 status of installs that did nothing useful.
 
 pip is given only the local server: its configuration files are ignored
-(``PIP_CONFIG_FILE`` = ``os.devnull``), ``PIP_INDEX_URL`` is the server's ``simple/``,
-no find-links, no extra index; each test checks from pip's own output where it looked and
-from the server's log what it fetched. The fixture plugins depend only on ``plexichat``,
+(``PIP_CONFIG_FILE`` = ``os.devnull``), ``PIP_INDEX_URL`` is an empty index on the
+server (so a plugin comes only from where the install sends pip), no find-links, no
+extra index; each test checks from pip's own output where it looked and from the
+server's log what it fetched. The fixture plugins depend only on ``plexichat``,
 already installed in the venv, so nothing else needs resolving.
 """
 
@@ -103,7 +104,7 @@ def env(index, tmp_path_factory) -> dict[str, str]:
     work = tmp_path_factory.mktemp("remote-work")
     env = {k: v for k, v in clean_env(work, {"PLEXICHAT_ADMIN_TOKEN": TOKEN}).items()
            if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=f"{index.url}/simple/",
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=f"{index.url}/no-index/",
                PIP_NO_CACHE_DIR="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     return env
@@ -122,13 +123,14 @@ def install(venv: Venv, env: dict[str, str], tmp_path: Path, *args: str):
 
 def uninstall(venv: Venv, env: dict[str, str], tmp_path: Path, name: str,
               host: Served) -> None:
+    """Leave the shared venv as it was (nothing to do when the install failed)."""
     venv.run("plexichat", "plugins", "uninstall", name, "--url", host.url, "-q",
-             cwd=tmp_path, env=env)
+             cwd=tmp_path, env=env, check=False)
 
 
-def assert_local_only(out: str, index: IndexServer) -> None:
-    """pip looked in the local index and nowhere else."""
-    assert f"Looking in indexes: {index.url}/simple/" in out, out
+def assert_local_only(out: str, index: IndexServer, path: str = "/no-index/") -> None:
+    """pip looked in the local server's index at ``path`` and nowhere else."""
+    assert f"Looking in indexes: {index.url}{path}\n" in out, out
     assert "Looking in links" not in out and "pypi.org" not in out, out
 
 
@@ -145,8 +147,10 @@ def test_json_catalog_over_http(venv, env, index, host, tmp_path):
     try:
         assert proc.returncode == 0, out
         assert f"from_json: plexichat-from-json 0.1.0 from {index.url}/catalog.json" in out
+        wheel = Path(index.wheel_url("from_json")).name
+        assert f"{index.url}/wheels/{wheel}#sha256=" in out, out  # relative URL resolved
         assert_local_only(out, index)
-        assert f"GET /wheels/{Path(index.wheel_url('from_json')).name}" in index.requests
+        assert f"GET /wheels/{wheel}" in index.requests
         assert "from_json (plexichat-from-json 0.1.0): installed, checks passed" in out, out
         assert_served("from_json", host, out)
     finally:
@@ -160,7 +164,7 @@ def test_simple_index_catalog_over_http(venv, env, index, host, tmp_path):
     try:
         assert proc.returncode == 0, out
         assert f"--index-url {index.url}/simple/ plexichat-from-simple==0.1.0" in out, out
-        assert_local_only(out, index)
+        assert_local_only(out, index, "/simple/")
         assert "GET /simple/plexichat-from-simple/" in index.requests, index.requests
         assert_served("from_simple", host, out)
     finally:
@@ -190,7 +194,7 @@ def test_a_distribution_without_the_entry_point_fails_with_the_table_to_add(
                 '    no_entry = "plexichat_no_entry"\n') in proc.stderr, proc.stderr
     finally:
         venv.run("python", "-m", "pip", "uninstall", "--yes", "plexichat-no-entry",
-                 cwd=tmp_path, env=env)
+                 cwd=tmp_path, env=env, check=False)
 
 
 def test_a_plugin_that_would_not_start_fails_the_install(venv, env, index, host, tmp_path):
