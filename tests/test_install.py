@@ -171,9 +171,11 @@ def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
         "Error: needy (plx-needy 1.0) is installed but would not start: rejected: "
         "requires 'absent_plugin', which is not installed"), result.output
 
-    result = CliRunner().invoke(upgrade, ["fresh", "-q"])
+    result = CliRunner().invoke(upgrade, ["fresh", "-q", "--index-url",
+                                          "http://127.0.0.1:9/simple/"])
     assert result.exit_code == 0, result.output
-    assert fake_pip[-1] == ["install", "--upgrade", "plx-fresh"]
+    assert fake_pip[-1] == ["install", "--upgrade", "--index-url",
+                            "http://127.0.0.1:9/simple/", "plx-fresh"]
     assert "  fake pip install" not in result.output  # -q: pip's output not shown
     assert "fresh (plx-fresh 1.0 → 2.0): upgraded, checks passed" in result.output
 

@@ -147,8 +147,10 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
     found = static_check(changes(before, snapshot()))
     outcome = assess(found, prepared.distributions, dists_before, distributions())
     if outcome.already_installed:
-        click.echo(f"already installed, nothing changed: {', '.join(outcome.already_installed)}"
-                   + ("" if upgrade_ else " (--upgrade for a newer version)"))
+        names = ", ".join(outcome.already_installed)
+        click.echo(f"already the newest version pip finds, nothing changed: {names}"
+                   if upgrade_ else f"already installed, nothing changed: {names} "
+                   "(--upgrade for a newer version)")
     else:
         _report(found)
     problems = outcome.problems + _live(url, token, found)
@@ -214,15 +216,21 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
             index_url: str | None, extra_index_urls: tuple[str, ...], quiet: bool) -> None:
-    """Upgrade installed plugins (by plugin or distribution name, or a newer wheel /
-    project path) with pip install --upgrade. A running host keeps the code it has
-    imported until restarted, and says "restart required"."""
+    """Upgrade installed plugins (by plugin or distribution name, or a newer wheel's
+    http(s) URL or path, or a project path) with pip install --upgrade, from pip's index
+    (--index-url / --extra-index-url). A running host keeps the code it has imported
+    until restarted, and says "restart required"."""
+    from ..install_specs import SpecError, SpecKind, classify_spec
     from ..installer import InstallError, distributions_for
 
     specs = []
     for name in names:
-        if Path(name).exists():
-            specs.append(name)
+        try:
+            kind = classify_spec(name).kind
+        except SpecError:
+            kind = None
+        if kind not in (None, SpecKind.REQUIREMENT):
+            specs.append(name)  # a URL or an existing path: installed as it is
             continue
         try:
             specs += distributions_for([name])
