@@ -35,10 +35,16 @@ pytestmark = pytest.mark.e2e
 
 
 def plugin_wheel(work: Path, out: Path, name: str, *, entry_point: bool = True,
-                 **manifest: object) -> Path:
+                 startup: str = "", **manifest: object) -> Path:
     """A scaffolded plugin's wheel (``manifest`` merged into its plugin.json; without
-    its entry-point table when ``entry_point`` is false)."""
+    its entry-point table when ``entry_point`` is false; ``startup`` replacing the body
+    of its startup hook)."""
     root, _ = scaffold(name, work / name)
+    if startup:
+        init = next(root.glob("src/*/__init__.py"))
+        line = f'    context.logger.info("{name} started")'
+        assert line in init.read_text()
+        init.write_text(init.read_text().replace(line, f"    {startup}"))
     if not entry_point:
         pyproject = root / "pyproject.toml"
         lines = pyproject.read_text().splitlines()
@@ -71,6 +77,8 @@ def index(tmp_path_factory) -> Iterator[IndexServer]:
     wheels = [plugin_wheel(tmp / "src", root / "wheels", name)
               for name in ("from_json", "from_simple", "from_url")]
     wheels.append(plugin_wheel(tmp / "src", root / "wheels", "too_new", api_version="2.0"))
+    wheels.append(plugin_wheel(tmp / "src", root / "wheels", "bad_start",
+                               startup='raise RuntimeError("no mail server configured")'))
     plugin_wheel(tmp / "src", root / "wheels", "no_entry", entry_point=False)
     build_catalog(wheels, root / "catalog.json")  # wheel URLs relative: wheels/…
     write_simple_index(wheels, root / "simple")
@@ -206,3 +214,17 @@ def test_a_plugin_that_would_not_start_fails_the_install(venv, env, index, host,
         assert f"{host.url}: too_new not started: rejected" in proc.stdout, proc.stdout
     finally:
         uninstall(venv, env, tmp_path, "too_new", host)
+
+
+def test_a_plugin_that_does_not_start_in_the_running_host_fails_the_install(
+        venv, env, index, host, tmp_path):
+    proc = install(venv, env, tmp_path, index.wheel_url("bad_start"), "--url", host.url)
+    try:
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "bad_start (plexichat-bad-start 0.1.0): installed, checks passed" in \
+            proc.stdout, proc.stdout  # the static check cannot know
+        assert f"Error: bad_start did not start at {host.url}: failed: " in proc.stderr, \
+            proc.stderr
+        assert "no mail server configured" in proc.stderr, proc.stderr
+    finally:
+        uninstall(venv, env, tmp_path, "bad_start", host)
