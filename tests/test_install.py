@@ -246,3 +246,36 @@ def test_snapshot_changes_and_static_check(site):
     for info in site.glob("plx_one-*.dist-info"):
         shutil.rmtree(info)
     assert [(c.name, c.change) for c in changes(middle, snapshot())] == [("one", "removed")]
+
+
+def _bare_dist(site: Path, name: str, requires: str = "plexichat>=3.0") -> None:
+    """A distribution with a package but no plexichat.plugins entry point."""
+    (site / f"plx_{name}").mkdir()
+    (site / f"plx_{name}" / "__init__.py").write_text("from plexichat import hookimpl\n")
+    info = site / f"plx_{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: plx-{name}\nVersion: 1.0\n"
+                                   f"Requires-Dist: {requires}\n")
+    (info / "RECORD").write_text(f"plx_{name}/__init__.py,,\n")
+
+
+def test_unnamed_installs_blame_new_distributions_that_depend_on_plexichat(site):
+    from support.dists import make_plugin
+
+    from plexichat.install_outcome import assess, distributions
+
+    before = distributions()
+    _bare_dist(site, "helper", requires="plexichat")
+    _bare_dist(site, "other", requires="requests")
+    outcome = assess([], [], before, distributions())  # e.g. a URL with no file name
+    assert [n.distribution for n in outcome.not_plugins] == ["plx-helper"]
+    assert outcome.not_plugins[0].snippet == (
+        '[project.entry-points."plexichat.plugins"]\nplx_helper = "plx_helper"')
+
+    before, plugins_before = distributions(), snapshot()
+    make_plugin(site, "real")
+    _bare_dist(site, "lib", requires="plexichat")  # a dependency of the plugin
+    found = static_check(changes(plugins_before, snapshot()))
+    assert [c.name for c in found] == ["real"]
+    outcome = assess(found, [], before, distributions())
+    assert outcome.ok, outcome.problems  # a plugin came; its helpers are not blamed

@@ -93,7 +93,9 @@ def assess(found: list[PluginChange], requested: Iterable[str],
     plugin_dists = _plugin_distributions()
     changed = {name for name, state in after.items() if before.get(name) != state}
     suspects = [canonical(r) for r in requested]
-    suspects += sorted(n for n in changed if n not in suspects and _requires_plexichat(n))
+    if not found:  # what was asked for is unknown (a URL without a file name …): pip's
+        # new distributions that depend on PlexiChat are the likely plugins
+        suspects += sorted(n for n in changed if n not in suspects and _requires_plexichat(n))
     for name in suspects:
         if name == "plexichat" or name not in after or name in plugin_dists:
             continue
