@@ -2,13 +2,17 @@
 
 pip runs as ``sys.executable -m pip`` (or ``uv pip --python sys.executable`` where pip is
 absent), so what it installs is exactly what this interpreter, and a host started from
-it, will discover. A spec may be a distribution name (any pip requirement), a wheel or
-sdist, a project directory, or a guide-style folder plugin / ``.zip`` of one, which is
-first converted by :mod:`plexichat.migrate`.
+it, will discover. A spec is classified by :mod:`plexichat.install_specs`: an http(s)
+URL (pip downloads it), a requirement (pip resolves it from its index: ``--index-url`` /
+``--extra-index-url`` through :class:`PipIndex`), a local wheel, sdist or project
+directory, or a guide-style folder plugin / ``.zip`` of one, which is first converted by
+:mod:`plexichat.migrate`. Plugin names a catalog lists become one of these through
+:func:`from_catalog`.
 
 After pip, :func:`static_check` says for each plugin that changed whether a host would
 start it, without importing anything; a running host learns about the change through
-:meth:`plexichat.manager.PluginHost.rescan`.
+:meth:`plexichat.manager.PluginHost.rescan`; :mod:`plexichat.install_outcome` says
+whether the install achieved anything.
 """
 
 from __future__ import annotations
