@@ -13,7 +13,7 @@ import contextlib
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +22,12 @@ from pydantic import BaseModel, Field
 from ..manager import PluginHost, RescanReport
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
+
+if TYPE_CHECKING:
+    from ..install_outcome import DistState, InstallOutcome
+    from ..installer import Installed, PipIndex, PreparedSpecs
+
+    Before = tuple[dict[str, Installed], dict[str, DistState]]
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
 
@@ -155,8 +161,10 @@ async def install(body: InstallRequest, request: Request) -> Any:
             "rescan": report, "problems": problems}
 
 
-def _prepare(specs: list[str], catalog: str | None, index: Any,
-             workdir: Path) -> tuple[list[str], Any, tuple[Any, Any]]:
+def _prepare(specs: list[str], catalog: str | None, index: PipIndex,
+             workdir: Path) -> tuple[list[str], PreparedSpecs, Before]:
+    """Catalog names resolved, specs classified and prepared, and the environment as it
+    is before pip (raises :class:`plexichat.installer.InstallError`)."""
     from ..install_outcome import distributions
     from ..installer import from_catalog, prepare, snapshot
 
@@ -166,7 +174,8 @@ def _prepare(specs: list[str], catalog: str | None, index: Any,
     return notes + prepared.notes, prepared, (snapshot(), distributions())
 
 
-def _assess(requested: list[str], before: tuple[Any, Any]) -> Any:
+def _assess(requested: list[str], before: Before) -> InstallOutcome:
+    """The verdict on the install (see :func:`plexichat.install_outcome.assess`)."""
     from ..install_outcome import assess, distributions
     from ..installer import changes, snapshot, static_check
 
