@@ -211,3 +211,33 @@ def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_p
     assert own.args() == ["--index-url", "http://127.0.0.1:1/simple/",
                           "--extra-index-url", "http://127.0.0.1:2/simple/",
                           "--extra-index-url", (tmp_path / "simple").as_uri()]
+
+
+def test_a_json_catalog_over_http_names_wheels_by_absolute_url(wheels, tmp_path, monkeypatch):
+    """The wheel URLs of a served catalog resolve against the catalog's URL, and carry the
+    catalog's sha256 for pip to check."""
+    from plexichat.catalog import open_catalog, pick_for_install
+
+    site = tmp_path / "site"
+    (site / "wheels").mkdir(parents=True)
+    for wheel in wheels:
+        (site / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
+    data = build_catalog(sorted((site / "wheels").glob("*.whl")), site / "catalog.json")
+    (site / "nested").mkdir()
+    (site / "nested" / "catalog.json").write_text(json.dumps([
+        {**data["plugins"][0], "url": "../" + data["plugins"][0]["url"]}]))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for source in (f"{url}/catalog.json", f"{url}/nested/catalog.json"):
+            catalog = open_catalog(source)
+            assert catalog.index_url is None  # a JSON catalog names its wheels
+            [alpha] = pick_for_install(catalog, ["alpha"])
+            assert alpha.spec == (f"{url}/wheels/plexichat_alpha-0.1.0-py3-none-any.whl"
+                                  f"#sha256={data['plugins'][0]['sha256']}")
+    finally:
+        server.shutdown()
+        server.server_close()
