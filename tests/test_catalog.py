@@ -197,6 +197,20 @@ def test_install_takes_catalog_names_from_the_catalog(wheels, tmp_path):
     assert _from_catalog(("alpha",), None) == ("alpha",)  # no catalog configured
 
 
+def test_install_reads_plexichat_catalog_and_says_what_it_leaves_to_pip(
+        wheels, tmp_path, monkeypatch, capsys):
+    from plexichat.cli.install import _from_catalog
+
+    catalog = tmp_path / "catalog.json"
+    build_catalog(wheels, catalog)
+    monkeypatch.setenv("PLEXICHAT_CATALOG", str(catalog))
+    specs = _from_catalog(("alpha", "requests"), None)
+    assert specs[0] == wheels[0].as_uri() and specs[1] == "requests"
+    out = capsys.readouterr().out
+    assert f"alpha: plexichat-alpha 0.1.0 from {catalog}" in out
+    assert f"requests: not in {catalog}; pip resolves it as a requirement" in out
+
+
 def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_path):
     from plexichat.cli.install import PipIndex, _from_catalog
 

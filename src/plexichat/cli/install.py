@@ -124,6 +124,10 @@ def _from_catalog(specs: tuple[str, ...], source: str | None,
         raise click.ClickException(str(exc)) from None
     for pick in picks:
         click.echo(f"{pick.name}: {pick.distribution} {pick.version} from {source}")
+    picked = {p.name for p in picks}
+    for spec in specs:
+        if source and spec.isidentifier() and spec not in picked and not Path(spec).exists():
+            click.echo(f"{spec}: not in {source}; pip resolves it as a requirement")
     return tuple(out)
 
 
