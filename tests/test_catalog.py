@@ -195,3 +195,63 @@ def test_install_takes_catalog_names_from_the_catalog(wheels, tmp_path):
     with pytest.raises(click.ClickException, match="beta in .*: needs PlexiChat >= 99.0"):
         _from_catalog(("beta",), str(catalog))
     assert _from_catalog(("alpha",), None) == ("alpha",)  # no catalog configured
+
+
+def test_install_reads_plexichat_catalog_and_says_what_it_leaves_to_pip(
+        wheels, tmp_path, monkeypatch, capsys):
+    from plexichat.cli.install import _from_catalog
+
+    catalog = tmp_path / "catalog.json"
+    build_catalog(wheels, catalog)
+    monkeypatch.setenv("PLEXICHAT_CATALOG", str(catalog))
+    specs = _from_catalog(("alpha", "requests"), None)
+    assert specs[0] == wheels[0].as_uri() and specs[1] == "requests"
+    out = capsys.readouterr().out
+    assert f"alpha: plexichat-alpha 0.1.0 from {catalog}" in out
+    assert f"requests: not in {catalog}; pip resolves it as a requirement" in out
+
+
+def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_path):
+    from plexichat.cli.install import PipIndex, _from_catalog
+
+    write_simple_index(wheels, tmp_path / "simple")
+    index = PipIndex()
+    specs = _from_catalog(("alpha", "./x.whl"), str(tmp_path / "simple"), index)
+    assert specs == ("plexichat-alpha==0.1.0", "./x.whl")
+    assert index.args() == ["--index-url", (tmp_path / "simple").as_uri()]
+
+    own = PipIndex("http://127.0.0.1:1/simple/", ["http://127.0.0.1:2/simple/"])
+    _from_catalog(("alpha",), str(tmp_path), own)  # the index's parent directory
+    assert own.args() == ["--index-url", "http://127.0.0.1:1/simple/",
+                          "--extra-index-url", "http://127.0.0.1:2/simple/",
+                          "--extra-index-url", (tmp_path / "simple").as_uri()]
+
+
+def test_a_json_catalog_over_http_names_wheels_by_absolute_url(wheels, tmp_path, monkeypatch):
+    """The wheel URLs of a served catalog resolve against the catalog's URL, and carry the
+    catalog's sha256 for pip to check."""
+    from plexichat.catalog import open_catalog, pick_for_install
+
+    site = tmp_path / "site"
+    (site / "wheels").mkdir(parents=True)
+    for wheel in wheels:
+        (site / "wheels" / wheel.name).write_bytes(wheel.read_bytes())
+    data = build_catalog(sorted((site / "wheels").glob("*.whl")), site / "catalog.json")
+    (site / "nested").mkdir()
+    (site / "nested" / "catalog.json").write_text(json.dumps([
+        {**data["plugins"][0], "url": "../" + data["plugins"][0]["url"]}]))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for source in (f"{url}/catalog.json", f"{url}/nested/catalog.json"):
+            catalog = open_catalog(source)
+            assert catalog.index_url is None  # a JSON catalog names its wheels
+            [alpha] = pick_for_install(catalog, ["alpha"])
+            assert alpha.spec == (f"{url}/wheels/plexichat_alpha-0.1.0-py3-none-any.whl"
+                                  f"#sha256={data['plugins'][0]['sha256']}")
+    finally:
+        server.shutdown()
+        server.server_close()

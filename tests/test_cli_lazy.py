@@ -14,7 +14,8 @@ from plexichat.cli import main
 COMMANDS = ("new", "check", "migrate", "install", "uninstall", "upgrade", "search")
 MODULES = ("plexichat.cli.scaffold", "plexichat.cli.check", "plexichat.cli.migrate",
            "plexichat.cli.install", "plexichat.cli.search", "plexichat.packaging_check",
-           "plexichat.migrate", "plexichat.installer", "plexichat.catalog")
+           "plexichat.migrate", "plexichat.installer", "plexichat.catalog",
+           "plexichat.install_specs", "plexichat.install_outcome")
 
 
 def test_listed_with_their_short_help():

@@ -109,7 +109,24 @@ action, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("-")]
 print(f"fake pip {{action}} {{' '.join(args)}}", flush=True)
 for spec in args:
     name = spec.removeprefix("plx-").replace("-", "_")
-    if action == "uninstall":
+    if "==" in spec and list(site.glob(f"plx_{{name.split('==')[0]}}-*.dist-info")):
+        print(f"Requirement already satisfied: {{spec}}")
+    elif name == "noop":
+        print("Requirement already satisfied: something-else")
+    elif name == "bare":  # a distribution of a plugin, without its entry point
+        (site / "plx_bare").mkdir()
+        (site / "plx_bare" / "__init__.py").write_text("")
+        (site / "plx_bare" / "plugin.json").write_text('{{"name": "bare"}}')
+        (site / "plx_bare" / "main.py").write_text(
+            "from plexichat import PluginInterface\\n"
+            "class BarePlugin(PluginInterface):\\n    pass\\n")
+        info = site / "plx_bare-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: plx-bare\\n"
+                                       "Version: 1.0\\nRequires-Dist: plexichat>=3.0\\n")
+        (info / "RECORD").write_text("plx_bare/__init__.py,,\\nplx_bare/plugin.json,,\\n"
+                                     "plx_bare/main.py,,\\nplx_bare-1.0.dist-info/METADATA,,\\n")
+    elif action == "uninstall":
         shutil.rmtree(site / f"plx_{{name}}")
         for info in site.glob(f"plx_{{name}}-*.dist-info"):
             shutil.rmtree(info)
@@ -141,7 +158,6 @@ def fake_pip(site, monkeypatch):
 
 def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
     result = CliRunner().invoke(install, ["plx-fresh", "plx-needy"])
-    assert result.exit_code == 0, result.output
     assert fake_pip == [["install", "plx-fresh", "plx-needy"]]
     assert "  fake pip install plx-fresh plx-needy" in result.output
     assert ("fresh (plx-fresh 1.0): installed, checks passed: a host starting now would "
@@ -149,10 +165,17 @@ def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
     assert ("needy (plx-needy 1.0): installed, but it will not be started: rejected: "
             "requires 'absent_plugin', which is not installed") in result.output
     assert "POST /api/v1/plugins/rescan" in result.output
+    # a plugin that would not start fails the install, saying why
+    assert result.exit_code == 1, result.output
+    assert result.output.rstrip().endswith(
+        "Error: needy (plx-needy 1.0) is installed but would not start: rejected: "
+        "requires 'absent_plugin', which is not installed"), result.output
 
-    result = CliRunner().invoke(upgrade, ["fresh", "-q"])
+    result = CliRunner().invoke(upgrade, ["fresh", "-q", "--index-url",
+                                          "http://127.0.0.1:9/simple/"])
     assert result.exit_code == 0, result.output
-    assert fake_pip[-1] == ["install", "--upgrade", "plx-fresh"]
+    assert fake_pip[-1] == ["install", "--upgrade", "--index-url",
+                            "http://127.0.0.1:9/simple/", "plx-fresh"]
     assert "  fake pip install" not in result.output  # -q: pip's output not shown
     assert "fresh (plx-fresh 1.0 → 2.0): upgraded, checks passed" in result.output
 
@@ -161,6 +184,32 @@ def test_cli_install_streams_pip_and_checks_what_changed(fake_pip):
     assert fake_pip[-1] == ["uninstall", "plx-fresh", "plx-needy"]
     assert "fresh (plx-fresh 2.0): removed" in result.output
     assert "needy (plx-needy 1.0): removed" in result.output
+
+
+def test_install_fails_when_nothing_useful_was_installed(fake_pip):
+    result = CliRunner().invoke(install, ["plx-noop"])
+    assert result.exit_code == 1, result.output
+    assert result.output.rstrip().endswith(
+        "Error: nothing was installed: no plugin was added or changed (pip installed or "
+        "changed: nothing)"), result.output
+
+    result = CliRunner().invoke(install, ["plx-bare"])
+    assert result.exit_code == 1, result.output
+    assert ("Error: plx-bare 1.0 was installed but is not a PlexiChat plugin: it has no "
+            "entry point in the 'plexichat.plugins' group, so no host will find it. Add "
+            "this to its pyproject.toml and install it again:\n\n"
+            '    [project.entry-points."plexichat.plugins"]\n'
+            '    bare = "plx_bare.main:BarePlugin"\n') in result.output, result.output
+
+
+def test_install_of_what_is_installed_already_succeeds(fake_pip):
+    assert CliRunner().invoke(install, ["plx-fresh"]).exit_code == 0
+    result = CliRunner().invoke(install, ["plx-fresh==1.0"])
+    assert result.exit_code == 0, result.output
+    assert "already installed, nothing changed: fresh (--upgrade for a newer" in result.output
+    result = CliRunner().invoke(install, ["plx-fresh"])  # pip wrote it anew
+    assert result.exit_code == 0, result.output
+    assert "fresh (plx-fresh 1.0): reinstalled, checks passed" in result.output
 
 
 def test_cli_failures(fake_pip):
@@ -197,3 +246,36 @@ def test_snapshot_changes_and_static_check(site):
     for info in site.glob("plx_one-*.dist-info"):
         shutil.rmtree(info)
     assert [(c.name, c.change) for c in changes(middle, snapshot())] == [("one", "removed")]
+
+
+def _bare_dist(site: Path, name: str, requires: str = "plexichat>=3.0") -> None:
+    """A distribution with a package but no plexichat.plugins entry point."""
+    (site / f"plx_{name}").mkdir()
+    (site / f"plx_{name}" / "__init__.py").write_text("from plexichat import hookimpl\n")
+    info = site / f"plx_{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: plx-{name}\nVersion: 1.0\n"
+                                   f"Requires-Dist: {requires}\n")
+    (info / "RECORD").write_text(f"plx_{name}/__init__.py,,\n")
+
+
+def test_unnamed_installs_blame_new_distributions_that_depend_on_plexichat(site):
+    from support.dists import make_plugin
+
+    from plexichat.install_outcome import assess, distributions
+
+    before = distributions()
+    _bare_dist(site, "helper", requires="plexichat")
+    _bare_dist(site, "other", requires="requests")
+    outcome = assess([], [], before, distributions())  # e.g. a URL with no file name
+    assert [n.distribution for n in outcome.not_plugins] == ["plx-helper"]
+    assert outcome.not_plugins[0].snippet == (
+        '[project.entry-points."plexichat.plugins"]\nplx_helper = "plx_helper"')
+
+    before, plugins_before = distributions(), snapshot()
+    make_plugin(site, "real")
+    _bare_dist(site, "lib", requires="plexichat")  # a dependency of the plugin
+    found = static_check(changes(plugins_before, snapshot()))
+    assert [c.name for c in found] == ["real"]
+    outcome = assess(found, [], before, distributions())
+    assert outcome.ok, outcome.problems  # a plugin came; its helpers are not blamed

@@ -141,6 +141,8 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
         if "broken" in sys.argv:
             print("ERROR: no such distribution")
             sys.exit(1)
+        if "plx-noop" in sys.argv:
+            sys.exit(0)
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from support.dists import make_plugin
         from support.host import healthy_code
@@ -169,7 +171,25 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
         assert seen[-1] == ("install", ["--upgrade", "plx-late"])
         assert body["log"][-1] == "Successfully installed plx-late-1.0.0"
         assert body["rescan"]["started"] == ["late"]
+        assert body["problems"] == []
         assert client.get("/api/v1/late").json() == {"ok": "late"}
+
+        wheel_url = "http://127.0.0.1:9/wheels/plx_late-1.0.0-py3-none-any.whl"
+        again = client.post("/api/v1/plugins/install", headers=AUTH, json={
+            "specs": [wheel_url], "index_url": "http://127.0.0.1:9/simple/",
+            "extra_index_urls": ["http://127.0.0.1:8/simple/"]})
+        assert again.status_code == 200, again.text
+        assert seen[-1] == ("install", ["--index-url", "http://127.0.0.1:9/simple/",
+                                        "--extra-index-url", "http://127.0.0.1:8/simple/",
+                                        wheel_url])  # a URL, not a missing file
+        assert again.json()["problems"] == []  # the same version: already installed
+
+        noop = client.post("/api/v1/plugins/install", headers=AUTH,
+                           json={"specs": ["plx-noop"]})
+        assert noop.status_code == 200, noop.text
+        assert noop.json()["problems"] == [
+            "nothing was installed: no plugin was added or changed (pip installed or "
+            "changed: nothing)"]
 
         missing = client.post("/api/v1/plugins/install", headers=AUTH,
                               json={"specs": ["./no/such/wheel.whl"]})

@@ -41,7 +41,8 @@ from typing import Any
 
 from . import __version__
 
-__all__ = ["CatalogEntry", "CatalogError", "build_catalog", "load_catalog", "search",
+__all__ = ["Catalog", "CatalogEntry", "CatalogError", "CatalogPick", "build_catalog",
+           "load_catalog", "open_catalog", "pick_for_install", "search",
            "write_simple_index"]
 
 FORMAT = 1
@@ -110,22 +111,41 @@ def _fetch(url: str) -> bytes:
     return response.content
 
 
+@dataclass
+class Catalog:
+    """A catalog as read: its entries, and the index pip installs them from."""
+
+    source: str
+    entries: list[CatalogEntry]
+    index_url: str | None = None
+    """For a PEP 503 simple index: its URL (``file:`` for a directory), which pip gets as
+    ``--index-url``. ``None`` for a JSON index, whose entries name their wheels."""
+
+
 def load_catalog(source: str) -> list[CatalogEntry]:
     """Every entry of the catalog at ``source`` (path or URL). Raises
     :class:`CatalogError`."""
+    return open_catalog(source).entries
+
+
+def open_catalog(source: str) -> Catalog:
+    """The catalog at ``source`` (path or URL), JSON or simple index. Raises
+    :class:`CatalogError`."""
     if _is_url(source):
         if source.endswith(".json"):
-            return _from_json(_fetch(source), source)
+            return Catalog(source, _from_json(_fetch(source), source))
         body = _fetch(source)
         if body.lstrip()[:1] in (b"{", b"["):
-            return _from_json(body, source)
-        return _from_simple_url(source, body)
+            return Catalog(source, _from_json(body, source))
+        base = source if source.endswith("/") else source + "/"
+        return Catalog(source, _from_simple_url(base, body), index_url=base)
     path = Path(source)
     if path.is_dir():
-        return _from_simple_dir(path)
+        root = _simple_root(path)
+        return Catalog(source, _from_simple_dir(root), index_url=root.resolve().as_uri())
     if not path.is_file():
         raise CatalogError(f"{source}: no such catalog file or directory")
-    return _from_json(path.read_bytes(), str(path.resolve()))
+    return Catalog(source, _from_json(path.read_bytes(), str(path.resolve())))
 
 
 def _resolve(base: str, href: str) -> str:
@@ -209,9 +229,13 @@ def _newest_wheel(links: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
-def _from_simple_dir(root: Path) -> list[CatalogEntry]:
+def _simple_root(root: Path) -> Path:
     if (root / "simple").is_dir() and not (root / "index.html").is_file():
-        root = root / "simple"
+        return root / "simple"
+    return root
+
+
+def _from_simple_dir(root: Path) -> list[CatalogEntry]:
     projects = [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "index.html").is_file()]
     if not projects:
         raise CatalogError(f"{root}: neither a JSON catalog nor a PEP 503 simple index "
@@ -229,8 +253,7 @@ def _from_simple_dir(root: Path) -> list[CatalogEntry]:
     return out
 
 
-def _from_simple_url(url: str, body: bytes) -> list[CatalogEntry]:
-    base = url if url.endswith("/") else url + "/"
+def _from_simple_url(base: str, body: bytes) -> list[CatalogEntry]:
     out = []
     for href, _ in _links(body):
         page_url = urllib.parse.urljoin(base, href)
@@ -329,6 +352,52 @@ def search(entries: Iterable[CatalogEntry], term: str | None = None, *,
                 (e.version for e in versions[1:] if e.compatibility(host_version)[0]), None)
         results.append(result)
     return results
+
+
+# --- installing ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogPick:
+    """What pip gets for a plugin name a catalog lists: the newest version this host can
+    run."""
+
+    name: str
+    distribution: str
+    version: str
+    spec: str
+    """The wheel's URL or path (JSON index), or ``distribution==version`` (simple index,
+    resolved by pip from the catalog's ``index_url``)."""
+
+
+def pick_for_install(catalog: Catalog, names: Iterable[str],
+                     host_version: str = __version__) -> list[CatalogPick]:
+    """A :class:`CatalogPick` for each of ``names`` that ``catalog`` lists (names it does
+    not list are left out). Raises :class:`CatalogError` for a listed plugin that has no
+    version this host can run."""
+    wanted = set(names)
+    picks = []
+    for result in search(catalog.entries, host_version=host_version):
+        name = result.entry.name
+        if name not in wanted:
+            continue
+        version = result.entry.version if result.compatible else result.compatible_version
+        if version is None:
+            raise CatalogError(f"{name} in {catalog.source}: {result.reason}")
+        entry = next(e for e in catalog.entries if e.name == name and e.version == version)
+        distribution = entry.distribution or name
+        if catalog.index_url is not None and entry.distribution:
+            spec = f"{entry.distribution}=={version}"
+        elif entry.url:
+            spec = entry.url
+            if (entry.sha256 and "#" not in spec
+                    and urllib.parse.urlparse(spec).scheme in ("http", "https")):
+                spec += f"#sha256={entry.sha256}"  # pip checks the download against it
+        else:
+            raise CatalogError(f"{name} {version} in {catalog.source}: the entry names no "
+                               "wheel (url) to install")
+        picks.append(CatalogPick(name, distribution, version, spec))
+    return picks
 
 
 # --- writing -------------------------------------------------------------------------

@@ -75,8 +75,9 @@ class HostSettings(BaseSettings):
 
     catalog: str | None = Field(
         default=None,
-        description="The plugin catalog `plexichat plugins search` reads: a JSON index or a "
-        "PEP 503 simple index, by path or URL.")
+        description="The plugin catalog `plexichat plugins search` reads and `plugins "
+        "install NAME` installs from: a JSON index or a PEP 503 simple index, by path or "
+        "http(s) URL.")
 
     def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
         """The operator's load/disable choices as a :class:`PluginFilter`.

@@ -2,13 +2,17 @@
 
 pip runs as ``sys.executable -m pip`` (or ``uv pip --python sys.executable`` where pip is
 absent), so what it installs is exactly what this interpreter, and a host started from
-it, will discover. A spec may be a distribution name (any pip requirement), a wheel or
-sdist, a project directory, or a guide-style folder plugin / ``.zip`` of one, which is
-first converted by :mod:`plexichat.migrate`.
+it, will discover. A spec is classified by :mod:`plexichat.install_specs`: an http(s)
+URL (pip downloads it), a requirement (pip resolves it from its index: ``--index-url`` /
+``--extra-index-url`` through :class:`PipIndex`), a local wheel, sdist or project
+directory, or a guide-style folder plugin / ``.zip`` of one, which is first converted by
+:mod:`plexichat.migrate`. Plugin names a catalog lists become one of these through
+:func:`from_catalog`.
 
 After pip, :func:`static_check` says for each plugin that changed whether a host would
 start it, without importing anything; a running host learns about the change through
-:meth:`plexichat.manager.PluginHost.rescan`.
+:meth:`plexichat.manager.PluginHost.rescan`; :mod:`plexichat.install_outcome` says
+whether the install achieved anything.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ __all__ = [
     "PluginChange",
     "changes",
     "distributions_for",
+    "from_catalog",
+    "PipIndex",
+    "PreparedSpecs",
+    "canonical",
     "pip_command",
+    "prepare",
     "prepare_specs",
     "run_pip",
     "run_pip_async",
@@ -97,56 +106,124 @@ async def run_pip_async(command: list[str],
     return await proc.wait(), lines
 
 
+@dataclass
+class PipIndex:
+    """Where pip looks for distributions: ``--index-url`` and ``--extra-index-url`` as
+    given, plus a simple-index catalog's URL (:func:`from_catalog`)."""
+
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+
+    def use_catalog(self, url: str) -> None:
+        """pip resolves from the catalog's index (an extra one when an index URL was
+        given)."""
+        if self.index_url is None:
+            self.index_url = url
+        elif url not in (self.index_url, *self.extra_index_urls):
+            self.extra_index_urls.append(url)
+
+    def args(self) -> list[str]:
+        """pip's options."""
+        out = ["--index-url", self.index_url] if self.index_url else []
+        for url in self.extra_index_urls:
+            out += ["--extra-index-url", url]
+        return out
+
+
 # --- specs -----------------------------------------------------------------------------
 
 
-def prepare_specs(specs: Iterable[str], workdir: Path) -> tuple[list[str], list[str]]:
-    """Turn install specs into pip arguments; return them and notes on what was done.
+@dataclass
+class PreparedSpecs:
+    """Install specs turned into pip arguments."""
 
-    Folder plugins and ``.zip`` files of them are migrated into ``workdir`` first (which
-    must outlive the pip run). Raises :class:`InstallError`.
-    """
+    args: list[str] = field(default_factory=list)
+    """pip's arguments, one per spec (URLs, absolute paths, requirements)."""
+    notes: list[str] = field(default_factory=list)
+    """What was done on the way (folder plugins converted, archives unpacked)."""
+    distributions: list[str] = field(default_factory=list)
+    """The distributions asked for, where known before pip runs (canonical names)."""
+
+
+def prepare(specs: Iterable[str], workdir: Path) -> PreparedSpecs:
+    """Classify each spec (:func:`plexichat.install_specs.classify_spec`) and turn it into
+    a pip argument. Folder plugins and ``.zip`` files of them are converted into
+    ``workdir`` first (which must outlive the pip run). Raises :class:`InstallError`."""
+    from .install_specs import SpecError, SpecKind, classify_spec
     from .migrate import MigrationError, migrate
 
-    args: list[str] = []
-    notes: list[str] = []
+    out = PreparedSpecs()
     for spec in specs:
-        path = Path(spec)
-        if path.is_file() and path.suffix == ".zip":
-            folder = _unzip(path, workdir / f"unzipped-{len(args)}")
+        try:
+            item = classify_spec(spec)
+        except SpecError as exc:
+            raise InstallError(str(exc)) from None
+        if item.distribution and item.distribution not in out.distributions:
+            out.distributions.append(item.distribution)
+        if item.kind in (SpecKind.URL, SpecKind.REQUIREMENT, SpecKind.ARCHIVE,
+                         SpecKind.PROJECT):
+            out.args.append(item.target)
+            continue
+        source = item.path
+        if item.kind is SpecKind.ZIP:
+            folder = _unzip(item.path, workdir / f"unzipped-{len(out.args)}")
             if _is_project(folder):
-                args.append(str(folder))
-                notes.append(f"{spec}: a project; installing it")
+                out.args.append(str(folder))
+                out.notes.append(f"{spec}: a project; installing it")
                 continue
             source = folder
-        elif path.is_dir():
-            if _is_project(path):
-                args.append(str(path.resolve()))
-                continue
-            if not (path / "plugin.json").is_file():
-                raise InstallError(f"{spec} is a directory with neither pyproject.toml nor "
-                                   "plugin.json: not something to install")
-            source = path
-        elif path.is_file():
-            if not path.name.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2")):
-                raise InstallError(f"{spec} is neither a wheel, an sdist nor a .zip")
-            args.append(str(path.resolve()))
-            continue
-        elif os.sep in spec or spec.startswith(".") or spec.endswith((".whl", ".zip")):
-            raise InstallError(f"{spec}: no such file or directory")
-        else:
-            args.append(spec)  # a requirement: pip resolves it from the index
-            continue
         try:
-            report = migrate(source, workdir / f"migrated-{len(args)}")
+            report = migrate(source, workdir / f"migrated-{len(out.args)}")
         except MigrationError as exc:
             raise InstallError(f"{spec}: cannot convert the folder plugin: {exc}") from None
-        args.append(str(report.out))
-        notes.append(f"{spec}: folder plugin {report.name!r} converted to the distribution "
-                     f"{report.distribution} (entry point {report.entry_point})")
-        notes += [f"{spec}: changed {change}" for change in report.changes]
-        notes += [f"{spec}: note: {note}" for note in report.notes]
-    return args, notes
+        out.args.append(str(report.out))
+        out.distributions.append(canonical(report.distribution))
+        out.notes.append(f"{spec}: folder plugin {report.name!r} converted to the "
+                         f"distribution {report.distribution} (entry point "
+                         f"{report.entry_point})")
+        out.notes += [f"{spec}: changed {change}" for change in report.changes]
+        out.notes += [f"{spec}: note: {note}" for note in report.notes]
+    return out
+
+
+def prepare_specs(specs: Iterable[str], workdir: Path) -> tuple[list[str], list[str]]:
+    """:func:`prepare`, as (pip arguments, notes)."""
+    prepared = prepare(specs, workdir)
+    return prepared.args, prepared.notes
+
+
+def canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503 normalized)."""
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+def from_catalog(specs: Iterable[str], source: str | None,
+                 index: PipIndex) -> tuple[list[str], list[Any]]:
+    """Replace each plugin name the catalog at ``source`` lists by what pip installs for
+    its newest version this host can run: the wheel's URL (a JSON catalog; relative URLs
+    resolved against the catalog's) or ``distribution==version`` with the catalog made
+    pip's index in ``index`` (a PEP 503 catalog). Other specs are left alone. Returns the
+    specs and the :class:`plexichat.catalog.CatalogPick` of each name replaced. Raises
+    :class:`InstallError`."""
+    import re
+
+    specs = list(specs)
+    names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
+             and not Path(s).exists()]
+    if not source or not names:
+        return specs, []
+    from .catalog import CatalogError, open_catalog, pick_for_install
+
+    try:
+        catalog = open_catalog(source)
+        picks = {p.name: p for p in pick_for_install(catalog, names)}
+    except CatalogError as exc:
+        raise InstallError(str(exc)) from None
+    if picks and catalog.index_url is not None:
+        index.use_catalog(catalog.index_url)
+    return [picks[s].spec if s in picks else s for s in specs], list(picks.values())
 
 
 def _is_project(path: Path) -> bool:
@@ -189,6 +266,9 @@ class Installed:
     distribution: str
     version: str
     entry_point: str
+    stamp: int = field(default=0, compare=False)
+    """When its distribution's metadata was written: pip reinstalling the same version
+    changes it."""
 
 
 def snapshot() -> dict[str, Installed]:
@@ -196,8 +276,17 @@ def snapshot() -> dict[str, Installed]:
     from .discovery import discover
 
     importlib.invalidate_caches()
-    return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point)
+    return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point,
+                              _stamp(c.distribution))
             for c in discover(use_index=False)}
+
+
+def _stamp(distribution: str) -> int:
+    try:
+        base = getattr(md.distribution(distribution), "_path", None)
+        return os.stat(base).st_mtime_ns if base is not None else 0
+    except (md.PackageNotFoundError, OSError):
+        return 0
 
 
 @dataclass
@@ -230,6 +319,8 @@ def changes(before: dict[str, Installed], after: dict[str, Installed]) -> list[P
         elif old is not None and new is not None and old != new:
             out.append(PluginChange(name, "upgraded", new.distribution, new.version,
                                     previous=old.version))
+        elif old is not None and new is not None and old.stamp != new.stamp:
+            out.append(PluginChange(name, "reinstalled", new.distribution, new.version))
     return out
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from ..installer import PipIndex
+
 __all__ = ["install", "uninstall", "upgrade"]
 
 _url_option = click.option(
@@ -62,20 +64,23 @@ def _report(found: list[Any]) -> None:
             click.secho(f"  warning: {warning}", fg="yellow")
 
 
-def _live(url: str | None, token: str | None, found: list[Any]) -> None:
+def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
+    """Have the host at ``url`` rescan; return why plugins just installed did not start
+    there (empty when they did, or without ``url``)."""
     if not url:
         if found:
             click.echo("a running host picks this up with --url/--token (POST "
                        "/api/v1/plugins/rescan); otherwise at its next start")
-        return
+        return []
     from . import _remote
 
     result = _remote(url, token, "POST", "/api/v1/plugins/rescan")
+    elsewhere = ""
     if result.get("python") and Path(result["python"]).resolve() != Path(
             sys.executable).resolve():
-        click.secho(f"warning: the host at {url} runs {result['python']}, not this "
-                    f"environment's {sys.executable}: it cannot see what pip did here",
-                    fg="yellow", err=True)
+        elsewhere = (f"the host at {url} runs {result['python']}, not this environment's "
+                     f"{sys.executable}: it cannot see what pip did here")
+        click.secho(f"warning: {elsewhere}", fg="yellow", err=True)
     states = {p["name"]: p for p in result.get("plugins", [])}
     for name in result.get("started", []):
         click.echo(f"{url}: {name} started")
@@ -90,59 +95,87 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> None:
         click.secho(f"{url}: {name} not started: {reason}", fg="yellow")
     if not any(result.get(k) for k in ("added", "removed", "upgraded", "stopped")):
         click.echo(f"{url}: rescanned; nothing changed there")
+    problems = []
+    for change in found:
+        if change.change != "installed" or change.state != "available":
+            continue  # upgrades need a restart; a rejected or disabled one is reported
+        if change.name in result.get("not_started", {}):
+            problems.append(f"{change.name} did not start at {url}: "
+                            f"{result['not_started'][change.name]}")
+        elif change.name not in result.get("started", []):
+            problems.append(f"{change.name} did not start at {url}: the host did not pick "
+                            f"it up ({elsewhere or 'it was not among the plugins it added'})")
+    return problems
 
 
-def _from_catalog(specs: tuple[str, ...], source: str | None) -> tuple[str, ...]:
-    """Plugin names the catalog (``--catalog`` / PLEXICHAT_CATALOG) lists become the
-    URL of the newest wheel this host can run; every other spec is left alone."""
-    import re
+def _from_catalog(specs: tuple[str, ...], source: str | None,
+                  index: PipIndex | None = None) -> tuple[str, ...]:
+    """Plugin names the catalog (``--catalog`` / PLEXICHAT_CATALOG) lists become what pip
+    installs (:func:`plexichat.installer.from_catalog`); every other spec is left alone."""
+    from ..installer import InstallError, from_catalog
 
     if source is None:
         from ..config import HostSettings
 
         source = HostSettings().catalog
-    names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
-             and not Path(s).exists()]
-    if not source or not names:
-        return specs
-    from ..catalog import CatalogError, load_catalog, search
-
     try:
-        entries = load_catalog(source)
-    except CatalogError as exc:
+        out, picks = from_catalog(specs, source, index or PipIndex())
+    except InstallError as exc:
         raise click.ClickException(str(exc)) from None
-    chosen: dict[str, str] = {}
-    for result in search(entries):
-        name = result.entry.name
-        if name not in names:
-            continue
-        version = result.entry.version if result.compatible else result.compatible_version
-        if version is None:
-            raise click.ClickException(f"{name} in {source}: {result.reason}")
-        entry = next(e for e in entries if e.name == name and e.version == version)
-        if entry.url:
-            chosen[name] = entry.url
-            click.echo(f"{name}: {entry.distribution or name} {version} from {source}")
-    return tuple(chosen.get(s, s) for s in specs)
+    for pick in picks:
+        click.echo(f"{pick.name}: {pick.distribution} {pick.version} from {source}")
+    picked = {p.name for p in picks}
+    for spec in specs:
+        if source and spec.isidentifier() and spec not in picked and not Path(spec).exists():
+            click.echo(f"{spec}: not in {source}; pip resolves it as a requirement")
+    return tuple(out)
 
 
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
-             quiet: bool, catalog: str | None = None) -> None:
-    from ..installer import InstallError, changes, prepare_specs, snapshot, static_check
+             quiet: bool, catalog: str | None = None, index: PipIndex | None = None) -> None:
+    from ..install_outcome import assess, distributions
+    from ..installer import InstallError, changes, prepare, snapshot, static_check
 
-    specs = _from_catalog(specs, catalog)
-    before = snapshot()
+    index = index or PipIndex()
+    specs = _from_catalog(specs, catalog, index)
+    before, dists_before = snapshot(), distributions()
     with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
         try:
-            args, notes = prepare_specs(specs, Path(tmp))
+            prepared = prepare(specs, Path(tmp))
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
-        for note in notes:
+        for note in prepared.notes:
             click.echo(note)
-        _run("install", [*(["--upgrade"] if upgrade_ else []), *args], quiet=quiet)
+        _run("install", [*(["--upgrade"] if upgrade_ else []), *index.args(),
+                         *prepared.args], quiet=quiet)
     found = static_check(changes(before, snapshot()))
-    _report(found)
-    _live(url, token, found)
+    outcome = assess(found, prepared.distributions, dists_before, distributions())
+    if outcome.already_installed:
+        names = ", ".join(outcome.already_installed)
+        click.echo(f"already the newest version pip finds, nothing changed: {names}"
+                   if upgrade_ else f"already installed, nothing changed: {names} "
+                   "(--upgrade for a newer version)")
+    else:
+        _report(found)
+    problems = outcome.problems + _live(url, token, found)
+    if problems:
+        for problem in problems[:-1]:
+            click.secho(f"error: {problem}", fg="red", err=True)
+        raise click.ClickException(problems[-1])
+
+
+_index_options = [
+    click.option("--index-url", default=None, metavar="URL",
+                 help="pip's --index-url: a PEP 503 index to install from instead of PyPI."),
+    click.option("--extra-index-url", "extra_index_urls", multiple=True, metavar="URL",
+                 help="pip's --extra-index-url (repeatable)."),
+]
+
+
+def _with_index_options(f: Any) -> Any:
+    for option in reversed(_index_options):
+        f = option(f)
+    return f
 
 
 @click.command("install")
@@ -151,45 +184,64 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
 @_token_option
 @click.option("--upgrade", "upgrade_", is_flag=True, help="Pass --upgrade to pip.")
 @click.option("--catalog", default=None, metavar="PATH_OR_URL",
-              help="Take plugin names listed in this catalog from it (default: "
+              help="Take plugin names listed in this catalog (a JSON index or a PEP 503 "
+                   "simple index, a path or an http(s) URL) from it (default: "
                    "PLEXICHAT_CATALOG).")
+@_with_index_options
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_: bool,
-            catalog: str | None, quiet: bool) -> None:
+            catalog: str | None, index_url: str | None, extra_index_urls: tuple[str, ...],
+            quiet: bool) -> None:
     """Install plugins with pip into this (the host's) environment.
 
-    SPEC is a distribution name or requirement, a wheel or sdist, a project directory,
-    or a guide-style folder plugin or .zip of one (converted first, as `plexichat
-    plugins migrate` does). A plugin name listed in the catalog (--catalog or
-    PLEXICHAT_CATALOG) is installed from the catalog's newest wheel this host can run.
-    Each installed plugin is checked (manifest, compatibility, dependencies); one that
-    fails stays installed but is not started, with the reason. With --url the running
-    host starts it at once.
+    SPEC is an http(s) URL of a wheel or sdist, a local wheel or sdist, a project
+    directory, a guide-style folder plugin or .zip of one (converted first, as `plexichat
+    plugins migrate` does), or a requirement (a distribution name, `name>=1.0`, `name @
+    URL`) that pip resolves from its index (--index-url / --extra-index-url). A plugin
+    name listed in the catalog (--catalog or PLEXICHAT_CATALOG) is installed at the
+    newest version this host can run: the wheel a JSON catalog names (relative URLs
+    resolved against the catalog's), or from a PEP 503 catalog as pip's index.
+
+    Each installed plugin is checked (manifest, compatibility, dependencies). The exit
+    status is non-zero when nothing was installed, when a distribution installed has no
+    plexichat.plugins entry point (the pyproject.toml table that adds it is shown), when
+    a plugin installed would not start (its reason is shown; it stays installed), and,
+    with --url, when the running host does not start it.
     """
-    _install(specs, upgrade_, url, token, quiet, catalog)
+    _install(specs, upgrade_, url, token, quiet, catalog,
+             PipIndex(index_url, list(extra_index_urls)))
 
 
 @click.command("upgrade")
 @click.argument("names", metavar="NAME...", nargs=-1, required=True)
 @_url_option
 @_token_option
+@_with_index_options
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
-def upgrade(names: tuple[str, ...], url: str | None, token: str | None, quiet: bool) -> None:
-    """Upgrade installed plugins (by plugin or distribution name, or a newer wheel /
-    project path) with pip install --upgrade. A running host keeps the code it has
-    imported until restarted, and says "restart required"."""
+def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
+            index_url: str | None, extra_index_urls: tuple[str, ...], quiet: bool) -> None:
+    """Upgrade installed plugins (by plugin or distribution name, or a newer wheel's
+    http(s) URL or path, or a project path) with pip install --upgrade, from pip's index
+    (--index-url / --extra-index-url). A running host keeps the code it has imported
+    until restarted, and says "restart required"."""
+    from ..install_specs import SpecError, SpecKind, classify_spec
     from ..installer import InstallError, distributions_for
 
     specs = []
     for name in names:
-        if Path(name).exists():
-            specs.append(name)
+        try:
+            kind = classify_spec(name).kind
+        except SpecError:
+            kind = None
+        if kind not in (None, SpecKind.REQUIREMENT):
+            specs.append(name)  # a URL or an existing path: installed as it is
             continue
         try:
             specs += distributions_for([name])
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
-    _install(tuple(specs), True, url, token, quiet)
+    _install(tuple(specs), True, url, token, quiet,
+             index=PipIndex(index_url, list(extra_index_urls)))
 
 
 @click.command("uninstall")

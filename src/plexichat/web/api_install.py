@@ -13,7 +13,7 @@ import contextlib
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +22,12 @@ from pydantic import BaseModel, Field
 from ..manager import PluginHost, RescanReport
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
+
+if TYPE_CHECKING:
+    from ..install_outcome import DistState, InstallOutcome
+    from ..installer import Installed, PipIndex, PreparedSpecs
+
+    Before = tuple[dict[str, Installed], dict[str, DistState]]
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
 
@@ -47,11 +53,18 @@ class RescanView(BaseModel):
 
 
 class InstallRequest(BaseModel):
-    """What to install: pip requirements, or paths on the host's machine (wheels,
-    sdists, project directories, folder plugins or .zip files of them)."""
+    """What to install, as ``plexichat plugins install`` takes it: http(s) URLs of wheels
+    or sdists, pip requirements, or paths on the host's machine (wheels, sdists, project
+    directories, folder plugins or .zip files of them)."""
 
     specs: list[str] = Field(min_length=1, examples=[["plexichat-hello"]])
     upgrade: bool = Field(default=False, description="Pass --upgrade to pip.")
+    index_url: str | None = Field(default=None, description="pip's --index-url.")
+    extra_index_urls: list[str] = Field(default_factory=list,
+                                        description="pip's --extra-index-url, each.")
+    catalog: str | None = Field(
+        default=None, description="Take plugin names this catalog (JSON or PEP 503, path "
+                                  "or URL) lists from it; default: PLEXICHAT_CATALOG.")
 
 
 class InstallView(BaseModel):
@@ -62,6 +75,11 @@ class InstallView(BaseModel):
     notes: list[str]
     log: list[str]
     rescan: RescanView
+    problems: list[str] = Field(
+        description="Why the install did not achieve its purpose (nothing installed, a "
+                    "distribution without the plexichat.plugins entry point, a plugin "
+                    "rejected or not started); empty when it did. The CLI exits non-zero "
+                    "for these.")
 
 
 def _host(request: Request) -> PluginHost:
@@ -107,17 +125,23 @@ def _install_lock(request: Request) -> asyncio.Lock:
 async def install(body: InstallRequest, request: Request) -> Any:
     """Run pip in the host's environment, then rescan (see ``POST .../rescan``).
 
-    Paths are read on the host's machine; a guide-style folder plugin or a ``.zip`` of
-    one is converted to a distribution first. pip's output comes back in ``log``.
+    Specs are classified as the CLI does (URL, existing path, requirement); paths are
+    read on the host's machine; a guide-style folder plugin or a ``.zip`` of one is
+    converted to a distribution first. pip's output comes back in ``log``; ``problems``
+    says why an install that pip completed still did not give a started plugin.
     """
-    from ..installer import InstallError, pip_command, prepare_specs, run_pip_async
+    from ..installer import InstallError, PipIndex, pip_command, run_pip_async
 
+    host = _host(request)
+    index = PipIndex(body.index_url, list(body.extra_index_urls))
     async with _install_lock(request):
         with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
             try:
-                args, notes = await asyncio.to_thread(prepare_specs, body.specs, Path(tmp))
+                notes, args, before = await asyncio.to_thread(
+                    _prepare, body.specs, body.catalog or host.settings.catalog, index,
+                    Path(tmp))
                 command = pip_command("install", [*(["--upgrade"] if body.upgrade else []),
-                                                  *args])
+                                                  *index.args(), *args.args])
             except InstallError as exc:
                 return JSONResponse(status_code=422, content={"detail": str(exc)})
             code, log = await run_pip_async(command)
@@ -125,6 +149,35 @@ async def install(body: InstallRequest, request: Request) -> Any:
             return JSONResponse(status_code=422, content={
                 "detail": f"pip exited with status {code}; nothing was installed",
                 "command": command, "log": log[-200:]})
+        outcome = await asyncio.to_thread(_assess, args.distributions, before)
         report = await _rescan(request)
+    problems = list(outcome.problems)
+    for change in outcome.changes:
+        if change.change == "installed" and change.state == "available" and \
+                change.name in report["not_started"]:
+            problems.append(f"{change.name} did not start: "
+                            f"{report['not_started'][change.name]}")
     return {"command": command, "returncode": code, "notes": notes, "log": log[-200:],
-            "rescan": report}
+            "rescan": report, "problems": problems}
+
+
+def _prepare(specs: list[str], catalog: str | None, index: PipIndex,
+             workdir: Path) -> tuple[list[str], PreparedSpecs, Before]:
+    """Catalog names resolved, specs classified and prepared, and the environment as it
+    is before pip (raises :class:`plexichat.installer.InstallError`)."""
+    from ..install_outcome import distributions
+    from ..installer import from_catalog, prepare, snapshot
+
+    specs, picks = from_catalog(specs, catalog, index)
+    prepared = prepare(specs, workdir)
+    notes = [f"{p.name}: {p.distribution} {p.version} from {catalog}" for p in picks]
+    return notes + prepared.notes, prepared, (snapshot(), distributions())
+
+
+def _assess(requested: list[str], before: Before) -> InstallOutcome:
+    """The verdict on the install (see :func:`plexichat.install_outcome.assess`)."""
+    from ..install_outcome import assess, distributions
+    from ..installer import changes, snapshot, static_check
+
+    found = static_check(changes(before[0], snapshot()))
+    return assess(found, requested, before[1], distributions())
