@@ -112,4 +112,5 @@ def configure_logging(level: str = "info", fmt: str = "text") -> str:
     import logging.config
 
     logging.config.dictConfig(logging_config(level, fmt))
+    logging.captureWarnings(True)  # Python warnings too, as "py.warnings" records
     return level.strip().lower()
