@@ -85,3 +85,21 @@ def test_an_import_failure_is_in_the_api_with_its_traceback(site, tmp_path):
     assert (kept["hook"], kept["exception_type"]) == ("import", "ModuleNotFoundError")
     assert ", in load_the_driver\n" in kept["traceback"]
     assert "plx_this_driver_is_not_installed" in kept["message"]
+
+
+def test_a_plugin_exiting_at_import_keeps_the_traceback_of_its_exit(site, tmp_path):
+    make_healthy(site)
+    make_plugin(site, "quitter", code="""
+        import sys
+
+        def read_configuration():
+            sys.exit("configuration missing")
+
+        read_configuration()
+    """)
+    with running_host(tmp_path / "data", "healthy", "quitter") as client:
+        info = detail(client, "quitter")
+    assert info["reason"] == "import failed: SystemExit: configuration missing"
+    [kept] = info["failures"]
+    assert (kept["hook"], kept["exception_type"]) == ("import", "PluginExit")
+    assert ", in read_configuration\n" in kept["traceback"]
