@@ -33,6 +33,8 @@ def type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         return " | ".join(type_name(a) for a in typing.get_args(annotation))
+    if origin is typing.Literal:  # the allowed values themselves
+        return " | ".join(str(a) for a in typing.get_args(annotation))
     if annotation is type(None):
         return "None"
     return getattr(annotation, "__name__", str(annotation))

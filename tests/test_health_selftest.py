@@ -173,6 +173,7 @@ def test_raising_check_counts_as_unhealthy(probed, data_dir):
             "healthy": False, "detail": "RuntimeError: probe exploded", "kind": "liveness"}
         info = detail(client, "probed")
         assert info["failures"][-1]["hook"] == "health:fragile"
+        assert 'raise RuntimeError("probe exploded")' in info["failures"][-1]["traceback"]
         assert info["stats"]["health:fragile"]["failures"] == 1
 
 

@@ -257,6 +257,24 @@ def test_unknown_hook_name_marks_plugin_failed(site, data_dir, tmp_path):
         assert_host_serves(client)
 
 
+def test_wrong_hook_argument_names_the_hooks_real_signature(site, data_dir):
+    make_healthy(site)
+    make_plugin(site, "misnamed", code="""
+        from plexichat import hookimpl
+
+        @hookimpl
+        def message_will_post(msg, context):
+            return msg
+    """)
+    with running_host(data_dir, "healthy", "misnamed") as client:
+        misnamed = plugins_by_name(client)["misnamed"]
+        assert (misnamed["state"], misnamed["reason"]) == ("failed", (
+            "hook message_will_post(msg, context) takes no argument 'msg'; expected: "
+            "def message_will_post(message: MessageDraft, context: PluginContext) -> Any "
+            "(an implementation takes any of these arguments, by name)"))
+        assert_host_serves(client)
+
+
 def test_hook_wrapper_marks_plugin_failed(site, data_dir):
     make_healthy(site)
     make_plugin(site, "wrapper", code="""

@@ -207,6 +207,7 @@ def test_raising_middleware_is_counted_against_its_plugin(installed, data_dir):
         assert info["stats"]["middleware"]["failures"] >= 1
         assert info["failures"][-1]["hook"] == "middleware"
         assert info["failures"][-1]["error"] == "RuntimeError: middleware exploded"
+        assert 'raise RuntimeError("middleware exploded")' in info["failures"][-1]["traceback"]
 
 
 def test_middleware_raising_after_call_next_keeps_the_response(installed, data_dir):

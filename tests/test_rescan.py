@@ -4,6 +4,7 @@ distribution, so these run in-process and fast)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import textwrap
@@ -94,6 +95,29 @@ def test_failing_check_leaves_it_installed_not_started_until_fixed(site, tmp_pat
         assert report["stopped"] == {"needy": "requires 'provider', which is not installed"}
         assert plugins_by_name(client)["needy"]["state"] == "rejected"
         assert client.get("/api/v1/needy").status_code == 404
+
+
+def test_a_rejected_plugin_is_logged_once_per_change_not_per_rescan(site, tmp_path, caplog):
+    def rejections():
+        return [r.getMessage() for r in caplog.records
+                if r.name == "plexichat.host" and "rejected" in r.getMessage()]
+
+    caplog.set_level(logging.INFO, logger="plexichat")
+    with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
+        make_plugin(site, "needy", manifest={"name": "needy",
+                                             "dependencies": ["provider>=1.0"]})
+        for _ in range(3):
+            post(client, "/api/v1/plugins/rescan")
+        assert rejections() == [
+            "plugin needy rejected: requires 'provider', which is not installed"]
+
+        _uninstall(site, "needy")
+        make_plugin(site, "needy", version="1.1.0",
+                    manifest={"name": "needy", "dependencies": ["late>=1.0"]})
+        post(client, "/api/v1/plugins/rescan")
+        post(client, "/api/v1/plugins/rescan")
+        assert rejections()[1:] == [
+            "plugin needy rejected: requires 'late', which is not installed"]
 
 
 def test_upgrade_of_imported_code_says_restart_required(site, tmp_path):

@@ -137,6 +137,31 @@ def test_a_failed_plugin_fails_the_client_with_every_state(pytester):
     ])
 
 
+def test_a_failed_plugin_fails_the_client_with_its_traceback(pytester):
+    result = run(pytester, """
+        BROKEN = '''
+            def check_the_disk():
+                raise OSError("disk full")
+
+            check_the_disk()
+        '''
+
+        def test_broken(plexichat_make_plugin, plexichat_client):
+            plexichat_make_plugin("broken", code=BROKEN)
+            plexichat_client(plugins=["broken"])
+    """)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*HostNotReady: plugin(s) broken did not start; plugins:*",
+        "*broken: failed*OSError: disk full*",
+        "*expect_started=False*",
+        "*broken: last failure, in import:*",
+        "*Traceback (most recent call last)*",
+        "*, in check_the_disk*",
+        "*OSError: disk full*",
+    ])
+
+
 def test_a_plugin_that_is_not_installed_is_named(pytester):
     result = run(pytester, '''
         def test_missing(plexichat_client):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .logs import LogFormat, LogLevel
 from .resolver import PluginFilter
 
 __all__ = ["HostSettings"]
@@ -73,11 +74,24 @@ class HostSettings(BaseSettings):
     webhook_concurrency: int = Field(default=10, ge=1, description="Webhook requests in "
                                      "flight at once.")
 
+    log_level: LogLevel = Field(
+        default="info", description="Least severe log level `plexichat serve` shows "
+        "(`critical`, `error`, `warning`, `info`, `debug`); `serve --log-level` overrides it.")
+    log_format: LogFormat = Field(
+        default="text", description="`text`: time, level, logger name and message per line; "
+        "`json`: one JSON object per line (`time`, `level`, `logger`, `message`, `plugin`, "
+        "`exc_info`) for log collectors.")
+
     catalog: str | None = Field(
         default=None,
         description="The plugin catalog `plexichat plugins search` reads and `plugins "
         "install NAME` installs from: a JSON index or a PEP 503 simple index, by path or "
         "http(s) URL.")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
         """The operator's load/disable choices as a :class:`PluginFilter`.

@@ -41,14 +41,12 @@ import asyncio
 import inspect
 import logging
 import time
-import traceback
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
+from .failures import FailureLog, PluginFailure
 from .threads import PluginExit, run_in_daemon_thread
 
 __all__ = [
@@ -92,17 +90,8 @@ class HookTimeout(Exception):
     """An implementation did not finish within the time the host allows."""
 
 
-@dataclass(frozen=True)
-class HookFailure:
-    """One failed call of one plugin's hook implementation."""
-
-    plugin: str
-    hook: str
-    error: str
-    """``ExceptionType: message``"""
-    traceback: str
-    at: float
-    """Unix time of the failure."""
+HookFailure = PluginFailure
+"""One failed call of one plugin's code (the dispatcher's name for :class:`PluginFailure`)."""
 
 
 class HookStats:
@@ -161,7 +150,7 @@ class Dispatcher:
         *,
         fault_budget: int = 5,
         on_quarantine: Callable[[str, str], None] | None = None,
-        failure_log_size: int = 50,
+        failures_per_plugin: int = 20,
     ) -> None:
         self.pm = pm
         self.fault_budget = fault_budget
@@ -170,7 +159,8 @@ class Dispatcher:
         self._runs: dict[str, Callable[[dict[str, Any]], HookResults]] = {}
         self._stats: dict[tuple[str, str], HookStats] = {}
         self._consecutive: dict[str, int] = {}
-        self.failures: deque[HookFailure] = deque(maxlen=failure_log_size)
+        self.failures = FailureLog(per_plugin=failures_per_plugin)
+        """Every recorded failure, with its traceback; ``failures.of(plugin)`` per plugin."""
 
     # --- plans -------------------------------------------------------------------------
 
@@ -343,17 +333,7 @@ class Dispatcher:
             stats.calls += 1
         stats.failures += 1
         stats.seconds += seconds
-        error = f"{type(exc).__name__}: {exc}"
-        self.failures.append(
-            HookFailure(
-                plugin=plugin,
-                hook=hook_name,
-                error=error,
-                traceback="".join(traceback.format_exception(exc)),
-                at=time.time(),
-            )
-        )
-        log.warning("plugin %s: hook %s failed: %s", plugin, hook_name, error)
+        error = self.note_failure(plugin, hook_name, exc).error
         if not spend_budget:
             return
         count = self._consecutive.get(plugin, 0) + 1
@@ -366,6 +346,18 @@ class Dispatcher:
             )
             if self.on_quarantine is not None:
                 self.on_quarantine(plugin, reason)
+
+    def note_failure(self, plugin: str, where: str, exc: BaseException) -> PluginFailure:
+        """Keep and log (with its traceback) a failure of ``plugin``'s code in ``where``.
+
+        Only the record: no statistics, no fault budget (see :meth:`record_failure`).
+        The host uses it for failures that already end the plugin's run, such as an
+        import error.
+        """
+        failure = self.failures.add(PluginFailure.from_exception(plugin, where, exc))
+        log.warning("plugin %s: %s failed: %s", plugin, where, failure.error,
+                    exc_info=exc, extra={"plugin": plugin})
+        return failure
 
     def record_failure(self, plugin: str, hook_name: str, exc: BaseException) -> None:
         """Count a failure of ``plugin`` that happened outside a hook call.

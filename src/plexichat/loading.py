@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .discovery import PluginCandidate
 
-__all__ = ["call_each", "load_object", "register_plugin"]
+__all__ = ["call_each", "load_object", "register_plugin", "wrong_arguments"]
 
 # The syntax of an entry point's value (as importlib.metadata.EntryPoint parses it).
 _ENTRY_POINT = re.compile(
@@ -53,13 +53,15 @@ def load_object(candidate: PluginCandidate) -> Any:
 def register_plugin(pm: pluggy.PluginManager, name: str, obj: Any) -> str:
     """Register ``obj`` as plugin ``name``; on a problem, unregister and describe it.
 
-    Refused: hook names that are not PlexiChat hooks (unless ``optionalhook``) and hook
-    wrappers.
+    Refused: hook names that are not PlexiChat hooks (unless ``optionalhook``), hook
+    wrappers, and implementations taking an argument their hook does not have (the
+    problem then shows the hook's real signature next to the given one).
     """
     try:
         pm.register(obj, name=name)
     except Exception as exc:
-        return f"registration failed: {type(exc).__name__}: {exc}"
+        return (wrong_arguments(pm, obj)
+                or f"registration failed: {type(exc).__name__}: {exc}")
     for caller in pm.get_hookcallers(obj) or []:
         for impl in caller.get_hookimpls():
             if impl.plugin is not obj:
@@ -74,6 +76,58 @@ def register_plugin(pm: pluggy.PluginManager, name: str, obj: Any) -> str:
                 pm.unregister(obj)
                 return problem
     return ""
+
+
+def wrong_arguments(pm: pluggy.PluginManager, obj: Any) -> str:
+    """Describe the first hook implementation of ``obj`` taking an argument its hook lacks.
+
+    For example ``hook message_will_post(msg, context) takes no argument 'msg'; expected:
+    def message_will_post(message: MessageDraft, context: PluginContext) -> Any``.
+    Empty when every implementation's arguments are the hook's. (pluggy refuses such an
+    implementation too, but without showing the hook's signature.)
+    """
+    for attr in sorted(dir(obj)):
+        try:
+            opts = pm.parse_hookimpl_opts(obj, attr)
+        except Exception:  # an attribute that raises on access is no hook implementation
+            continue
+        if opts is None:
+            continue
+        hook = opts.get("specname") or attr
+        spec = getattr(getattr(pm.hook, hook, None), "spec", None)
+        if spec is None:
+            continue
+        try:
+            given = inspect.signature(getattr(obj, attr)).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        # as pluggy does: arguments with a default value are not checked
+        required = [p.name for p in given if p.default is p.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        unknown = [n for n in required if n not in spec.argnames]
+        if unknown:
+            names = ", ".join(repr(n) for n in unknown)
+            plural = "s" if len(unknown) > 1 else ""
+            return (f"hook {hook}({', '.join(p.name for p in given)}) takes no argument"
+                    f"{plural} {names}; expected: {_signature_text(spec.function, hook)} "
+                    "(an implementation takes any of these arguments, by name)")
+    return ""
+
+
+def _signature_text(function: Any, name: str) -> str:
+    """``def name(arg: Type, ...) -> Return`` of a hookspec, annotations as written."""
+    def shown(annotation: Any) -> str:
+        if isinstance(annotation, str):  # `from __future__ import annotations`
+            return annotation
+        return getattr(annotation, "__name__", repr(annotation))
+
+    signature = inspect.signature(function)
+    params = ", ".join(
+        p.name + ("" if p.annotation is p.empty else f": {shown(p.annotation)}")
+        for p in signature.parameters.values())
+    returns = ("" if signature.return_annotation is signature.empty
+               else f" -> {shown(signature.return_annotation)}")
+    return f"def {name}({params}){returns}"
 
 
 def call_each(pm: pluggy.PluginManager, hook_name: str,

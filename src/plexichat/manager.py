@@ -164,6 +164,8 @@ class PluginHost:
         self.wiring = Wiring(self)
         self.records: dict[str, PluginRecord] = {}
         self.order: list[str] = []
+        # what was last logged of each plugin's warnings and rejection (see resolve)
+        self._logged_problems: dict[str, tuple[tuple[str, ...], str]] = {}
         self.ready = False
         # enable, disable and settings changes of the operator run one at a time
         self._operator_lock = asyncio.Lock()
@@ -192,11 +194,24 @@ class PluginHost:
             if c.name in self.records:
                 continue
             self.records[c.name] = record
-            for warning in c.warnings:
-                log.warning("%s", warning)
-            if state is PluginState.REJECTED:
-                log.error("plugin %s rejected: %s", c.name, reason)
+            self._log_problems(c.name, c.warnings,
+                               reason if state is PluginState.REJECTED else "")
         self.order = [c.name for c in resolution.order]
+
+    def _log_problems(self, name: str, warnings: list[str], rejection: str) -> None:
+        """Log a plugin's warnings and rejection, each once per change.
+
+        :meth:`resolve` runs again on every rescan and enable; what it logged for a
+        plugin the last time is not logged again until it changes (or the plugin is
+        uninstalled and comes back).
+        """
+        logged_warnings, logged_rejection = self._logged_problems.get(name, ((), ""))
+        for warning in warnings:
+            if warning not in logged_warnings:
+                log.warning("%s", warning, extra={"plugin": name})
+        if rejection and rejection != logged_rejection:
+            log.error("plugin %s rejected: %s", name, rejection, extra={"plugin": name})
+        self._logged_problems[name] = (tuple(warnings), rejection)
 
     # --- start / stop ------------------------------------------------------------------
 
@@ -208,10 +223,10 @@ class PluginHost:
                     try:
                         await self.start_plugin(name)
                     except Exception as exc:  # a host bug must not stop the other plugins
-                        log.exception("plugin %s: unexpected error while starting", name)
                         record = self.records[name]
                         self._withdraw(record)
-                        self._fail(record, f"starting failed: {type(exc).__name__}: {exc}")
+                        self._fail(record, f"starting failed: {type(exc).__name__}: {exc}",
+                                   exc, "startup")
             await self.services.events.emit("startup")
         finally:
             self.ready = True
@@ -232,9 +247,10 @@ class PluginHost:
         except asyncio.TimeoutError:
             return self._fail(record, f"import did not finish within {timeout:g} s")
         except PluginExit as exc:
-            return self._fail(record, f"import failed: {exc}")
+            return self._fail(record, f"import failed: {exc}", exc, "import")
         except Exception as exc:
-            return self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
+            return self._fail(record, f"import failed: {type(exc).__name__}: {exc}",
+                              exc, "import")
         problem = self._register(record, obj)
         if problem:
             return self._fail(record, problem)
@@ -245,7 +261,7 @@ class PluginHost:
             record.context._set_config(await self._initial_settings(record))
         except Exception as exc:
             self._unregister(record)
-            return self._fail(record, str(exc))
+            return self._fail(record, str(exc), exc, "settings")
         try:
             await self.dispatcher.acall(
                 "startup",
@@ -348,10 +364,18 @@ class PluginHost:
             self.remove_routes(record, record.routes)
         record.routes = []
 
-    def _fail(self, record: PluginRecord, reason: str) -> PluginRecord:
+    def _fail(self, record: PluginRecord, reason: str, exc: BaseException | None = None,
+              where: str = "") -> PluginRecord:
+        """Mark ``record`` failed; ``exc`` (raised in ``where``) is kept with its traceback.
+
+        Failures of hooks are kept by the dispatcher already; pass ``exc`` only for
+        failures outside hook calls (import, settings, a host error while starting).
+        """
         record.state = PluginState.FAILED
         record.reason = reason
-        log.error("plugin %s failed: %s", record.name, reason)
+        if exc is not None:
+            self.dispatcher.note_failure(record.name, where, exc)
+        log.error("plugin %s failed: %s", record.name, reason, extra={"plugin": record.name})
         return record
 
     def _make_context(self, record: PluginRecord) -> PluginContext:
@@ -643,6 +667,7 @@ class PluginHost:
                 for module in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
                     del sys.modules[module]
             del self.records[name]
+            self._logged_problems.pop(name, None)
             report.removed.append(name)
             log.info("plugin %s uninstalled: removed from the running host", name)
 

@@ -131,10 +131,11 @@ class TaskSupervisor:
                 failures += 1
                 status.restarts += 1
                 status.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("task %s of plugin %s crashed: %s", task.name, plugin,
-                            status.last_error)
-                if self.on_crash is not None:
+                if self.on_crash is not None:  # keeps and logs it, traceback included
                     self.on_crash(plugin, f"task:{task.name}", exc)
+                else:
+                    log.warning("task %s of plugin %s crashed: %s", task.name, plugin,
+                                status.last_error, exc_info=exc, extra={"plugin": plugin})
                 delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
                 status.state = "backing-off"
                 try:

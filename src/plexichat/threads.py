@@ -27,8 +27,8 @@ class PluginExit(Exception):
 
     @classmethod
     def wrap(cls, exc: BaseException) -> PluginExit:
-        """The PluginExit standing for ``exc``."""
-        return cls(f"{type(exc).__name__}: {exc}")
+        """The PluginExit standing for ``exc``, with its traceback (where the plugin exited)."""
+        return cls(f"{type(exc).__name__}: {exc}").with_traceback(exc.__traceback__)
 
 
 async def run_in_daemon_thread(function: Callable[..., Any], *args: Any,

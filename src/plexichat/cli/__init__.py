@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..logs import LEVELS
 from .plugin_commands import PluginCommandGroup
 
 __all__ = ["main"]
@@ -26,16 +27,20 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
-@click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
-def serve(host: str, port: int, log_level: str) -> None:
+@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
+              help="Least severe log level shown  [default: PLEXICHAT_LOG_LEVEL, else info]")
+def serve(host: str, port: int, log_level: str | None) -> None:
     """Run the PlexiChat server with every installed plugin."""
     import uvicorn
 
     from ..config import HostSettings
+    from ..logs import configure_logging
     from ..web import create_app
 
-    app = create_app(HostSettings())
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    settings = HostSettings()
+    level = configure_logging(log_level or settings.log_level, settings.log_format)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=level, log_config=None)
 
 
 @main.group()

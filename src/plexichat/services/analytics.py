@@ -37,6 +37,8 @@ class Analytics:
             try:
                 func(event, {"source": source, **properties})
             except Exception as exc:
-                log.warning("plugin %s: analytics hook failed: %s", plugin, exc)
-                if self.on_failure is not None:
+                if self.on_failure is not None:  # keeps and logs it with its traceback
                     self.on_failure(plugin, "analytics", exc)
+                else:
+                    log.warning("plugin %s: analytics hook failed: %s", plugin, exc,
+                                exc_info=exc, extra={"plugin": plugin})

@@ -74,9 +74,11 @@ class EventBus:
                 except Exception as exc:
                     if isinstance(exc, asyncio.TimeoutError):
                         exc = TimeoutError(f"handler did not finish within {self.timeout:g} s")
-                    log.warning("plugin %s: handler of %s failed: %s", h.plugin, event, exc)
-                    if self.on_failure is not None:
+                    if self.on_failure is not None:  # keeps and logs it with its traceback
                         self.on_failure(h.plugin, f"event:{event}", exc)
+                    else:
+                        log.warning("plugin %s: handler of %s failed: %s", h.plugin, event,
+                                    exc, exc_info=exc, extra={"plugin": h.plugin})
 
 
 def _select(func: Callable[..., Any], payload: dict[str, Any]) -> dict[str, Any]:

@@ -148,6 +148,18 @@ def plugin_states(app: Any) -> str:
     return "\n".join(lines)
 
 
+def last_tracebacks(app: Any, plugins: list[str]) -> str:
+    """The traceback of each plugin's last failure, as lines to add to a message."""
+    failures = getattr(app.state.host.dispatcher, "failures", None)
+    parts = []
+    for name in sorted(plugins):
+        kept = failures.of(name) if failures is not None else []
+        if kept:
+            last = kept[-1]
+            parts.append(f"\n{name}: last failure, in {last.hook}:\n{last.traceback.rstrip()}")
+    return "".join(parts)
+
+
 def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = True) -> None:
     """Poll ``/api/v1/health/ready`` until it answers 200; then, with
     ``expect_started``, check that every plugin the app was asked to load has
@@ -187,4 +199,5 @@ def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = Tru
         raise HostNotReady(
             f"plugin(s) {', '.join(sorted(bad))} did not start; plugins:\n"
             f"{plugin_states(app)}{hint}\n"
-            "(pass expect_started=False to test a plugin that should fail)")
+            "(pass expect_started=False to test a plugin that should fail)"
+            f"{last_tracebacks(app, bad)}")

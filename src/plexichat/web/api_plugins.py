@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..manager import PluginHost, PluginNotFound, PluginRecord, SettingsRejected
 from ..settings import SettingsInvalid, mask_secrets
@@ -36,6 +36,19 @@ class PluginSummary(BaseModel):
     distribution_version: str
 
 
+class FailureInfo(BaseModel):
+    """One failure of the plugin's code, with its traceback."""
+
+    hook: str = Field(description="Where it failed: a hook's name (``startup`` …), or "
+                      "``import``, ``settings``, ``health:<check>``, ``task:<task>``, "
+                      "``middleware``, ``event:<event>``, ``slash:<command>``.")
+    error: str = Field(description="``ExceptionType: message``.")
+    exception_type: str = Field(description="The exception's class name.")
+    message: str = Field(description="The exception's message.")
+    traceback: str = Field(description="The formatted Python traceback.")
+    at: float = Field(description="When, in Unix time (seconds).")
+
+
 class PluginDetail(PluginSummary):
     """One plugin in full: manifest, hooks and contributions."""
 
@@ -49,7 +62,8 @@ class PluginDetail(PluginSummary):
     permissions_granted: list[str]
     contributions: dict[str, list[str]]
     tasks: list[dict[str, Any]]
-    failures: list[dict[str, Any]]
+    failures: list[FailureInfo] = Field(
+        description="The plugin's last failures (at most 20), oldest first.")
 
 
 class SettingsView(BaseModel):
@@ -134,10 +148,7 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
         "contributions": (host.wiring.by_plugin[name].summary()
                           if name in host.wiring.by_plugin else {}),
         "tasks": [t.as_dict() for t in host.tasks.status(name)],
-        "failures": [
-            {"hook": f.hook, "error": f.error, "at": f.at}
-            for f in host.dispatcher.failures if f.plugin == name
-        ][-10:],
+        "failures": [f.as_dict() for f in host.dispatcher.failures.of(name)],
     }
 
 

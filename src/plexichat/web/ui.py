@@ -264,7 +264,16 @@ def templates() -> jinja2.Environment:
             lstrip_blocks=True,
         )
         _templates.filters["urlpart"] = lambda s: urllib.parse.quote(str(s), safe="")
+        _templates.filters["isotime"] = _isotime
     return _templates
+
+
+def _isotime(unix: float) -> str:
+    """Unix time as ``2026-01-31T12:00:00Z`` (UTC, to the second)."""
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _host(request: Request) -> PluginHost:
