@@ -188,26 +188,26 @@ def plugins_info(name: str, as_json: bool, static: bool) -> None:
 
 
 def _print_info(info: dict[str, Any]) -> None:
-    from rich.table import Table
+    from rich.markup import escape
 
     console = _console()
-    console.print(f"[bold]{info['name']}[/] {info.get('version', '')} "
-                  f"({info.get('type', '')})")
-    rows = Table.grid(padding=(0, 1))
-    rows.add_column(style="bold", no_wrap=True)
-    rows.add_column(overflow="fold")
-    state = _state(info["state"]) + (f" — {info['reason']}" if info.get("reason") else "")
-    rows.add_row("state", state + (f" (live, {info['host']})" if info.get("host")
-                                   else " (static view)"))
-    rows.add_row("distribution",
-                 f"{info.get('distribution', '')} {info.get('distribution_version', '')}")
+
+    def line(label: str, value: str) -> None:
+        console.print(f"{label}: {value}", highlight=False)
+
+    console.print(f"[bold]{escape(info['name'])}[/] {info.get('version', '')} "
+                  f"({info.get('type', '')})", highlight=False)
+    where = f"live, from {info['host']}" if info.get("host") else "static view"
+    line("state", _state(info["state"]) + (f" — {escape(info['reason'])}"
+                                            if info.get("reason") else "") + f" ({where})")
+    line("distribution", f"{info.get('distribution', '')} "
+                         f"{info.get('distribution_version', '')}")
     for key, label in (("entry_point", "entry point"), ("manifest_file", "manifest")):
         if key in info:
-            rows.add_row(label, info[key] or "(none; defaults apply)")
+            line(label, escape(info[key] or "(none; defaults apply)"))
     for key, label in (("permissions_granted", "granted"), ("hooks", "hooks")):
         if info.get(key):
-            rows.add_row(label, ", ".join(info[key]))
-    console.print(rows)
+            line(label, ", ".join(info[key]))
     for warning in info.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
     for problem in info.get("problems") or []:
@@ -288,17 +288,17 @@ def status(as_json: bool) -> None:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("data directory", escape(f"{report['data_dir']} "
+    grid.add_row("data directory:", escape(f"{report['data_dir']} "
                                           f"(from {report['data_dir_source']})"))
-    grid.add_row("database", escape(report["database_url"]) + (
+    grid.add_row("database:", escape(report["database_url"]) + (
         "" if report["database_exists"] else " [yellow](not created yet)[/]"))
     if running is not None:
-        grid.add_row("host", f"running at {running.url}, pid {running.pid}")
+        grid.add_row("host:", f"running at {running.url}, pid {running.pid}")
     else:
-        grid.add_row("host", "not running" + (f" (ignored {escape(lookup.ignored)})"
+        grid.add_row("host:", "not running" + (f" (ignored {escape(lookup.ignored)})"
                                                if lookup.ignored else ""))
     counts = ", ".join(f"{n} {_state(state)}" for state, n in sorted(counted.items()))
-    grid.add_row("plugins", f"{counts or 'none installed'} ({source})")
+    grid.add_row("plugins:", f"{counts or 'none installed'} ({source})")
     _console().print(grid)
 
 

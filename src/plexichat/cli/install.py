@@ -70,7 +70,8 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> None:
     url, token = where.url, where.token
     if not url:
         if found:
-            click.echo(f"{STORED} (no host is serving {where.data_dir.path}; or use --url)")
+            click.echo(f"{STORED}: no host is serving {where.data_dir.path} (another host "
+                       "picks it up with --url/--token: POST /api/v1/plugins/rescan)")
         return
     click.echo(f"applied to the running host at {url}:")
     from . import _remote
