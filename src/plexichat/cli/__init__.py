@@ -197,9 +197,9 @@ def _print_info(info: dict[str, Any]) -> None:
 
     console.print(f"[bold]{escape(info['name'])}[/] {info.get('version', '')} "
                   f"({info.get('type', '')})", highlight=False)
-    where = f"live, from {info['host']}" if info.get("host") else "static view"
     line("state", _state(info["state"]) + (f" — {escape(info['reason'])}"
-                                            if info.get("reason") else "") + f" ({where})")
+                                            if info.get("reason") else ""))
+    line("source", f"live, from {info['host']}" if info.get("host") else "static view")
     line("distribution", f"{info.get('distribution', '')} "
                          f"{info.get('distribution_version', '')}")
     for key, label in (("entry_point", "entry point"), ("manifest_file", "manifest")):
