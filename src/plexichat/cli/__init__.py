@@ -594,8 +594,9 @@ def _config_set_live(where: Any, name: str, key: str, value: Any) -> dict[str, A
                            err=True)
             raise click.ClickException(f"settings of {name} not changed") from None
         if exc.status == 409:
+            detail = exc.body.get("detail") if isinstance(exc.body, dict) else str(exc)
             raise click.ClickException(f"{name} refused the settings; nothing changed: "
-                                       f"{exc.body.get('detail') if isinstance(exc.body, dict) else exc}") from None
+                                       f"{detail}") from None
         raise
 
 
