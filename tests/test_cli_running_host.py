@@ -6,6 +6,7 @@ separate processes, as an operator would; the others use the CLI in-process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -60,17 +64,27 @@ def _env(site, **extra):
     return env
 
 
-@pytest.fixture
-def served(site, tmp_path):
-    """``plexichat serve`` run in ``tmp_path/host`` (data: its ./data), with moderation
-    and a plugin whose startup raises; yields ``(base_url, process, workdir)``."""
+class Served(NamedTuple):
+    base: str
+    proc: subprocess.Popen[bytes]
+    workdir: Path
+    """Where the host runs; its data directory is ``workdir/data``."""
+    site: Path
+    """Where the fixture plugin is installed (on PYTHONPATH of every process)."""
+
+
+@contextlib.contextmanager
+def serving(root: Path) -> Iterator[Served]:
+    """``plexichat serve`` run in ``root/host`` (data: its ./data) with moderation and
+    a plugin whose startup raises."""
     pytest.importorskip("plexichat_moderation")
-    make_plugin(site, "raising_startup", code=RAISES)
-    workdir = tmp_path / "host"
+    site, workdir = root / "site", root / "host"
+    site.mkdir()
     workdir.mkdir()
+    make_plugin(site, "raising_startup", code=RAISES)
     port = free_port()
     env = _env(site, PLEXICHAT_LOAD_PLUGINS="moderation,raising_startup", **FAST_HASHING)
-    log_path = tmp_path / "server.log"
+    log_path = root / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
@@ -78,7 +92,7 @@ def served(site, tmp_path):
             env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 assert proc.poll() is None, log_path.read_text(errors="replace")
                 try:
@@ -89,7 +103,7 @@ def served(site, tmp_path):
                     pass
                 assert time.monotonic() < deadline, "the host never became ready"
                 time.sleep(0.1)
-            yield base, proc, workdir
+            yield Served(base, proc, workdir, site)
         finally:
             proc.terminate()
             try:
@@ -100,7 +114,22 @@ def served(site, tmp_path):
             sys.stdout.write(log_path.read_text(errors="replace"))
 
 
-def cli(site, cwd, *args, **env):
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One served host for the tests that leave it as they found it (module-wide: a
+    host takes seconds to start)."""
+    with serving(tmp_path_factory.mktemp("shared")) as served:
+        yield served
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A served host of this test's own (for tests that stop it)."""
+    with serving(tmp_path) as host:
+        yield host
+
+
+def cli(site: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``plexichat *args`` in a real process run in ``cwd``."""
     return subprocess.run([sys.executable, "-m", "plexichat", *args], cwd=cwd,
                           env=_env(site, **env), capture_output=True, text=True, timeout=60)
@@ -119,8 +148,8 @@ def chat_user(base: str, name: str) -> tuple[dict[str, str], int]:
     return headers, int(channel)
 
 
-def test_config_set_applies_to_the_running_host_without_a_restart(served, site):
-    base, proc, workdir = served
+def test_config_set_applies_to_the_running_host_without_a_restart(shared):
+    base, proc, workdir, site = shared
     headers, channel = chat_user(base, "ada")
 
     def say(text: str) -> httpx.Response:
@@ -143,8 +172,8 @@ def test_config_set_applies_to_the_running_host_without_a_restart(served, site):
     assert proc.poll() is None  # the same process: no restart
 
 
-def test_plugins_list_shows_the_plugin_the_host_failed(served, site):
-    base, _, workdir = served
+def test_plugins_list_shows_the_plugin_the_host_failed(shared):
+    base, _, workdir, site = shared
     done = cli(site, workdir, "plugins", "list", "--json")
     assert done.returncode == 0, done.stderr
     items = {i["name"]: i for i in json.loads(done.stdout)}
@@ -163,8 +192,8 @@ def test_plugins_list_shows_the_plugin_the_host_failed(served, site):
     assert {i["name"]: i["state"] for i in static}["raising_startup"] == "available"
 
 
-def test_plugins_info_and_status_read_the_running_host(served, site):
-    base, proc, workdir = served
+def test_plugins_info_and_status_read_the_running_host(shared):
+    base, proc, workdir, site = shared
     info = cli(site, workdir, "plugins", "info", "raising_startup", COLUMNS="80")
     assert info.returncode == 0, info.stderr
     assert "state: failed — startup raised RuntimeError: cannot start" in info.stdout
@@ -180,8 +209,8 @@ def test_plugins_info_and_status_read_the_running_host(served, site):
     assert status["plugins"]["counts"]["started"] >= 1
 
 
-def test_the_host_record_and_cli_token_live_as_long_as_the_host(served, site):
-    base, proc, workdir = served
+def test_the_host_record_and_cli_token_live_as_long_as_the_host(served):
+    base, proc, workdir, _ = served
     data = workdir / "data"
     record = json.loads((data / HOST_FILE).read_text())
     assert (record["url"], record["pid"]) == (base, proc.pid)
@@ -192,22 +221,23 @@ def test_the_host_record_and_cli_token_live_as_long_as_the_host(served, site):
     assert not (data / HOST_FILE).exists() and not (data / TOKEN_FILE).exists()
 
 
-def test_cli_elsewhere_does_not_create_a_database(served, site, tmp_path):
+def test_cli_elsewhere_does_not_create_a_database(shared, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = cli(site, elsewhere, "plugins", "disable", "moderation")
+    done = cli(shared.site, elsewhere, "plugins", "disable", "moderation")
     assert done.returncode == 1
     expected = elsewhere.resolve() / "data" / "plexichat.db"
     assert f"no PlexiChat database at {expected}" in done.stderr
     assert "--init" in done.stderr and "PLEXICHAT_DATA_DIR" in done.stderr
     assert list(elsewhere.iterdir()) == []
 
-    # the same command aimed at the host's data directory acts on the host
-    done = cli(site, elsewhere, "plugins", "disable", "moderation",
-               PLEXICHAT_DATA_DIR=str(served[2] / "data"))
+    # the same kind of command aimed at the host's data directory acts on the host
+    done = cli(shared.site, elsewhere, "plugins", "config", "set", "moderation",
+               "rate_limit_per_minute", "1000", PLEXICHAT_DATA_DIR=str(shared.workdir / "data"))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("moderation: disabled")
-    assert f"applied to the running host at {served[0]}" in done.stdout
+    assert done.stdout.strip() == ("moderation: rate_limit_per_minute = 1000; applied to "
+                                   f"the running host at {shared.base}")
+    assert list(elsewhere.iterdir()) == []
 
 
 # --- without a running host ------------------------------------------------------------
