@@ -198,6 +198,8 @@ def test_plugins_info_and_status_read_the_running_host(shared):
     assert info.returncode == 0, info.stderr
     assert "state: failed — startup raised RuntimeError: cannot start" in info.stdout
     assert f"source: live, from {base}" in info.stdout
+    assert "failures (1, newest last):" in info.stdout
+    assert "startup: RuntimeError: cannot start" in info.stdout
 
     done = cli(site, workdir, "status", "--json")
     assert done.returncode == 0, done.stderr
@@ -219,6 +221,10 @@ def test_the_host_record_and_cli_token_live_as_long_as_the_host(served):
     proc.terminate()
     proc.wait(timeout=15)
     assert not (data / HOST_FILE).exists() and not (data / TOKEN_FILE).exists()
+    log = (workdir.parent / "server.log").read_text()
+    assert (f"plexichat: data directory {data.resolve()} (from the default ./data of the "
+            "current directory)") in log
+    assert "(new: created on this first start)" in log
 
 
 def test_cli_elsewhere_does_not_create_a_database(shared, tmp_path):
@@ -385,3 +391,22 @@ def test_announcement_replaces_only_its_own_record(tmp_path):
     (tmp_path / HOST_FILE).write_text(json.dumps(other))
     first.withdraw()  # another host announced itself since: its record stays
     assert (tmp_path / HOST_FILE).exists()
+
+
+def test_plugins_info_prints_failures_with_or_without_tracebacks(capsys, monkeypatch):
+    from plexichat.cli import _print_info
+
+    monkeypatch.setenv("COLUMNS", "80")
+    trace = 'Traceback (most recent call last):\n  File "x.py", line 3, in startup\n'
+    _print_info({"name": "p", "state": "failed", "reason": "startup raised", "failures": [
+        {"hook": "startup", "error": "RuntimeError: [boom]", "at": 1.5},
+        {"hook": "startup", "error": "E", "traceback": trace + "RuntimeError: [boom]\n"},
+        {"hook": "tick", "error": "E", "traceback": [trace, "ValueError: v\n"]},
+        "an older host's plain text"]})
+    out = capsys.readouterr().out
+    assert "failures (4, newest last):" in out
+    assert "  - startup: RuntimeError: [boom] (1970-01-01 00:00:01 UTC)" in out  # no markup
+    assert '      File "x.py", line 3, in startup' in out and "      ValueError: v" in out
+    assert "an older host's plain text" in out
+    _print_info({"name": "p", "state": "started"})  # no failures field at all
+    assert "failures" not in capsys.readouterr().out

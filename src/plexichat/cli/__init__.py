@@ -229,8 +229,14 @@ def _print_failure(console: Any, failure: Any) -> None:
     if not isinstance(failure, dict):
         console.print(f"  - {escape(str(failure))}", highlight=False)
         return
-    where = " ".join(str(failure[k]) for k in ("at", "hook") if failure.get(k))
-    console.print(f"  - {escape(where)}: {escape(str(failure.get('error', '')))}",
+    at = failure.get("at")
+    if isinstance(at, (int, float)):
+        import datetime
+
+        at = datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M:%S UTC")
+    head = f"{failure.get('hook') or '?'}: {failure.get('error', '')}"
+    console.print(f"  - {escape(head)}" + (f" ({escape(str(at))})" if at else ""),
                   highlight=False)
     trace = failure.get("traceback")
     if isinstance(trace, list):
