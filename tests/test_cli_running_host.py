@@ -394,7 +394,7 @@ def test_announcement_replaces_only_its_own_record(tmp_path):
 
 
 def test_plugins_info_prints_failures_with_or_without_tracebacks(capsys, monkeypatch):
-    from plexichat.cli import _print_info
+    from plexichat.cli.views import _print_info
 
     monkeypatch.setenv("COLUMNS", "80")
     trace = 'Traceback (most recent call last):\n  File "x.py", line 3, in startup\n'
