@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from .target import Target
 
 __all__ = ["plugins_info", "plugins_list", "status"]
 
@@ -29,6 +32,7 @@ _COLOURS = {"available": "green", "started": "green", "rejected": "red", "failed
 
 
 def _state(state: str) -> str:
+    """``state`` in its colour (rich markup)."""
     return f"[{_COLOURS.get(state, 'white')}]{state}[/]"
 
 
@@ -38,7 +42,7 @@ def _console() -> Any:
     return Console()
 
 
-def _live_target(static: bool) -> Any:
+def _live_target(static: bool) -> Target | None:
     """The running host to ask, or None (``--static``, or none serves the data dir)."""
     if static:
         return None
@@ -72,6 +76,7 @@ def plugins_list(as_json: bool, static: bool) -> None:
         json.dump(items, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"PlexiChat {__version__}: {len(items)} plugin(s)",
@@ -81,7 +86,8 @@ def plugins_list(as_json: bool, static: bool) -> None:
     table.add_column("state", no_wrap=True)
     table.add_column("reason", overflow="fold", ratio=4)
     for i in items:
-        table.add_row(i["name"], i["version"], _state(i["state"]), i["reason"])
+        table.add_row(escape(i["name"]), escape(i["version"]), _state(i["state"]),
+                      escape(i["reason"]))
     _console().print(table)
 
 
@@ -149,9 +155,9 @@ def _print_info(info: dict[str, Any]) -> None:
         if info.get(key):
             line(label, ", ".join(info[key]))
     for warning in info.get("warnings") or []:
-        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     for problem in info.get("problems") or []:
-        console.print(f"[red]problem:[/] {problem}", highlight=False)
+        console.print(f"[red]problem:[/] {escape(problem)}", highlight=False)
     failures = info.get("failures")
     if isinstance(failures, list) and failures:
         console.print(f"[bold]failures[/] ({len(failures)}, newest last):")
