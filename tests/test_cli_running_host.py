@@ -211,6 +211,21 @@ def test_plugins_info_and_status_read_the_running_host(shared):
     assert status["plugins"]["counts"]["started"] >= 1
 
 
+@pytest.fixture(autouse=True)
+def _no_explicit_host(monkeypatch):
+    """Nothing from the developer's shell names a host or a token for the CLI."""
+    for var in ("PLEXICHAT_URL", "PLEXICHAT_ADMIN_TOKEN", "PLEXICHAT_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_enabling_a_plugin_that_fails_again_exits_non_zero(served):
+    base, _, workdir, site = served
+    done = cli(site, workdir, "plugins", "enable", "raising_startup")
+    assert done.returncode == 1
+    assert ("raising_startup: failed (startup raised RuntimeError: cannot start); applied "
+            f"to the running host at {base}, but it did not start") in done.stderr
+
+
 def test_the_host_record_and_cli_token_live_as_long_as_the_host(served):
     base, proc, workdir, _ = served
     data = workdir / "data"
