@@ -189,7 +189,7 @@ def test_cli_backup_create_and_restore(tmp_path, notes, monkeypatch):
     monkeypatch.setenv("PLEXICHAT_LOAD_PLUGINS", "notes")
     runner = CliRunner()
     archive = tmp_path / "cli.zip"
-    created = runner.invoke(main, ["backup", "create", str(archive)])
+    created = runner.invoke(main, ["backup", "create", str(archive), "--init"])
     assert created.exit_code == 0, created.output
     assert "wrote" in created.output
     header = json.loads(__import__("zipfile").ZipFile(archive).read("backup.json"))

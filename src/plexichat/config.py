@@ -22,8 +22,10 @@ class HostSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PLEXICHAT_", extra="ignore")
 
     data_dir: Path = Field(
-        default=Path("data"),
-        description="Where the host keeps its database and each plugin's data.",
+        default=Path("data"),  # the rule of plexichat.runtime.data_dir, for server and CLI
+        description="Where the host keeps its database and each plugin's data, and where "
+        "`plexichat serve` records its URL for the CLI. Unset: `./data` of the current "
+        "directory, for `serve` and every CLI command alike.",
     )
     database_url: str | None = Field(
         default=None,

@@ -26,83 +26,66 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--port", default=8000, show_default=True, type=int,
+              help="Port to bind (0: any free port).")
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
               help="Least severe log level shown  [default: PLEXICHAT_LOG_LEVEL, else info]")
 def serve(host: str, port: int, log_level: str | None) -> None:
-    """Run the PlexiChat server with every installed plugin."""
+    """Run the PlexiChat server with every installed plugin.
+
+    The data directory is PLEXICHAT_DATA_DIR, else ./data of the current directory; the
+    first start creates its database. While serving, the host records its URL in the
+    data directory, so `plexichat` commands run against that directory act on it live.
+    """
+    import socket
+
     import uvicorn
 
     from ..config import HostSettings
     from ..logs import configure_logging
+    from ..runtime import data_dir, mask_database_url
     from ..web import create_app
 
     settings = HostSettings()
     level = configure_logging(log_level or settings.log_level, settings.log_format)
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=level, log_config=None)
+    directory = data_dir()
+    database = settings.resolved_database_url()
+    fresh = not settings.database_url and not directory.database_file.is_file()
+    click.echo(f"plexichat: data directory {directory.path} (from {directory.source}); "
+               f"database {mask_database_url(database)}"
+               + (" (new: created on this first start)" if fresh else ""), err=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    app = create_app(settings, serve_url=_connect_url(host, sock.getsockname()[1]))
+    config = uvicorn.Config(app, host=host, port=port, log_level=level, log_config=None)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _connect_url(host: str, port: int) -> str:
+    """The URL a local client uses to reach a server bound to ``host``:``port``."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @main.group()
 def plugins() -> None:
-    """Manage installed plugins (`list` and `info` never import their code)."""
+    """Manage installed plugins (live on the host serving the data directory, if any)."""
 
 
-@plugins.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def plugins_list(as_json: bool) -> None:
-    """List installed plugins: available, rejected (with the reason) or disabled."""
-    from ..listing import static_listing
+from .views import plugins_info, plugins_list, status  # noqa: E402  (click only)
 
-    items = static_listing()
-    if as_json:
-        json.dump([i.as_dict() for i in items], sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"PlexiChat {__version__}: {len(items)} plugin(s) installed")
-    for column in ("name", "version", "type", "state", "reason", "distribution"):
-        table.add_column(column, overflow="fold")
-    colours = {"available": "green", "rejected": "red", "disabled": "yellow"}
-    for i in items:
-        table.add_row(i.name, i.version, i.type,
-                      f"[{colours.get(i.state, 'white')}]{i.state}[/]", i.reason,
-                      f"{i.distribution} {i.distribution_version}")
-    Console().print(table)
-
-
-@plugins.command("info")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
-def plugins_info(name: str, as_json: bool) -> None:
-    """Show one installed plugin: state, reason, manifest, warnings."""
-    from ..listing import static_listing
-
-    matches = [i for i in static_listing() if i.name == name]
-    if not matches:
-        raise click.ClickException(
-            f"no plugin named {name!r} is installed (see 'plexichat plugins list')"
-        )
-    item = matches[0]
-    if as_json:
-        json.dump(item.as_dict(with_manifest=True), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    from rich.console import Console
-    from rich.pretty import Pretty
-
-    console = Console()
-    console.print(f"[bold]{item.name}[/] {item.version} ({item.type})")
-    console.print(f"state: {item.state}" + (f" — {item.reason}" if item.reason else ""))
-    console.print(f"distribution: {item.distribution} {item.distribution_version}")
-    console.print(f"entry point: {item.entry_point}")
-    console.print(f"manifest: {item.manifest_file or '(none; defaults apply)'}")
-    for warning in item.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    if item.manifest:
-        console.print(Pretty(item.manifest))
+plugins.add_command(plugins_list)
+plugins.add_command(plugins_info)
+main.add_command(status)
 
 
 # --- operator commands -------------------------------------------------------------------
@@ -140,9 +123,12 @@ async def _running_host(load: str | None = None) -> AsyncIterator[Any]:
         host.database.dispose()
 
 
-def _store() -> Any:
+def _store(init: bool) -> Any:
+    """The host database, for a command that writes it (see :func:`require_database`)."""
     from ..storage import Database, HostStore
+    from .target import require_database
 
+    require_database(init)
     settings = _settings()
     return HostStore(Database(settings.resolved_database_url()))
 
@@ -158,85 +144,137 @@ def _known_plugin(name: str) -> Any:
 
 
 def _remote(url: str, token: str | None, method: str, path: str, body: Any = None) -> Any:
-    import httpx
+    """``method path`` on the host at ``url`` with ``token``; its JSON (errors: exit 1)."""
+    from ..runtime import data_dir
+    from .target import Target
 
     if not token:
         raise click.ClickException("--token (or PLEXICHAT_ADMIN_TOKEN) is needed with --url")
-    response = httpx.request(method, url.rstrip("/") + path, json=body, timeout=60,
-                             headers={"Authorization": f"Bearer {token}"})
-    if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise click.ClickException(f"{method} {path}: HTTP {response.status_code}: {detail}")
-    return response.json()
+    return Target(data_dir(), url.rstrip("/"), token, None).call(method, path, body)
+
+
+def _where(url: str | None, token: str | None) -> Any:
+    from .target import target
+
+    return target(url, token)
+
+
+def _stored(what: str) -> str:
+    from ..runtime import data_dir
+    from .target import STORED
+
+    return f"{what} — {STORED} (no host is serving {data_dir().path})"
+
+
+def _no_such_plugin(where: Any, name: str) -> click.ClickException:
+    return click.ClickException(f"no plugin named {name!r} is installed on the host at "
+                                f"{where.url} (see 'plexichat plugins list')")
+
+
+def _call(where: Any, name: str, method: str, path: str, body: Any = None) -> Any:
+    from .target import HostError
+
+    try:
+        return where.call(method, path, body)
+    except HostError as exc:
+        if exc.status == 404:
+            raise _no_such_plugin(where, name) from None
+        raise
 
 
 _url_option = click.option(
     "--url", envvar="PLEXICHAT_URL", default=None,
-    help="Act on the running host at this URL (else: stored for its next start).")
-_token_option = click.option("--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=None,
-                             help="Admin token for --url.")
+    help="Act on the host at this URL (default: the host serving the data directory, "
+         "if one runs; else the database, for the next start).")
+_token_option = click.option(
+    "--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=None,
+    help="Admin token (default: the token the host serving the data directory wrote "
+         "there for the CLI).")
+_init_option = click.option(
+    "--init", is_flag=True,
+    help="Create the database if the data directory has none (otherwise refused).")
 
 
 @plugins.command("enable")
 @click.argument("name")
 @_url_option
 @_token_option
-def plugins_enable(name: str, url: str | None, token: str | None) -> None:
-    """Enable a plugin (live with --url; otherwise from the next start on)."""
-    _set_enabled(name, True, url, token)
+@_init_option
+def plugins_enable(name: str, url: str | None, token: str | None, init: bool) -> None:
+    """Enable a plugin: started at once in the running host, else from its next start."""
+    _set_enabled(name, True, url, token, init)
 
 
 @plugins.command("disable")
 @click.argument("name")
 @_url_option
 @_token_option
-def plugins_disable(name: str, url: str | None, token: str | None) -> None:
-    """Disable a plugin (live with --url; otherwise from the next start on)."""
-    _set_enabled(name, False, url, token)
+@_init_option
+def plugins_disable(name: str, url: str | None, token: str | None, init: bool) -> None:
+    """Disable a plugin: stopped at once in the running host, else from its next start."""
+    _set_enabled(name, False, url, token, init)
 
 
-def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None) -> None:
+def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None,
+                 init: bool) -> None:
     verb = "enable" if enabled else "disable"
-    if url:
-        result = _remote(url, token, "POST", f"/api/v1/plugins/{name}/{verb}")
+    where = _where(url, token)
+    if where.live:
+        result = _call(where, name, "POST", f"/api/v1/plugins/{name}/{verb}")
         reason = f" ({result['reason']})" if result.get("reason") else ""
-        click.echo(f"{name}: {result['state']}{reason}")
+        line = f"{name}: {result['state']}{reason}; {where.applied()}"
+        if enabled and result["state"] != "started":
+            raise click.ClickException(f"{line}, but it did not start")
+        click.echo(line)
         return
     _known_plugin(name)
-    _store().set_enabled(name, enabled, "operator")
-    click.echo(f"{name}: {verb}d; takes effect when the host next starts "
-               "(use --url to change a running host)")
+    _store(init).set_enabled(name, enabled, "operator")
+    click.echo(_stored(f"{name}: {verb}d"))
 
 
 @plugins.command("grant")
 @click.argument("name")
 @click.argument("permissions", nargs=-1, required=True)
 @click.option("--revoke", is_flag=True, help="Remove these permissions instead.")
-def plugins_grant(name: str, permissions: tuple[str, ...], revoke: bool) -> None:
-    """Grant (or --revoke) permissions to a plugin; used from its next start."""
+@_url_option
+@_token_option
+@_init_option
+def plugins_grant(name: str, permissions: tuple[str, ...], revoke: bool, url: str | None,
+                  token: str | None, init: bool) -> None:
+    """Grant (or --revoke) permissions to a plugin.
+
+    A running host applies them at once to what the plugin asks for from then on; a
+    service the plugin already holds stays until it is restarted (disable, enable).
+    """
     from ..permissions import KNOWN_PERMISSIONS
 
-    _known_plugin(name)
     unknown = [p for p in permissions if p not in KNOWN_PERMISSIONS]
     if unknown:
         raise click.ClickException(
             f"unknown permission(s): {', '.join(unknown)}; known: "
             f"{', '.join(sorted(KNOWN_PERMISSIONS))}")
-    store = _store()
+    where = _where(url, token)
+    if where.live:
+        body = {"revoke" if revoke else "grant": list(permissions)}
+        result = _call(where, name, "POST", f"/api/v1/plugins/{name}/grants", body)
+        granted = ", ".join(result["granted"]) or "(none)"
+        click.echo(f"{name}: granted {granted}; {where.applied()}")
+        if result.get("note"):
+            click.echo(result["note"])
+        return
+    _known_plugin(name)
+    store = _store(init)
     if revoke:
         store.revoke(name, permissions)
     else:
         store.grant(name, permissions, by="operator")
     granted = ", ".join(sorted(store.grants(name))) or "(none)"
-    click.echo(f"{name}: granted {granted}")
+    click.echo(_stored(f"{name}: granted {granted}"))
 
 
 @plugins.group("config")
 def plugins_config() -> None:
-    """Read and change a plugin's settings."""
+    """Read and change a plugin's settings (live when a host runs)."""
 
 
 def _parse_value(raw: str) -> Any:
@@ -249,19 +287,30 @@ def _parse_value(raw: str) -> Any:
 @plugins_config.command("get")
 @click.argument("name")
 @click.argument("key", required=False)
-def config_get(name: str, key: str | None) -> None:
+@_url_option
+@_token_option
+@_init_option
+def config_get(name: str, key: str | None, url: str | None, token: str | None,
+               init: bool) -> None:
     """Print a plugin's settings as JSON (secrets masked), or one KEY of them."""
     from ..settings import mask_secrets
 
-    _known_plugin(name)
+    where = _where(url, token)
+    if where.live:
+        shown = _call(where, name, "GET", f"/api/v1/plugins/{name}/settings")["settings"]
+    else:
+        _known_plugin(name)
+        from .target import require_database
 
-    async def read() -> tuple[dict[str, Any], dict[str, Any]]:
-        async with _running_host(load=_with_dependencies(name)) as host:
-            schema = await host.settings_schema(name)
-            return schema, host.current_settings(name)
+        require_database(init)
 
-    schema, current = _run(read())
-    shown = mask_secrets(schema, current)
+        async def read() -> tuple[dict[str, Any], dict[str, Any]]:
+            async with _running_host(load=_with_dependencies(name)) as host:
+                schema = await host.settings_schema(name)
+                return schema, host.current_settings(name)
+
+        schema, current = _run(read())
+        shown = mask_secrets(schema, current)
     if key is None:
         click.echo(json.dumps(shown, indent=2))
     elif key not in shown:
@@ -271,16 +320,33 @@ def config_get(name: str, key: str | None) -> None:
         click.echo(json.dumps(shown[key]))
 
 
-@plugins_config.command("set")
+# VALUE may look like an option (-5): unknown options are taken as arguments.
+@plugins_config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("key")
 @click.argument("value")
-def config_set(name: str, key: str, value: str) -> None:
-    """Set KEY to VALUE (JSON, or a plain string) after validating against the schema."""
+@_url_option
+@_token_option
+@_init_option
+def config_set(name: str, key: str, value: str, url: str | None, token: str | None,
+               init: bool) -> None:
+    """Set KEY to VALUE (JSON, or a plain string) after validating against the schema.
+
+    With a host running, the plugin gets the new settings at once (its config_changed
+    hook runs); otherwise they are stored for its next start.
+    """
+    where = _where(url, token)
+    if where.live:
+        stored = _config_set_live(where, name, key, _parse_value(value))
+        click.echo(f"{name}: {key} = {json.dumps(stored.get(key))}; {where.applied()}")
+        return
     from ..manager import SettingsRejected
     from ..settings import SettingsInvalid
 
     _known_plugin(name)
+    from .target import require_database
+
+    require_database(init)
 
     async def write() -> dict[str, Any]:
         async with _running_host(load=_with_dependencies(name)) as host:
@@ -296,7 +362,29 @@ def config_set(name: str, key: str, value: str) -> None:
         raise click.ClickException(f"settings of {name} not changed") from None
     except SettingsRejected as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{name}: {key} = {json.dumps(stored.get(key))}")
+    click.echo(_stored(f"{name}: {key} = {json.dumps(stored.get(key))}"))
+
+
+def _config_set_live(where: Any, name: str, key: str, value: Any) -> dict[str, Any]:
+    """``PUT /settings`` with KEY changed: validated, stored, ``config_changed`` run."""
+    from .target import HostError
+
+    path = f"/api/v1/plugins/{name}/settings"
+    current = dict(_call(where, name, "GET", path)["settings"])  # secrets masked: kept
+    current[key] = value
+    try:
+        return dict(where.call("PUT", path, current)["settings"])
+    except HostError as exc:
+        if exc.status == 422 and isinstance(exc.body, dict):
+            for error in exc.body.get("errors") or []:
+                click.echo(f"error: {error.get('path') or '(top)'}: {error.get('message')}",
+                           err=True)
+            raise click.ClickException(f"settings of {name} not changed") from None
+        if exc.status == 409:
+            detail = exc.body.get("detail") if isinstance(exc.body, dict) else str(exc)
+            raise click.ClickException(f"{name} refused the settings; nothing changed: "
+                                       f"{detail}") from None
+        raise
 
 
 def _with_dependencies(name: str) -> str:
@@ -320,10 +408,14 @@ def _with_dependencies(name: str) -> str:
 @plugins.command("selftest")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def plugins_selftest(name: str | None, as_json: bool) -> None:
+@_init_option
+def plugins_selftest(name: str | None, as_json: bool, init: bool) -> None:
     """Start the plugins (or NAME) and run their self-tests; exit 1 if any fails."""
+    from .target import require_database
+
     if name:
         _known_plugin(name)
+    require_database(init)
 
     async def run() -> list[dict[str, Any]]:
         async with _running_host(load=_with_dependencies(name) if name else None) as host:
@@ -353,8 +445,13 @@ def backup() -> None:
     """Archive and restore the host database and every plugin's data."""
 
 
-def _progress_run(title: str, work: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+def _progress_run(title: str, work: Callable[[Any, Any], Awaitable[Any]],
+                  init: bool) -> Any:
     from rich.progress import Progress
+
+    from .target import require_database
+
+    require_database(init)
 
     with Progress(transient=False) as progress:
         task = progress.add_task(title, total=None)
@@ -371,22 +468,27 @@ def _progress_run(title: str, work: Callable[[Any, Any], Awaitable[Any]]) -> Any
 
 @backup.command("create")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def backup_create(file: Path) -> None:
+@_init_option
+def backup_create(file: Path, init: bool) -> None:
     """Write an archive of the host database, data directory and plugin handlers."""
-    report = _progress_run("backup", lambda host, cb: host.services.backup.create(file, cb))
+    report = _progress_run("backup", lambda host, cb: host.services.backup.create(file, cb),
+                           init)
     click.echo(f"wrote {file}: {sum(report.tables.values())} row(s) in {len(report.tables)} "
                f"tables, {report.files} files, {len(report.handlers)} plugin handler(s)")
 
 
 @backup.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def backup_restore(file: Path) -> None:
-    """Bring the host back to what FILE holds (plugins must be installed)."""
+@_init_option
+def backup_restore(file: Path, init: bool) -> None:
+    """Bring the host back to what FILE holds (plugins must be installed; --init to
+    restore into a data directory without a database yet)."""
     from ..services.backup import BackupError
 
     try:
         report = _progress_run("restore",
-                               lambda host, cb: host.services.backup.restore(file, cb))
+                               lambda host, cb: host.services.backup.restore(file, cb),
+                               init)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     for warning in report.warnings:

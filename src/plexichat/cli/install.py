@@ -21,7 +21,8 @@ __all__ = ["install", "uninstall", "upgrade"]
 
 _url_option = click.option(
     "--url", envvar="PLEXICHAT_URL", default=None,
-    help="A running host (same environment) to rescan afterwards, so the change is live.")
+    help="A running host (same environment) to rescan afterwards, so the change is live "
+         "(default: the host serving the data directory, if one runs).")
 _token_option = click.option("--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=None,
                              help="Admin token for --url.")
 
@@ -65,13 +66,19 @@ def _report(found: list[Any]) -> None:
 
 
 def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
-    """Have the host at ``url`` rescan; return why plugins just installed did not start
-    there (empty when they did, or without ``url``)."""
+    """Have the running host (``url``, else the one serving the data directory) rescan;
+    return why plugins just installed did not start there (empty when they did, or when
+    no host runs)."""
+    from .target import STORED, target
+
+    where = target(url, token)  # default: the host serving the data directory
+    url, token = where.url, where.token
     if not url:
         if found:
-            click.echo("a running host picks this up with --url/--token (POST "
-                       "/api/v1/plugins/rescan); otherwise at its next start")
+            click.echo(f"{STORED}: no host is serving {where.data_dir.path} (another host "
+                       "picks it up with --url/--token: POST /api/v1/plugins/rescan)")
         return []
+    click.echo(f"applied to the running host at {url}:")
     from . import _remote
 
     result = _remote(url, token, "POST", "/api/v1/plugins/rescan")

@@ -82,6 +82,21 @@ class SettingsProblem(BaseModel):
     message: str
 
 
+class GrantChange(BaseModel):
+    """Permissions to grant and to revoke (either may be empty)."""
+
+    grant: list[str] = []
+    revoke: list[str] = []
+
+
+class GrantsView(BaseModel):
+    """A plugin's granted permissions after a change, and when the change applies."""
+
+    plugin: str
+    granted: list[str]
+    note: str
+
+
 class HealthView(BaseModel):
     """A plugin's health: overall flag and each check's outcome."""
 
@@ -221,6 +236,38 @@ async def put_settings(name: str, request: Request,
         return JSONResponse(status_code=409, content={"detail": str(exc)})
     schema = await host.settings_schema(name)
     return {"plugin": name, "settings": mask_secrets(schema, stored), "settings_schema": schema}
+
+
+@router.post("/{name}/grants", response_model=GrantsView,
+             responses={**_ADMIN, 422: {"description": "Unknown permission; nothing changed."}},
+             dependencies=[Depends(require_admin)])
+async def change_grants(name: str, change: GrantChange, request: Request) -> dict[str, Any]:
+    """Grant and revoke permissions; stored as the operator's decision.
+
+    A started plugin sees the new grants at once for every service it asks for from
+    then on; a service it already holds stays until it is restarted (disable, enable).
+    """
+    from ..permissions import KNOWN_PERMISSIONS
+
+    host = _host(request)
+    record = _record_or_404(host, name)
+    unknown = sorted(set(change.grant + change.revoke) - set(KNOWN_PERMISSIONS))
+    if unknown:
+        raise HTTPException(422, f"unknown permission(s): {', '.join(unknown)}; known: "
+                                 f"{', '.join(sorted(KNOWN_PERMISSIONS))}")
+    if change.grant:
+        host.store.grant(name, change.grant, by="operator")
+    if change.revoke:
+        host.store.revoke(name, change.revoke)
+    granted = host.store.grants(name)
+    note = "used from the plugin's next start"
+    if record.context is not None:
+        record.context.granted = frozenset(granted)
+    if record.state.value == "started":
+        note = ("in effect now for what the plugin asks for from now on"
+                + ("; a revoked service it already holds stays until it is restarted"
+                   " (disable, enable)" if change.revoke else ""))
+    return {"plugin": name, "granted": sorted(granted), "note": note}
 
 
 @router.get("/{name}/health", response_model=HealthView,

@@ -14,6 +14,7 @@ from .. import __version__
 from ..config import HostSettings
 from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
+from ..runtime import HostAnnouncement, mask_database_url
 from ..webhooks import DeliveryWorker
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
@@ -31,12 +32,17 @@ __all__ = ["create_app"]
 log = logging.getLogger("plexichat.web")
 
 
-def create_app(settings: HostSettings | None = None) -> FastAPI:
+def create_app(settings: HostSettings | None = None, *,
+               serve_url: str | None = None) -> FastAPI:
     """Build the app. Its lifespan discovers plugins, starts them, and stops them.
 
     Plugins start in the background once the server is up: ``/api/v1/health/live``
     answers at once and ``/api/v1/health/ready`` says 503 until every plugin has
     started, failed or timed out.
+
+    ``serve_url`` is where the app is served (``plexichat serve`` passes it): while it
+    runs, the host records it in its data directory with a token for the local CLI
+    (:mod:`plexichat.runtime`), so CLI commands act on this host.
     """
     settings = settings or HostSettings()
     host = PluginHost(settings)
@@ -46,6 +52,7 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         admin.ensure()
+        announcement = _announce(settings, serve_url, admin, host)
         await webhook_worker.start()  # pending deliveries of earlier runs too
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
@@ -65,6 +72,9 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
             await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             host.database.dispose()
+            if announcement is not None:
+                announcement.withdraw()
+                admin.allow_local(None)
 
     app = FastAPI(
         title="PlexiChat",
@@ -91,6 +101,25 @@ def create_app(settings: HostSettings | None = None) -> FastAPI:
     host.remove_routes = routes.remove
     host.app_for = lambda record: PluginAppView(app, routes, record)
     return app
+
+
+def _announce(settings: HostSettings, url: str | None, admin: AdminToken,
+              host: PluginHost) -> HostAnnouncement | None:
+    """Record in the data directory where this host listens, with this run's CLI token."""
+    if url is None:
+        return None
+    announcement = HostAnnouncement(settings.data_dir, url,
+                                    mask_database_url(host.database.url))
+    try:
+        warning = announcement.publish()
+    except OSError as exc:
+        log.warning("cannot record this host in %s (%s): CLI commands will not find it",
+                    announcement.directory, exc)
+        return None
+    if warning:
+        log.warning("%s", warning)
+    admin.allow_local(announcement.token)
+    return announcement
 
 
 async def _bounded_step(what: str, step: Any, seconds: float) -> None:

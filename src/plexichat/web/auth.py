@@ -2,6 +2,9 @@
 
 ``PLEXICHAT_ADMIN_TOKEN`` sets it. When unset, the host generates one on its first
 start, prints it once, and keeps only a salted hash in the host database.
+
+A served host also accepts the token it issued for this run to the local CLI (see
+:mod:`plexichat.runtime`): the same rights, valid until the host stops.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ class AdminToken:
         self._plain = settings.admin_token.get_secret_value() if settings.admin_token else None
         self._store = store
         self._hash: str | None = None
+        self._local: str | None = None
+
+    def allow_local(self, token: str | None) -> None:
+        """Also accept ``token`` (the CLI token of this run; None: no longer)."""
+        self._local = token
 
     def ensure(self) -> str | None:
         """Make sure a token exists; return a newly generated one (to show once)."""
@@ -46,7 +54,9 @@ class AdminToken:
         return token
 
     def check(self, token: str) -> bool:
-        """True when ``token`` is the admin token."""
+        """True when ``token`` is the admin token (or this run's CLI token)."""
+        if self._local and hmac.compare_digest(token.encode(), self._local.encode()):
+            return True
         if self._plain:
             return hmac.compare_digest(token.encode(), self._plain.encode())
         if self._hash is None:
