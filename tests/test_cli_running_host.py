@@ -88,7 +88,7 @@ def serving(root: Path) -> Iterator[Served]:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+             "--port", str(port), "--log-level", "info"],
             env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -237,7 +237,7 @@ def test_the_host_record_and_cli_token_live_as_long_as_the_host(served):
     proc.wait(timeout=15)
     assert not (data / HOST_FILE).exists() and not (data / TOKEN_FILE).exists()
     log = (workdir.parent / "server.log").read_text()
-    assert (f"plexichat: data directory {data.resolve()} (from the default ./data of the "
+    assert (f"plexichat.serve: data directory {data.resolve()} (from the default ./data of the "
             "current directory)") in log
     assert "(new: created on this first start)" in log
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -51,15 +52,17 @@ def serve(host: str, port: int, log_level: str | None) -> None:
     directory = data_dir()
     database = settings.resolved_database_url()
     fresh = not settings.database_url and not directory.database_file.is_file()
-    click.echo(f"plexichat: data directory {directory.path} (from {directory.source}); "
-               f"database {mask_database_url(database)}"
-               + (" (new: created on this first start)" if fresh else ""), err=True)
+    log = logging.getLogger("plexichat.serve")
+    log.info("data directory %s (from %s); database %s%s", directory.path, directory.source,
+             mask_database_url(database), " (new: created on this first start)" if fresh else "")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         sock = socket.create_server((host, port), family=family)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
-    app = create_app(settings, serve_url=_connect_url(host, sock.getsockname()[1]))
+    url = _connect_url(host, sock.getsockname()[1])
+    log.info("serving on %s", url)
+    app = create_app(settings, serve_url=url)
     config = uvicorn.Config(app, host=host, port=port, log_level=level, log_config=None)
     try:
         uvicorn.Server(config).run(sockets=[sock])
