@@ -96,13 +96,13 @@ def test_generated_project_checks_clean_once_placeholders_are_replaced(tmp_path)
     root, _ = scaffold("demo_plugin", tmp_path / "demo_plugin")
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text()
-    for old, new in [(placeholders.AUTHOR_NAME, "Ada Lovelace"),
+    for placeholder, real in [(placeholders.AUTHOR_NAME, "Ada Lovelace"),
                      (placeholders.AUTHOR_EMAIL, "ada@lovelace.dev"),
                      ("https://example.com/", "https://github.com/ada/"),
                      (placeholders.DESCRIPTION.format(name="demo_plugin"),
                       "Answers how the demo is doing.")]:
-        assert old in text
-        text = text.replace(old, new)
+        assert placeholder in text
+        text = text.replace(placeholder, real)
     pyproject.write_text(text)
     report = check_path(str(root))
     assert report.ok and not report.problems, [str(p) for p in report.problems]

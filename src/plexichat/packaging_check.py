@@ -5,8 +5,9 @@ inspected), a built ``.whl`` or the name of an installed distribution (or plugin
 is checked is what the host will see: the ``plexichat.plugins`` entry points, the module
 each names (found in the files, never imported), ``plugin.json`` inside the package and
 valid (:func:`plexichat.manifest.parse_manifest`), the entry-point name equal to the
-manifest's, the manifest's version equal to the distribution's, known permissions, and
-``ui``/``docs`` shipped inside the package.
+manifest's, the manifest's version equal to the distribution's, known permissions,
+``ui``/``docs`` shipped inside the package, and no placeholder metadata left from the
+scaffold (:mod:`plexichat.placeholders`).
 
 Every finding is a :class:`Problem`, printed as
 ``error|warning: <file>: <what> — <how to fix>``.
