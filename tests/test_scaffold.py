@@ -185,6 +185,13 @@ def test_generated_tests_use_the_installed_entry_point(venv, tmp_path):
         text, removed = ENTRY_POINT_TABLE.subn("", pyproject.read_text())
         assert removed == 1 and "entry-points" not in text
         pyproject.write_text(text)
+        # not reinstalled yet: the stale installed metadata does not hide the change
+        proc = venv.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root,
+                        check=False)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "no longer declares it, so a fresh install would not be found" in proc.stdout
+        assert f"Add back to its pyproject.toml:\n\n{SNIPPET}\n" in proc.stdout, proc.stdout
+
         venv.pip("install", "--quiet", "-e", ".", cwd=root)
         proc = venv.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root,
                         check=False)

@@ -4,6 +4,7 @@ host finds it, through installed metadata, or a failure saying how to declare it
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 import pytest
@@ -52,6 +53,39 @@ def test_an_entry_point_of_another_distribution_does_not_count(site, plexichat_m
         installed_entry_point("lost", distribution="plx-lost")
     assert "installed by plx-impostor, which is not this project" in str(caught.value)
     assert installed_entry_point("lost").dist.metadata["Name"] == "plx-impostor"
+
+
+def editable(site, project, pyproject: str) -> None:
+    """Mark plx-found as installed in editable mode from ``project`` (PEP 610)."""
+    project.mkdir()
+    (project / "pyproject.toml").write_text(pyproject)
+    [info] = site.glob("plx_found-*.dist-info")
+    (info / "direct_url.json").write_text(json.dumps(
+        {"url": project.as_uri(), "dir_info": {"editable": True}}))
+
+
+def test_an_editable_install_whose_pyproject_still_declares_it_passes(
+        tmp_path, plexichat_make_plugin):
+    plexichat_make_plugin("found")
+    editable(plexichat_make_plugin.site, tmp_path / "project",
+             '[project]\nname = "plx-found"\n\n'
+             '[project.entry-points."plexichat.plugins"]\nfound = "plx_found"\n')
+    assert installed_entry_point("found", distribution="plx-found").value == "plx_found"
+
+
+def test_an_editable_install_whose_pyproject_dropped_it_fails(tmp_path, plexichat_make_plugin):
+    """The table deleted but the project not reinstalled: a fresh install would lack it."""
+    plexichat_make_plugin("found")
+    editable(plexichat_make_plugin.site, tmp_path / "project",
+             '[project]\nname = "plx-found"\n')
+    with pytest.raises(EntryPointMissing) as caught:
+        installed_entry_point("found", distribution="plx-found")
+    message = str(caught.value)
+    assert f"installed in editable mode from {tmp_path / 'project'}" in message
+    assert "no longer declares it, so a fresh install would not be found" in message
+    assert ('Add back to its pyproject.toml:\n\n[project.entry-points."plexichat.plugins"]\n'
+            'found = "plx_found"\n') in message
+    assert "reinstall it: pip install -e '.[test]'" in message
 
 
 def test_a_project_that_is_not_installed_is_told_to_install(site):

@@ -42,8 +42,9 @@ HOMEPAGE = "https://example.com/{distribution}"
 DESCRIPTION = "{name}: a PlexiChat plugin."
 """The ``[project] description`` the scaffold writes (``{name}``: the plugin name)."""
 
-EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "example")
-"""Domains reserved for examples (RFC 2606): never a real author's or project's."""
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "example", "invalid", "test")
+"""Domains reserved for examples and tests (RFC 2606): never a real author's or
+project's."""
 
 
 @dataclass(frozen=True)

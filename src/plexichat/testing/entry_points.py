@@ -10,7 +10,12 @@ and the command that installs it.
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
 
@@ -44,8 +49,10 @@ def installed_entry_point(name: str, *, distribution: str | None = None,
       used only in the snippet of the error message (default: ``<your package>``).
 
     Raises :class:`EntryPointMissing` saying what is installed, what is missing and how
-    to fix it. Only installed metadata is read, as the host reads it: after editing
-    ``pyproject.toml`` the project must be reinstalled.
+    to fix it. Installed metadata is what the host reads, so after editing
+    ``pyproject.toml`` the project must be reinstalled; for a project installed in
+    editable mode, an entry point its ``pyproject.toml`` no longer declares (as
+    installed) fails too, since a fresh install would lack it.
     """
     snippet = entry_point_snippet(name, target or "<your package>")
     found = [ep for ep in md.entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
@@ -61,6 +68,7 @@ def installed_entry_point(name: str, *, distribution: str | None = None,
     wanted = canonicalize_name(distribution)
     for ep in found:
         if ep.dist is not None and canonicalize_name(ep.dist.metadata["Name"] or "") == wanted:
+            _check_not_stale(ep, ep.dist, entry_point_snippet(name, target or ep.value))
             return ep
     try:
         dist = md.distribution(distribution)
@@ -82,3 +90,47 @@ def installed_entry_point(name: str, *, distribution: str | None = None,
         f"find plugin {name!r}. Add to its pyproject.toml:\n\n{snippet}\n\n"
         f"then reinstall it so the installed metadata has it: {INSTALL_COMMAND}"
         f"{elsewhere}")
+
+
+def _editable_project(dist: md.Distribution) -> Path | None:
+    """The project directory of an editable install (PEP 610 ``direct_url.json``)."""
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "null")
+    except ValueError:
+        return None
+    if not isinstance(direct, dict) or not direct.get("dir_info", {}).get("editable"):
+        return None
+    url = urlsplit(str(direct.get("url", "")))
+    return Path(url2pathname(url.path)) if url.scheme == "file" else None
+
+
+def _load_toml(path: Path) -> dict[str, Any] | None:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: only when tomli happens to be installed
+        try:
+            import tomli as tomllib
+        except ImportError:
+            return None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _check_not_stale(ep: md.EntryPoint, dist: md.Distribution, snippet: str) -> None:
+    """Fail when an editable install's pyproject.toml no longer declares ``ep``."""
+    project = _editable_project(dist)
+    data = _load_toml(project / "pyproject.toml") if project is not None else None
+    if project is None or data is None or "entry-points" in data.get("project", {}).get(
+            "dynamic", []):
+        return
+    declared = data.get("project", {}).get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+    if declared.get(ep.name) == ep.value:
+        return
+    raise EntryPointMissing(
+        f"{dist.metadata['Name']} is installed in editable mode from {project}, and its "
+        f"installed metadata has the entry point {ep.name} = {ep.value!r}, but "
+        f"{project / 'pyproject.toml'} no longer declares it, so a fresh install would "
+        f"not be found by PlexiChat. Add back to its pyproject.toml:\n\n{snippet}\n\n"
+        f"or, to test what it declares now, reinstall it: {INSTALL_COMMAND}")
