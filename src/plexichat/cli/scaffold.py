@@ -341,20 +341,20 @@ import pytest
 
 NAME = "__NAME__"
 DISTRIBUTION = "__DISTRIBUTION__"
+PACKAGE = "__PACKAGE__"
 
 
 @pytest.fixture
 def client(plexichat_entry_point, plexichat_client):
     """A host with only this plugin, started and ready (/api/v1/health/ready)."""
-    plexichat_entry_point(NAME, distribution=DISTRIBUTION, target="__PACKAGE__")
+    plexichat_entry_point(NAME, distribution=DISTRIBUTION, target=PACKAGE)
     return plexichat_client(plugins=[NAME])
 
 
 def test_installed_with_its_entry_point(plexichat_entry_point):
     """pyproject.toml declares the entry point the host discovers the plugin by."""
-    entry_point = plexichat_entry_point(NAME, distribution=DISTRIBUTION,
-                                        target="__PACKAGE__")
-    assert entry_point.value == "__PACKAGE__"
+    entry_point = plexichat_entry_point(NAME, distribution=DISTRIBUTION, target=PACKAGE)
+    assert entry_point.value == PACKAGE
 
 
 def test_plugin_is_started(client):
