@@ -69,6 +69,8 @@ def test_placeholder_emails(value, expected):
 @pytest.mark.parametrize("value, expected", [
     ("https://example.com/x", True), ("http://www.EXAMPLE.org", True),
     ("https://example.invalid/plexichat", True), ("https://plugins.test/x", True),
+    ("https://github.com/yourusername/my-awesome-plugin", True),
+    ("https://github.com/YourName", True), ("https://github.com/yourusernames/x", False),
     ("https://example.com.evil.io", False), ("https://github.com/example.com", False),
     ("not a url", False),
 ])

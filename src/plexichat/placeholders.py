@@ -22,6 +22,7 @@ __all__ = [
     "DESCRIPTION",
     "EXAMPLE_DOMAINS",
     "HOMEPAGE",
+    "URL_PLACEHOLDER_SEGMENTS",
     "Placeholder",
     "find_placeholders",
     "is_placeholder_description",
@@ -45,6 +46,11 @@ DESCRIPTION = "{name}: a PlexiChat plugin."
 EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", "example", "invalid", "test")
 """Domains reserved for examples and tests (RFC 2606): never a real author's or
 project's."""
+
+URL_PLACEHOLDER_SEGMENTS = ("yourusername", "your-username", "your_username", "yourname",
+                            "your-name", "your_name", "youraccount", "your-org")
+"""Path segments of template URLs (the plugin guide's
+``https://github.com/yourusername/...``): never a real account."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,17 @@ def is_placeholder_email(value: str) -> bool:
 
 
 def is_placeholder_url(value: str) -> bool:
-    """True for a URL whose host is an example domain (``https://example.com/…``)."""
+    """True for a URL whose host is an example domain (``https://example.com/…``) or
+    whose path names a template account (``https://github.com/yourusername/…``)."""
     try:
-        host = urlsplit(value.strip()).hostname
+        parts = urlsplit(value.strip())
+        host = parts.hostname
     except ValueError:
         return False
-    return host is not None and _example_host(host)
+    if host is None:
+        return False
+    segments = {s.casefold() for s in parts.path.split("/")}
+    return _example_host(host) or bool(segments & set(URL_PLACEHOLDER_SEGMENTS))
 
 
 def is_placeholder_description(value: str, plugin_names: Iterable[str] = ()) -> bool:
