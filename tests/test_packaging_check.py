@@ -11,15 +11,24 @@ import pytest
 from click.testing import CliRunner
 from support.dists import make_plugin
 
+from plexichat import placeholders
 from plexichat.cli.check import check as check_command
 from plexichat.cli.scaffold import scaffold
 from plexichat.packaging_check import CheckFailed, build_wheel, check_path
 
 
 def project(tmp_path: Path, name: str = "demo_plugin", **changes: str) -> Path:
-    """A fresh ``plexichat plugins new`` project; ``changes`` maps relative paths to new
-    contents (``""`` deletes the file)."""
+    """A fresh ``plexichat plugins new`` project with its placeholder metadata replaced
+    (as its author would before publishing; test_scaffold checks the placeholders are
+    flagged); ``changes`` maps relative paths to new contents (``""`` deletes the file)."""
     root, _ = scaffold(name, tmp_path / name)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text()
+                         .replace(placeholders.AUTHOR_NAME, "Ada Lovelace")
+                         .replace(placeholders.AUTHOR_EMAIL, "ada@lovelace.dev")
+                         .replace("https://example.com/", "https://github.com/ada/")
+                         .replace(placeholders.DESCRIPTION.format(name=name),
+                                  f"{name}: answers how the demo is doing."))
     for rel, text in changes.items():
         target = root / rel
         if text:

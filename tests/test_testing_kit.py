@@ -53,7 +53,7 @@ def test_the_plugin_is_registered_through_pytest11(pytester):
     listed = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--fixtures",
                                           timeout=120)
     for fixture in ("plexichat_app", "plexichat_client", "plugin_context",
-                    "plexichat_make_plugin"):
+                    "plexichat_make_plugin", "plexichat_entry_point"):
         listed.stdout.fnmatch_lines([f"{fixture} -- *plexichat/testing/plugin.py:*"])
 
 
@@ -168,7 +168,13 @@ def test_a_plugin_that_is_not_installed_is_named(pytester):
             plexichat_client(plugins=["nowhere_to_be_found"])
     ''')
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*did not start*", "*not installed: nowhere_to_be_found*"])
+    result.stdout.fnmatch_lines([
+        "*did not start*",
+        "*not installed: nowhere_to_be_found: no installed distribution declares it in the "
+        "'plexichat.plugins' entry-point group*",
+        '*[[]project.entry-points."plexichat.plugins"[]]*',
+        '*nowhere_to_be_found = "<your package>"*',
+    ])
 
 
 def test_expect_started_false_lets_a_test_inspect_a_failure(pytester):

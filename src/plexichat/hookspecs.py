@@ -315,14 +315,29 @@ def register_backup_handlers(context: PluginContext) -> Any:
 def register_background_tasks(context: PluginContext) -> Any:
     """Contribute long-running tasks the host supervises.
 
-    A task that raises is restarted with exponential backoff (capped); each crash
-    counts against the plugin's fault budget. All of a plugin's tasks are cancelled,
-    within a bound, when it is disabled or the host stops.
+    When: once per plugin, after its ``startup`` hook has finished.
 
-    Return: :class:`~plexichat.contributions.BackgroundTask` items, or coroutine
-    functions (named after themselves).
+    Arguments: ``context``, the plugin's ``PluginContext``.
+
+    Return: :class:`~plexichat.contributions.BackgroundTask` items
+    (``from plexichat.contributions import BackgroundTask``), or functions (named after
+    themselves, no interval). A task function may be ``async def`` or plain (a plain
+    one runs on the event loop: keep it short); it receives ``context`` when it has a
+    parameter of that name, and nothing otherwise. Without ``interval`` it is called
+    once and should loop until cancelled; with ``interval`` (seconds) it is one step,
+    called at once and then ``interval`` seconds after each call returns.
+
+    Failure: a task that raises is restarted with exponential backoff (0.5 s doubling,
+    capped at 60 s); each crash counts against the plugin's fault budget. All of a
+    plugin's tasks are cancelled (``asyncio.CancelledError`` where they await), within
+    ``PLEXICHAT_SHUTDOWN_TIMEOUT``, when it is disabled or the host stops.
 
     Example::
+
+        from plexichat.contributions import BackgroundTask
+
+        async def tick(context):
+            context.kv.set("ticks", context.kv.get("ticks", 0) + 1)
 
         @hookimpl
         def register_background_tasks():

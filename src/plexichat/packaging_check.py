@@ -5,8 +5,9 @@ inspected), a built ``.whl`` or the name of an installed distribution (or plugin
 is checked is what the host will see: the ``plexichat.plugins`` entry points, the module
 each names (found in the files, never imported), ``plugin.json`` inside the package and
 valid (:func:`plexichat.manifest.parse_manifest`), the entry-point name equal to the
-manifest's, the manifest's version equal to the distribution's, known permissions, and
-``ui``/``docs`` shipped inside the package.
+manifest's, the manifest's version equal to the distribution's, known permissions,
+``ui``/``docs`` shipped inside the package, and no placeholder metadata left from the
+scaffold (:mod:`plexichat.placeholders`).
 
 Every finding is a :class:`Problem`, printed as
 ``error|warning: <file>: <what> — <how to fix>``.
@@ -34,6 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .placeholders import (
+    find_placeholders,
+    is_placeholder_description,
+    is_placeholder_email,
+    is_placeholder_name,
+    is_placeholder_url,
+)
 
 __all__ = ["CheckReport", "Problem", "build_wheel", "check", "check_path"]
 
@@ -105,6 +113,7 @@ class Contents(abc.ABC):
     metadata: Message
     names: set[str]
     entry_points_file: str
+    metadata_file: str
 
     @abc.abstractmethod
     def read_text(self, name: str) -> str | None:
@@ -148,6 +157,7 @@ class WheelContents(Contents):
         self.metadata = email.parser.Parser().parsestr(
             self._zip.read(infos[0]).decode("utf-8", "replace"))
         self.entry_points_file = f"{self.dist_info}/entry_points.txt"
+        self.metadata_file = infos[0]
 
     def read_text(self, name: str) -> str | None:
         try:
@@ -169,6 +179,8 @@ class InstalledContents(Contents):
         self.entry_points_file = next(
             (n for n in self._paths if n.endswith(".dist-info/entry_points.txt")),
             "entry_points.txt")
+        self.metadata_file = next(
+            (n for n in self._paths if n.endswith(".dist-info/METADATA")), "METADATA")
         for _, value in self.entry_points():
             top = value.partition(":")[0].strip().split(".")[0]
             if any(n.startswith(top + "/") or n == f"{top}.py" for n in self._paths):
@@ -302,6 +314,10 @@ def check(contents: Contents, report: CheckReport, *, project: Path | None = Non
     if entry_points and not (meta.get("Summary") or "").strip():
         report.warning(ep_file, "no description: listings and catalogs show nothing",
                        "set [project] description in pyproject.toml")
+    if entry_points:
+        meta_file = source.label(contents.metadata_file, "pyproject.toml")
+        for found in find_placeholders(meta, [name for name, _ in entry_points]):
+            report.warning(meta_file, found.what, found.fix)
     for name, value in entry_points:
         report.plugins.append(name)
         _check_plugin(contents, report, source, ep_file, name, value)
@@ -455,6 +471,8 @@ def _check_manifest(contents: Contents, report: CheckReport, source: _SourceMap,
                      'remove "version" from plugin.json (the distribution\'s version is '
                      f'used) or set it to "{version}"')
 
+    _check_manifest_placeholders(report, data, name, label)
+
     checked = dict(data)
     checked["name"] = name
     if isinstance(permissions, list):
@@ -515,6 +533,25 @@ def _check_manifest(contents: Contents, report: CheckReport, source: _SourceMap,
                                                         if outside else ""),
                        f"add {source.label(f'{top}/docs')}/README.md; the host shows it in "
                        "its /docs viewer")
+
+
+def _check_manifest_placeholders(report: CheckReport, data: dict[str, Any], name: str,
+                                 label: str) -> None:
+    """Placeholder values written into plugin.json (which override the metadata)."""
+    checks = {
+        "author": lambda v: is_placeholder_name(v) or any(
+            is_placeholder_email(part.strip("<> ")) for part in v.split()),
+        "homepage": is_placeholder_url,
+        "repository": is_placeholder_url,
+        "description": lambda v: is_placeholder_description(v, [name]),
+    }
+    for key, is_placeholder in checks.items():
+        value = data.get(key)
+        if isinstance(value, str) and value.strip() and is_placeholder(value):
+            report.warning(label, f"{key} is a placeholder ({value!r}); the host shows it "
+                           "as it is",
+                           f'remove "{key}" from plugin.json (the distribution metadata in '
+                           "pyproject.toml applies) or give the real value")
 
 
 def _same_version(a: str, b: str) -> bool:

@@ -21,7 +21,10 @@ def check(targets: tuple[str, ...], as_json: bool) -> None:
     Checked: the plexichat.plugins entry point and the module it names (not imported),
     entry-point name equal to the manifest's name, plugin.json valid and inside the
     wheel, ui/ and docs/ inside the wheel, versions agreeing with the distribution's,
-    known permissions. Each problem is one line, 'error|warning: FILE: WHAT — FIX'.
+    known permissions, and (as warnings) placeholder metadata left from plexichat
+    plugins new: Your Name, example.com addresses and URLs, the generic description.
+
+    Each problem is one line, 'error|warning: FILE: WHAT — FIX'.
     Exit status 1 when any error is found, 2 when a target cannot be checked at all.
     """
     from ..packaging_check import CheckFailed, CheckReport, check_path, render

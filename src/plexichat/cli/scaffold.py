@@ -12,8 +12,8 @@ What it writes, for ``plexichat plugins new demo_plugin``::
         __init__.py                     a startup hook and GET /api/v1/demo_plugin/status
         plugin.json                     the manifest (type, api_version, min_plexichat_version)
         docs/README.md                  for users; ships in the wheel, shown by the host
-      tests/conftest.py                 runs the tests before the project is installed
-      tests/test_demo_plugin.py         the testing kit's host with only this plugin
+      tests/test_demo_plugin.py         the installed entry point; the testing kit's host
+                                        with only this plugin
       .github/workflows/ci.yml          tests on every push
       .github/workflows/release.yml     build, check, publish to PyPI (trusted publishing)
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
+from .. import __version__, placeholders
 
 __all__ = ["PluginProject", "ScaffoldError", "new", "scaffold", "validate_name"]
 
@@ -121,6 +121,10 @@ def render(project: PluginProject) -> dict[str, str]:
         "__ROUTE__": project.route,
         "__HOST_REQUIREMENT__": _host_requirement(),
         "__HOST_VERSION__": __version__,
+        "__DESCRIPTION__": placeholders.DESCRIPTION.format(name=project.name),
+        "__AUTHOR_NAME__": placeholders.AUTHOR_NAME,
+        "__AUTHOR_EMAIL__": placeholders.AUTHOR_EMAIL,
+        "__HOMEPAGE__": placeholders.HOMEPAGE.format(distribution=project.distribution),
     }
 
     def fill(template: str) -> str:
@@ -136,7 +140,6 @@ def render(project: PluginProject) -> dict[str, str]:
         f"{pkg}/__init__.py": fill(INIT),
         f"{pkg}/plugin.json": manifest_text(project),
         f"{pkg}/docs/README.md": fill(DOCS),
-        "tests/conftest.py": fill(CONFTEST),
         f"tests/test_{project.name.lower()}.py": fill(TEST),
         ".github/workflows/ci.yml": fill(CI),
         ".github/workflows/release.yml": fill(RELEASE),
@@ -178,7 +181,9 @@ def _types() -> list[str]:
 def new(name: str, plugin_type: str, directory: Path | None, force: bool) -> None:
     """Create a plugin distribution NAME: pyproject (hatchling + entry point),
     plugin.json, a package with a startup hook and a route, tests, docs and CI/release
-    workflows. Its tests pass straight away: cd into it and run pytest."""
+    workflows. Its tests pass once it is installed: cd into it, pip install -e '.[test]',
+    pytest. Replace the placeholder metadata (authors, description, urls) before
+    publishing; plexichat plugins check points at any left."""
     try:
         root, written = scaffold(name, directory, plugin_type, force=force)
     except ScaffoldError as exc:
@@ -194,8 +199,10 @@ def new(name: str, plugin_type: str, directory: Path | None, force: bool) -> Non
     click.echo(f"""
 next:
   cd {shown}
+  pip install -e '.[test]'                # the tests find {name} through its entry point
   pytest                                  # a host with only {name}, GET {project.route}/status
-  plexichat plugins check .               # before publishing
+  plexichat plugins check .               # before publishing: also lists the placeholders
+                                          # (authors, description, urls) to replace
   plexichat plugins install .             # into this environment (--url to go live)""")
 
 
@@ -209,12 +216,17 @@ build-backend = "hatchling.build"
 [project]
 name = "__DISTRIBUTION__"
 version = "0.1.0"
-description = "__NAME__: a PlexiChat plugin."
+# Placeholders to replace before publishing: description, authors and [project.urls]
+# (`plexichat plugins check .` names any that are left).
+description = "__DESCRIPTION__"
 readme = "README.md"
 requires-python = ">=3.10"
-authors = [{ name = "Your Name" }]
+authors = [{ name = "__AUTHOR_NAME__", email = "__AUTHOR_EMAIL__" }]
 classifiers = ["Framework :: FastAPI", "Programming Language :: Python :: 3"]
 dependencies = ["__HOST_REQUIREMENT__"]
+
+[project.urls]
+Homepage = "__HOMEPAGE__"
 
 [project.optional-dependencies]
 test = ["pytest>=8.0", "httpx>=0.27"]
@@ -265,7 +277,7 @@ def register_routers() -> dict[str, APIRouter]:
     return {"__ROUTE__": router}
 '''
 
-CONFTEST = '''\
+TEST = '''\
 """Lets the tests run before this project is installed.
 
 PlexiChat finds plugins through the ``plexichat.plugins`` entry point of installed
@@ -315,25 +327,38 @@ if not _installed():
 '''
 
 TEST = '''\
-"""__NAME__, served by a real PlexiChat app with only this plugin loaded.
+"""__NAME__, found as the host finds it and served by a real PlexiChat app.
 
-``plexichat_client`` comes from PlexiChat's testing kit (the pytest plugin installed
-with ``plexichat``): an in-process host with its own data directory and database,
-started and ready (/api/v1/health/ready) before the test runs. See plexichat.testing.
+The fixtures come from PlexiChat's testing kit (the pytest plugin installed with
+``plexichat``; see plexichat.testing). Nothing here registers the plugin: the host finds
+it through the ``plexichat.plugins`` entry point of the installed distribution, so run
+``pip install -e '.[test]'`` first, and again after changing pyproject.toml.
 """
 
 from __future__ import annotations
 
 import pytest
 
+NAME = "__NAME__"
+DISTRIBUTION = "__DISTRIBUTION__"
+PACKAGE = "__PACKAGE__"
+
 
 @pytest.fixture
-def client(plexichat_client):
-    return plexichat_client(plugins=["__NAME__"])
+def client(plexichat_entry_point, plexichat_client):
+    """A host with only this plugin, started and ready (/api/v1/health/ready)."""
+    plexichat_entry_point(NAME, distribution=DISTRIBUTION, target=PACKAGE)
+    return plexichat_client(plugins=[NAME])
+
+
+def test_installed_with_its_entry_point(plexichat_entry_point):
+    """pyproject.toml declares the entry point the host discovers the plugin by."""
+    entry_point = plexichat_entry_point(NAME, distribution=DISTRIBUTION, target=PACKAGE)
+    assert entry_point.value == PACKAGE
 
 
 def test_plugin_is_started(client):
-    info = client.get("/api/v1/plugins/__NAME__").json()
+    info = client.get(f"/api/v1/plugins/{NAME}").json()
     assert info["state"] == "started", info["reason"]
     assert info["type"] == "__TYPE__"
     assert "startup" in info["hooks"]
@@ -361,22 +386,27 @@ plexichat serve                       # then: curl http://127.0.0.1:8000__ROUTE_
 
 - `pyproject.toml`: the distribution. The entry point `__NAME__ = "__PACKAGE__"` in the
   `plexichat.plugins` group is what makes it a plugin; its name is the plugin's name.
-  Version, description, author and license live here, not in `plugin.json`.
+  Version, description, authors, urls and license live here, not in `plugin.json`;
+  replace the placeholders `plexichat plugins new` wrote (description, authors,
+  `[project.urls]`) before publishing — `plexichat plugins check .` names any left.
 - `src/__PACKAGE__/plugin.json`: the manifest the host validates before importing
   anything (type, permissions, plugin dependencies, `api_version`,
   `min_plexichat_version`, settings schema, UI pages ...).
 - `src/__PACKAGE__/__init__.py`: the hook implementations (`startup`,
   `register_routers`). Every hook is documented in `plexichat.hookspecs`.
 - `src/__PACKAGE__/docs/`: user documentation, shipped inside the wheel.
-- `tests/`: a PlexiChat app with only this plugin loaded, in-process, through the
-  `plexichat_client` fixture of PlexiChat's testing kit (`plexichat.testing`).
+- `tests/`: the installed entry point (`plexichat_entry_point`), then a PlexiChat app
+  with only this plugin loaded, in-process (`plexichat_client`), through the fixtures
+  of PlexiChat's testing kit (`plexichat.testing`). The tests find the plugin as the
+  host does, through the installed distribution: install the project first.
 
 ## Develop
 
 ```bash
-pip install -e ".[test]"      # optional: the tests also run before installing
+pip install -e ".[test]"      # first, and again after editing pyproject.toml
 pytest
-plexichat plugins check .     # manifest, entry point, wheel contents, versions, permissions
+plexichat plugins check .     # manifest, entry point, wheel contents, versions,
+                              # permissions, placeholder metadata
 plexichat plugins install . --url http://127.0.0.1:8000 --token $PLEXICHAT_ADMIN_TOKEN
                               # into a running host, without restarting it
 ```

@@ -11,6 +11,9 @@ Installing ``plexichat`` registers the pytest plugin :mod:`plexichat.testing.plu
   ``/api/v1/health/ready``, failing with every plugin's state if one did not start;
 - ``plugin_context("hello", permissions=[...], config={...})``: a
   :class:`~plexichat.context.PluginContext` for unit tests without a host;
+- ``plexichat_entry_point("hello", distribution="plexichat-hello")``: the installed
+  ``plexichat.plugins`` entry point, or a failed test with the ``pyproject.toml``
+  snippet that declares it;
 - ``plexichat_make_plugin("name", code=..., manifest=...)``: a throwaway plugin
   distribution on ``sys.path`` for this test only.
 
@@ -27,12 +30,15 @@ __all__ = [
     "ADMIN_TOKEN",
     "BACKENDS",
     "MISSING",
+    "EntryPointMissing",
     "HostNotReady",
     "PlexiChatClient",
     "build_app",
     "build_settings",
     "context_services",
     "database_url",
+    "entry_point_snippet",
+    "installed_entry_point",
     "installed_manifest",
     "make_plugin",
     "make_plugin_context",
@@ -51,6 +57,9 @@ _LAZY = {
     "wait_ready": "app",
     "PlexiChatClient": "client",
     "MISSING": "dists",
+    "EntryPointMissing": "entry_points",
+    "entry_point_snippet": "entry_points",
+    "installed_entry_point": "entry_points",
     "make_plugin": "dists",
     "context_services": "context",
     "installed_manifest": "context",
@@ -71,6 +80,7 @@ if TYPE_CHECKING:
     from .client import PlexiChatClient
     from .context import context_services, installed_manifest, make_plugin_context
     from .dists import MISSING, make_plugin
+    from .entry_points import EntryPointMissing, entry_point_snippet, installed_entry_point
 
 
 def __getattr__(name: str) -> Any:

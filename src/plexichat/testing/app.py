@@ -194,10 +194,19 @@ def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = Tru
                if n not in records or getattr(records[n].state, "value", None) != "started"]
     if bad:
         missing = [n for n in bad if n not in records]
-        hint = (f"\nnot installed: {', '.join(missing)} (pip install it, or make it with "
-                "the plexichat_make_plugin fixture)") if missing else ""
+        hint = _not_installed_hint(missing) if missing else ""
         raise HostNotReady(
             f"plugin(s) {', '.join(sorted(bad))} did not start; plugins:\n"
             f"{plugin_states(app)}{hint}\n"
             "(pass expect_started=False to test a plugin that should fail)"
             f"{last_tracebacks(app, bad)}")
+
+
+def _not_installed_hint(missing: list[str]) -> str:
+    from .entry_points import INSTALL_COMMAND, entry_point_snippet
+
+    snippets = "\n".join(entry_point_snippet(n, "<your package>") for n in missing)
+    return (f"\nnot installed: {', '.join(missing)}: no installed distribution declares "
+            "it in the 'plexichat.plugins' entry-point group. The plugin's pyproject.toml "
+            f"needs\n{snippets}\nand the project installed ({INSTALL_COMMAND}); or make a "
+            "throwaway plugin with the plexichat_make_plugin fixture")

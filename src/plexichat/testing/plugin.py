@@ -30,6 +30,13 @@ services=None, database="sqlite", app=None)``
     A :class:`~plexichat.context.PluginContext` for unit tests of a plugin's functions,
     without a host. See :func:`plexichat.testing.make_plugin_context`.
 
+``plexichat_entry_point(name, *, distribution=None, target=None)``
+    The installed ``plexichat.plugins`` entry point ``name`` (an
+    ``importlib.metadata.EntryPoint``), looked up as the host looks it up; fails the
+    test, with the ``pyproject.toml`` snippet that adds it, when no installed
+    distribution (or not ``distribution``) declares it. See
+    :func:`plexichat.testing.installed_entry_point`.
+
 ``plexichat_plugin_log(name)``
     The list of messages logged on ``plexichat.plugins.<name>`` (INFO and above) while
     the test runs; it grows as the plugin logs.
@@ -50,7 +57,8 @@ from typing import Any
 
 import pytest
 
-__all__ = ["plexichat_app", "plexichat_client", "plexichat_make_plugin", "plugin_context"]
+__all__ = ["plexichat_app", "plexichat_client", "plexichat_entry_point", "plexichat_make_plugin",
+           "plexichat_plugin_log", "plugin_context"]
 
 
 @pytest.fixture
@@ -143,6 +151,24 @@ def plugin_context(tmp_path: Path) -> Iterator[Callable[..., Any]]:
                                        manifest=manifest, app=app)
 
         yield factory
+
+
+@pytest.fixture
+def plexichat_entry_point() -> Callable[..., Any]:
+    """Factory: the installed entry point of a plugin, or a failed test saying how to
+    declare it."""
+
+    def factory(name: str, *, distribution: str | None = None,
+                target: str | None = None) -> Any:
+        from .entry_points import EntryPointMissing, installed_entry_point
+
+        try:
+            return installed_entry_point(name, distribution=distribution, target=target)
+        except EntryPointMissing as exc:
+            message = str(exc)
+        pytest.fail(message, pytrace=False)  # outside except: no chained traceback
+
+    return factory
 
 
 @pytest.fixture
