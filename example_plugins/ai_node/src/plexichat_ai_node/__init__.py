@@ -53,7 +53,8 @@ class Answer(BaseModel):
 class SummaryRequest(BaseModel):
     """A text to summarize."""
 
-    text: str = Field(max_length=MAX_TEXT)
+    text: str = Field(max_length=MAX_TEXT, examples=[
+        "PlexiChat is a chat server. Plugins extend it. Each is a distribution."])
     max_sentences: int | None = Field(
         default=None, ge=1, le=20,
         description="Sentences to keep; the plugin's summary_sentences setting when left "
@@ -71,7 +72,8 @@ class Summary(BaseModel):
 class KeywordRequest(BaseModel):
     """A text to extract keyphrases from."""
 
-    text: str = Field(max_length=MAX_TEXT)
+    text: str = Field(max_length=MAX_TEXT, examples=[
+        "Plugins extend the chat server; plugins are distributions."])
     limit: int | None = Field(default=None, ge=1, le=50,
                               description="How many; the keyword_limit setting when left "
                                           "out.")
