@@ -133,10 +133,19 @@ def _refs(value: Any) -> set[str]:
     return found
 
 
+def _examples(model: dict[str, Any]) -> dict[str, Any]:
+    """A model's ``examples`` and those of each property: API.md shows them."""
+    found = {"": model.get("examples")}
+    for name, prop in model.get("properties", {}).items():
+        found[name] = prop.get("examples")
+    return found
+
+
 def projection(schema: dict[str, Any], plugins: set[str]) -> dict[str, Any]:
     """What the API promises, for the core and ``plugins``: each operation (owner,
     summary, parameters, request body, responses) and the properties of the models it
-    reaches. Formatting details that differ between FastAPI releases are left out."""
+    reaches, with their examples. Formatting details that differ between FastAPI
+    releases are left out."""
     operations: dict[str, Any] = {}
     for path, item in schema.get("paths", {}).items():
         for method in dump_openapi.METHODS:
@@ -169,7 +178,8 @@ def projection(schema: dict[str, Any], plugins: set[str]) -> dict[str, Any]:
         wanted.add(name)
         todo |= _refs(components[name])
     models = {name: {"properties": sorted(components[name].get("properties", {})),
-                     "required": sorted(components[name].get("required", []))}
+                     "required": sorted(components[name].get("required", [])),
+                     "examples": _examples(components[name])}
               for name in sorted(wanted)}
     info = schema.get("info", {})
     listed = info.get("x-plexichat-plugins", {})
