@@ -306,3 +306,76 @@ def test_a_real_server_refuses_traversal_out_of_a_plugin_page(server):
         body = response.read()
         connection.close()
         assert response.status == 404, (raw, body[:200])
+
+
+# --- the API docs, with the network cut off ----------------------------------------------
+
+
+def cut_off(page: Any) -> list[str]:
+    """Let ``page`` reach 127.0.0.1 only: every other request is aborted and its URL
+    added to the returned list."""
+    import urllib.parse
+
+    blocked: list[str] = []
+
+    def handle(route: Any) -> None:
+        url = route.request.url
+        if urllib.parse.urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", handle)
+    return blocked
+
+
+def served_operations(server: str) -> list[tuple[str, str, str, str]]:
+    """``(method, path, summary, operationId)`` of every operation in the host's schema."""
+    import json
+
+    with _opener.open(f"{server}/api/openapi.json", timeout=5) as response:
+        schema = json.load(response)
+    methods = ("get", "put", "post", "delete", "patch")
+    return [(method, path, item[method].get("summary", ""), item[method]["operationId"])
+            for path, item in schema["paths"].items() for method in methods if method in item]
+
+
+def test_swagger_ui_renders_every_operation_without_internet(page, server):
+    blocked = cut_off(page)
+    operations = served_operations(server)
+    page.goto("/api/docs")
+    register = page.locator('.opblock-post:has(.opblock-summary-path[data-path="/api/v1/users"])')
+    sync_api.expect(register).to_be_visible()
+    sync_api.expect(page.locator(".opblock")).to_have_count(len(operations))
+    # The request body of registration, with its example: the field is `name`.
+    register.locator(".opblock-summary").click()
+    sync_api.expect(register.locator(".opblock-body")).to_contain_text('"name": "ada"')
+    # "Try it out" calls the host from the page (its Content-Security-Policy allows that)
+    live = page.locator(
+        '.opblock-get:has(.opblock-summary-path[data-path="/api/v1/health/live"])')
+    live.locator(".opblock-summary").click()
+    live.locator("button.try-out__btn").click()
+    live.locator("button.execute").click()
+    sync_api.expect(live.locator(".live-responses-table tbody .response-col_status").first
+                    ).to_have_text("200")
+    sync_api.expect(live.locator(".live-responses-table")).to_contain_text('"status": "ok"')
+    shot(page, "12-api-docs-offline")
+    assert blocked == [], f"/api/docs asked for something outside the host: {blocked}"
+
+
+def test_redoc_renders_every_operation_without_internet(page, server):
+    blocked = cut_off(page)
+    operations = served_operations(server)
+    page.goto("/api/redoc")
+    sections = page.locator('[data-section-id^="operation/"]')
+    sync_api.expect(sections.first).to_be_visible()
+    shown = sections.evaluate_all("all => all.map(e => e.dataset.sectionId)")
+    # an operation with two tags is shown under each
+    assert set(shown) == {f"operation/{op[3]}" for op in operations}
+    register = next(op for op in operations if op[:2] == ("post", "/api/v1/users"))
+    section = page.locator(f'[data-section-id="operation/{register[3]}"]').first
+    sync_api.expect(section.locator("h2")).to_have_text(register[2])
+    sync_api.expect(section).to_contain_text("name")
+    shot(page, "13-api-redoc-offline")
+    assert blocked == [], f"/api/redoc asked for something outside the host: {blocked}"

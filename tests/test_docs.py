@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from support.dists import make_plugin
 from support.host import healthy_code
 
+import plexichat
 from plexichat import hookspecs
 from plexichat.cli import main
 from plexichat.config import HostSettings
@@ -132,10 +133,19 @@ def _refs(value: Any) -> set[str]:
     return found
 
 
+def _examples(model: dict[str, Any]) -> dict[str, Any]:
+    """A model's ``examples`` and those of each property: API.md shows them."""
+    found = {"": model.get("examples")}
+    for name, prop in model.get("properties", {}).items():
+        found[name] = prop.get("examples")
+    return found
+
+
 def projection(schema: dict[str, Any], plugins: set[str]) -> dict[str, Any]:
     """What the API promises, for the core and ``plugins``: each operation (owner,
     summary, parameters, request body, responses) and the properties of the models it
-    reaches. Formatting details that differ between FastAPI releases are left out."""
+    reaches, with their examples. Formatting details that differ between FastAPI
+    releases are left out."""
     operations: dict[str, Any] = {}
     for path, item in schema.get("paths", {}).items():
         for method in dump_openapi.METHODS:
@@ -168,7 +178,8 @@ def projection(schema: dict[str, Any], plugins: set[str]) -> dict[str, Any]:
         wanted.add(name)
         todo |= _refs(components[name])
     models = {name: {"properties": sorted(components[name].get("properties", {})),
-                     "required": sorted(components[name].get("required", []))}
+                     "required": sorted(components[name].get("required", [])),
+                     "examples": _examples(components[name])}
               for name in sorted(wanted)}
     info = schema.get("info", {})
     listed = info.get("x-plexichat-plugins", {})
@@ -329,3 +340,134 @@ def test_primary_pages_follow_the_naming_convention_and_are_in_the_nav():
         assert page in nav, f"mkdocs.yml does not list {page}"
 
 
+
+
+# --- the plugin API reference (docs/PLUGIN_API.md, mkdocstrings) -------------------------
+
+
+def reference_identifiers() -> list[str]:
+    """The dotted paths of the ``::: path`` blocks of docs/PLUGIN_API.md."""
+    import re
+
+    text = (DOCS / "PLUGIN_API.md").read_text(encoding="utf-8")
+    return re.findall(r"^::: (\S+)\s*$", text, flags=re.M)
+
+
+def resolve(path: str) -> Any:
+    """The object a dotted path names: the longest importable module, then attributes."""
+    import importlib
+
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            value = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            value = getattr(value, attr)
+        return value
+    raise ModuleNotFoundError(path)
+
+
+@pytest.mark.parametrize("identifier", reference_identifiers())
+def test_every_reference_entry_names_a_real_object(identifier):
+    resolve(identifier)  # raises when a class was renamed or moved
+
+
+@pytest.mark.parametrize("name", plexichat.__all__)
+def test_every_public_name_is_in_the_plugin_api_reference(name):
+    text = (DOCS / "PLUGIN_API.md").read_text(encoding="utf-8")
+    exported = getattr(plexichat, name)
+    documented = [i for i in reference_identifiers() if resolve(i) is exported]
+    assert documented, (
+        f"plexichat.{name} is exported (__all__) but docs/PLUGIN_API.md has no "
+        f"'::: <module>.{name}' entry for it: add one")
+    assert any(i.endswith(f".{name}") for i in documented) or f"`{name}`" in text, (
+        f"docs/PLUGIN_API.md documents plexichat.{name} as {documented[0]} without "
+        f"saying it is also `{name}`")
+
+
+def _public_members(cls: type) -> list[tuple[str, Any]]:
+    return [(name, value) for name, value in vars(cls).items()
+            if not name.startswith("_") and (callable(value) or isinstance(value, property))]
+
+
+@pytest.mark.parametrize("identifier", reference_identifiers())
+def test_every_class_and_method_in_the_reference_has_a_docstring(identifier):
+    import inspect
+
+    value = resolve(identifier)
+    if not (inspect.isclass(value) or inspect.isfunction(value)):
+        return  # module attributes: their docstrings are read from the source
+    own = inspect.getdoc(value) if inspect.isfunction(value) else value.__dict__.get("__doc__")
+    assert (own or "").strip(), f"{identifier} has no docstring: its entry would be empty"
+    if inspect.isclass(value) and not issubclass(value, BaseException):
+        undocumented = [name for name, member in _public_members(value)
+                        if not (getattr(member, "__doc__", None) or "").strip()]
+        assert not undocumented, f"{identifier}: no docstring on {undocumented}"
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """``mkdocs build --strict`` of the whole site, as ``tox -e docs`` runs it."""
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("mkdocs") is None:
+        pytest.fail("mkdocs is not installed: pip install -e '.[test]' (or '.[docs]')")
+    site = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-6000:]}"
+    return site
+
+
+def test_the_site_builds_with_every_operation_and_its_request_body(built_site,
+                                                                  committed_schema):
+    import html
+    import re
+
+    page = html.unescape((built_site / "API" / "index.html").read_text(encoding="utf-8"))
+    headings = dict(re.findall(r'<h3 id="([^"]+)">([^<]+)<', page))
+    rendered = set(headings.values())
+    for _owner, method, path, _op in dump_openapi.operations(committed_schema):
+        assert f"{method} {path}" in rendered, f"API.md does not render {method} {path}"
+    # registration: its request body with the example, up to its first response
+    anchor = next(i for i, text in headings.items() if text == "POST /api/v1/users")
+    register = page[page.index(f'id="{anchor}"'):]
+    register = register[:register.index("<h3", 1)]
+    assert "Request body" in register and '"name": "ada"' in register, register
+    assert "username" not in register
+
+
+@pytest.mark.parametrize("name", plexichat.__all__)
+def test_the_site_renders_each_public_name(built_site, name):
+    page = (built_site / "PLUGIN_API" / "index.html").read_text(encoding="utf-8")
+    exported = getattr(plexichat, name)
+    paths = [i for i in reference_identifiers() if resolve(i) is exported]
+    assert any(f'id="{p}"' in page for p in paths), (
+        f"the built PLUGIN_API page has no entry for plexichat.{name}")
+
+
+def _quoted_block(text: str, start: str) -> list[str]:
+    """The quoted strings of the bracketed list that begins with ``start``."""
+    import re
+
+    block = text[text.index(start):]
+    end = re.search(r"^\]", block, flags=re.M)
+    assert end is not None, start
+    return re.findall(r'^\s*"([^"]+)",', block[:end.start()], flags=re.M)
+
+
+def test_tox_nox_and_the_docs_extra_install_the_same_docs_tools():
+    import configparser
+
+    extra = _quoted_block((ROOT / "pyproject.toml").read_text(encoding="utf-8"), "docs = [")
+    nox_deps = _quoted_block((ROOT / "noxfile.py").read_text(encoding="utf-8"),
+                             "DOCS_TOOLS = [")
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini", encoding="utf-8")
+    tox_deps = tox["testenv:docs"]["deps"].split()
+    assert "mkdocstrings[python]>=1.0" in extra
+    assert extra == tox_deps == nox_deps

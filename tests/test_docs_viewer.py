@@ -233,3 +233,12 @@ def test_the_wheel_ships_the_core_docs(tmp_path):
         assert f"plexichat/docs/{doc.name}" in names
     assert "plexichat/web/templates/base.html" in names
     assert "plexichat/web/static/plexichat.css" in names
+
+
+def test_site_only_directives_are_shown_as_pointers(client):
+    api = client.get("/docs/core/API.md").text
+    assert "[OAD(" not in api
+    assert '<a href="/api/docs" rel="noopener noreferrer">Swagger UI</a>' in api
+    reference = client.get("/docs/core/PLUGIN_API.md").text
+    assert ":::" not in reference and "show_root_heading" not in reference
+    assert "<code>plexichat.context.PluginContext</code>" in reference

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "3.0.0"
+"""The host's version (PEP 440); plugins state which they need in ``min_plexichat_version``."""
 
 __all__ = [
     "PermissionDenied",

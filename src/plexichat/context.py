@@ -23,8 +23,11 @@ class PermissionDenied(Exception):
 
     def __init__(self, plugin: str, service: str, permission: str) -> None:
         self.plugin = plugin
+        """The plugin that asked."""
         self.service = service
+        """The service it asked for (``db``, ``ai`` …)."""
         self.permission = permission
+        """A permission that would open it."""
         super().__init__(
             f"plugin {plugin!r} may not use context.{service}: it needs the "
             f"{permission!r} permission (declare it in plugin.json, or grant it with "
@@ -64,7 +67,12 @@ _GATES: dict[str, tuple[str, ...]] = {
 
 
 class PluginContext:
-    """What the host hands one plugin: logger, settings, data, and gated services."""
+    """What the host hands one plugin: logger, settings, data, and gated services.
+
+    Hooks receive it as their ``context`` argument; a guide-style plugin finds it as
+    ``self.context``. The services below each name the permission they need; reaching
+    one without it raises :class:`PermissionDenied`.
+    """
 
     def __init__(
         self,
@@ -78,13 +86,19 @@ class PluginContext:
         app: Any = None,
     ) -> None:
         self.plugin_name = plugin_name
+        """The plugin's name (its entry point's name)."""
         self.manifest: Mapping[str, Any] = MappingProxyType(dict(manifest or {}))
+        """The plugin's validated ``plugin.json`` (read-only)."""
         self.logger = logging.getLogger(f"plexichat.plugins.{plugin_name}")
+        """The plugin's logger, ``plexichat.plugins.<name>``; no permission needed."""
         self._data_dir = data_dir
         self._config: Mapping[str, Any] = MappingProxyType(dict(config or {}))
         self.granted = frozenset(granted)
+        """The permissions this plugin holds (declared and granted)."""
         self._services = services or HostServices()
         self.app = app
+        """The host's FastAPI app (a view recording what the plugin adds), or ``None``
+        outside a served host."""
         self._kv: Any = None
         self._db: Any = None
 
@@ -108,7 +122,9 @@ class PluginContext:
 
     @property
     def kv(self) -> Any:
-        """The plugin's own key-value store (:class:`~plexichat.services.kv.PluginKV`)."""
+        """The plugin's own key-value store (:class:`~plexichat.services.kv.PluginKV`):
+        ``get``, ``set``, ``delete`` and ``keys``, values JSON, kept in the host database;
+        no permission needed, and no plugin sees another's keys."""
         if self._kv is None:
             from .services.kv import PluginKV
 
@@ -130,7 +146,8 @@ class PluginContext:
 
     @property
     def db(self) -> Any:
-        """The host database as this plugin may use it (``db:read`` / ``db:write``)."""
+        """The host database as this plugin may use it (``db:read`` / ``db:write``): a
+        :class:`~plexichat.services.db.PluginDB`."""
         self.require("db")
         if self._db is None:
             from .services.db import PluginDB
@@ -141,7 +158,9 @@ class PluginContext:
 
     @property
     def ai(self) -> Any:
-        """The AI service (``ai:use``)."""
+        """The AI service (``ai:use``): the host's
+        :class:`~plexichat.services.ai.LocalAI`, or what a plugin providing ``ai``
+        offers."""
         self.require("ai")
         return self._need_service("ai", self._services.ai)
 
@@ -152,39 +171,46 @@ class PluginContext:
 
     @property
     def analytics(self) -> Any:
-        """The analytics recorder (``analytics:write``)."""
+        """The analytics recorder (``analytics:write``):
+        :meth:`~plexichat.services.analytics.Analytics.record` with the plugin's name as
+        the event's ``source``."""
         self.require("analytics")
         return _SourceBound(self._need_service("analytics", self._services.analytics),
                             self.plugin_name)
 
     @property
     def backup(self) -> Any:
-        """The backup service (``backup:run``)."""
+        """The backup service (``backup:run``): a
+        :class:`~plexichat.services.backup.BackupService`."""
         self.require("backup")
         return self._need_service("backup", self._services.backup)
 
     @property
     def security(self) -> Any:
-        """The security service (``security:policy``)."""
+        """The security service (``security:policy``): a
+        :class:`~plexichat.services.security.SecurityService`."""
         self.require("security")
         return self._need_service("security", self._services.security)
 
     @property
     def events(self) -> Any:
-        """Emit host events (``events:emit``): ``await context.events.emit(name, **payload)``."""
+        """Emit host events (``events:emit``): ``await context.events.emit(name, **payload)``
+        on the :class:`~plexichat.services.events.EventBus`."""
         self.require("events")
         return self._need_service("events", self._services.events)
 
     @property
     def webhooks(self) -> Any:
-        """Emit the webhook events the manifest declares (``webhooks:emit``)."""
+        """Emit the webhook events the manifest declares (``webhooks:emit``): a
+        :class:`~plexichat.webhooks.outbox.PluginWebhooks`."""
         self.require("webhooks")
         outbox = self._need_service("webhooks", self._services.webhooks)
         return outbox.for_plugin(self.plugin_name, list(self.manifest.get("webhooks", [])))
 
     @property
     def chat(self) -> Any:
-        """Users, channels and messages (``chat:read`` / ``chat:write``)."""
+        """Users, channels and messages (``chat:read`` / ``chat:write``): a
+        :class:`~plexichat.chat.service.PluginChat`."""
         self.require("chat")
         chat = self._need_service("chat", self._services.chat)
         for_plugin = getattr(chat, "for_plugin", None)  # the host's ChatService

@@ -54,11 +54,12 @@ class Credentials(BaseModel):
 class UserOut(BaseModel):
     """A user (never with a password hash)."""
 
-    id: int
-    name: str
-    is_bot: bool = Field(description="Bot users speak for a plugin and cannot log in.")
-    bot_plugin: str | None = None
-    created_at: dt.datetime | None = None
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["ada"])
+    is_bot: bool = Field(description="Bot users speak for a plugin and cannot log in.",
+                         examples=[False])
+    bot_plugin: str | None = Field(default=None, examples=[None])
+    created_at: dt.datetime | None = Field(default=None, examples=["2026-01-02T10:00:00Z"])
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -69,7 +70,7 @@ class UserOut(BaseModel):
 class TokenOut(BaseModel):
     """A new bearer token: send it as ``Authorization: Bearer <token>``."""
 
-    token: str
+    token: str = Field(examples=["3q2-Vb7WQm2kY8hJ0nq0f3T6sN4oU1xA9cR5eL7iD2w"])
     token_type: str = "bearer"
     user: UserOut
 
@@ -85,12 +86,13 @@ class ChannelIn(BaseModel):
 class ChannelOut(BaseModel):
     """A channel, and whether the requesting user has joined it."""
 
-    id: int
-    name: str
-    topic: str
-    created_by: str = Field(description="The name of the user who created it.")
-    created_at: dt.datetime | None = None
-    joined: bool
+    id: int = Field(examples=[1])
+    name: str = Field(examples=["general"])
+    topic: str = Field(examples=["Anything goes"])
+    created_by: str = Field(description="The name of the user who created it.",
+                            examples=["ada"])
+    created_at: dt.datetime | None = Field(default=None, examples=["2026-01-02T10:05:00Z"])
+    joined: bool = Field(examples=[True])
 
     @classmethod
     def of(cls, channel: Channel, joined: bool) -> ChannelOut:
@@ -110,13 +112,14 @@ class MessageIn(BaseModel):
 class MessageOut(BaseModel):
     """A stored message."""
 
-    id: int
-    channel_id: int
-    author_id: int
-    author: str = Field(description="The author's user name (bot:<plugin> for a bot).")
-    text: str
-    created_at: dt.datetime | None = None
-    edited_at: dt.datetime | None = None
+    id: int = Field(examples=[42])
+    channel_id: int = Field(examples=[1])
+    author_id: int = Field(examples=[1])
+    author: str = Field(description="The author's user name (bot:<plugin> for a bot).",
+                        examples=["ada"])
+    text: str = Field(examples=["hello, world"])
+    created_at: dt.datetime | None = Field(default=None, examples=["2026-01-02T10:06:00Z"])
+    edited_at: dt.datetime | None = Field(default=None, examples=[None])
 
     @classmethod
     def of(cls, message: Message) -> MessageOut:
@@ -129,10 +132,11 @@ class PostedMessage(MessageOut):
     """The stored message, as the message filters left it, and what it caused."""
 
     replies: list[MessageOut] = Field(
-        default_factory=list, description="Bot replies a slash command posted.")
+        default_factory=list, description="Bot replies a slash command posted.",
+        examples=[[]])
     notices: list[str] = Field(
         default_factory=list, description="Why a slash command gave no reply, if it "
-        "failed or its reply was refused.")
+        "failed or its reply was refused.", examples=[[]])
 
     @classmethod
     def of_result(cls, result: PostResult) -> PostedMessage:
@@ -146,13 +150,14 @@ class MessagePageOut(BaseModel):
 
     messages: list[MessageOut]
     next_before: int | None = Field(
-        description="Pass as ?before= for the next older page; null when there is none.")
+        description="Pass as ?before= for the next older page; null when there is none.",
+        examples=[42])
 
 
 class ErrorOut(BaseModel):
     """Why the request was refused."""
 
-    detail: str
+    detail: str = Field(examples=["no channel with id 7"])
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/api/v1/health", tags=["health"])
 
@@ -11,8 +11,8 @@ router = APIRouter(prefix="/api/v1/health", tags=["health"])
 class HealthStatus(BaseModel):
     """A probe's answer."""
 
-    status: str
-    detail: str = ""
+    status: str = Field(examples=["ok"])
+    detail: str = Field(default="", examples=[""])
 
 
 @router.get("/live", response_model=HealthStatus)

@@ -40,16 +40,17 @@ _ADMIN: dict[int | str, dict[str, Any]] = {
 class RescanView(BaseModel):
     """What a rescan found and did."""
 
-    added: list[str]
-    removed: list[str]
-    upgraded: list[str]
-    restart_required: list[str]
-    started: list[str]
-    stopped: dict[str, str]
-    not_started: dict[str, str]
+    added: list[str] = Field(examples=[["hello"]])
+    removed: list[str] = Field(examples=[[]])
+    upgraded: list[str] = Field(examples=[[]])
+    restart_required: list[str] = Field(examples=[[]])
+    started: list[str] = Field(examples=[["hello"]])
+    stopped: dict[str, str] = Field(examples=[{}])
+    not_started: dict[str, str] = Field(examples=[{}])
     plugins: list[PluginSummary] = Field(
         description="The added and upgraded plugins, as /api/v1/plugins lists them.")
-    python: str = Field(description="The interpreter the host runs on (pip installs there).")
+    python: str = Field(description="The interpreter the host runs on (pip installs there).",
+                        examples=["/srv/plexichat/.venv/bin/python"])
 
 
 class InstallRequest(BaseModel):
@@ -70,10 +71,11 @@ class InstallRequest(BaseModel):
 class InstallView(BaseModel):
     """pip's run and the rescan after it."""
 
-    command: list[str]
-    returncode: int
-    notes: list[str]
-    log: list[str]
+    command: list[str] = Field(examples=[["/srv/plexichat/.venv/bin/python", "-m", "pip",
+                                          "install", "plexichat-hello"]])
+    returncode: int = Field(examples=[0])
+    notes: list[str] = Field(examples=[[]])
+    log: list[str] = Field(examples=[["Successfully installed plexichat-hello-1.0.0"]])
     rescan: RescanView
     problems: list[str] = Field(
         description="Why the install did not achieve its purpose (nothing installed, a "

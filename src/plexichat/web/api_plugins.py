@@ -19,21 +19,21 @@ router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
 class RouteInfo(BaseModel):
     """One route a plugin contributed."""
 
-    methods: list[str]
-    path: str
-    name: str
+    methods: list[str] = Field(examples=[["GET"]])
+    path: str = Field(examples=["/api/v1/hello"])
+    name: str = Field(examples=["hello"])
 
 
 class PluginSummary(BaseModel):
     """One plugin, as listed."""
 
-    name: str
-    version: str
-    type: str
-    state: str
-    reason: str
-    distribution: str
-    distribution_version: str
+    name: str = Field(examples=["hello"])
+    version: str = Field(examples=["1.0.0"])
+    type: str = Field(examples=["feature"])
+    state: str = Field(examples=["started"])
+    reason: str = Field(examples=[""])
+    distribution: str = Field(examples=["plexichat-hello"])
+    distribution_version: str = Field(examples=["1.0.0"])
 
 
 class FailureInfo(BaseModel):
@@ -69,17 +69,20 @@ class PluginDetail(PluginSummary):
 class SettingsView(BaseModel):
     """A plugin's settings (secrets masked) and the schema they follow."""
 
-    plugin: str
-    settings: dict[str, Any]
-    settings_schema: dict[str, Any]
+    plugin: str = Field(examples=["moderation"])
+    settings: dict[str, Any] = Field(examples=[{"action": "mask", "api_key": "********"}])
+    settings_schema: dict[str, Any] = Field(examples=[{
+        "type": "object",
+        "properties": {"action": {"enum": ["mask", "reject"]},
+                       "api_key": {"type": "string", "writeOnly": True}}}])
 
 
 class SettingsProblem(BaseModel):
     """One violated rule of a settings document."""
 
-    path: str
-    rule: str
-    message: str
+    path: str = Field(examples=["$.rate_limit_per_minute"])
+    rule: str = Field(examples=["minimum"])
+    message: str = Field(examples=["-5 is less than the minimum of 0"])
 
 
 class GrantChange(BaseModel):
@@ -100,18 +103,19 @@ class GrantsView(BaseModel):
 class HealthView(BaseModel):
     """A plugin's health: overall flag and each check's outcome."""
 
-    plugin: str
-    healthy: bool
-    checks: dict[str, dict[str, Any]]
+    plugin: str = Field(examples=["hello"])
+    healthy: bool = Field(examples=[True])
+    checks: dict[str, dict[str, Any]] = Field(examples=[{
+        "greeting": {"healthy": True, "message": "ok"}}])
 
 
 class SelfTestView(BaseModel):
     """The outcome of a plugin's self-test."""
 
-    plugin: str
-    passed: bool
-    tests: list[str]
-    message: str
+    plugin: str = Field(examples=["hello"])
+    passed: bool = Field(examples=[True])
+    tests: list[str] = Field(examples=[["greets"]])
+    message: str = Field(examples=["1 test passed"])
 
 
 def _host(request: Request) -> PluginHost:

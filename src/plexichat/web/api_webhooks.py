@@ -69,12 +69,13 @@ class DeliveryCounts(BaseModel):
 class WebhookView(BaseModel):
     """A subscription as listed: the secret is masked."""
 
-    id: int
-    url: str
-    events: list[str]
-    description: str
-    secret: str = Field(description="Masked: the full secret is shown only on creation.")
-    created_at: datetime
+    id: int = Field(examples=[1])
+    url: str = Field(examples=["https://example.com/plexichat-webhooks"])
+    events: list[str] = Field(examples=[["message.posted"]])
+    description: str = Field(examples=["audit log"])
+    secret: str = Field(description="Masked: the full secret is shown only on creation.",
+                        examples=["whsec_…"])
+    created_at: datetime = Field(examples=["2026-01-02T10:00:00Z"])
     deliveries: DeliveryCounts
 
 
@@ -82,35 +83,40 @@ class WebhookCreated(WebhookView):
     """The new subscription, with its secret in full — the only time it is shown."""
 
     secret: str = Field(description="The signing secret (`whsec_…`). Store it now: it is "
-                                    "never shown again.")
+                                    "never shown again.",
+                        examples=["whsec_MfKQ9r73ZXd5j9yqVnU6kXwbEo8IuK3Z"])
 
 
 class DeliveryView(BaseModel):
     """One entry of the delivery log: an event on its way to one subscription."""
 
-    id: int
-    event_id: int
-    event: str
-    subscription_id: int
-    webhook_id: str = Field(description="The `webhook-id` header: the same on every retry.")
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    next_attempt_at: datetime | None
-    last_attempt_at: datetime | None
-    last_error: str
-    response_code: int | None
-    created_at: datetime
-    delivered_at: datetime | None
+    id: int = Field(examples=[7])
+    event_id: int = Field(examples=[12])
+    event: str = Field(examples=["message.posted"])
+    subscription_id: int = Field(examples=[1])
+    webhook_id: str = Field(description="The `webhook-id` header: the same on every retry.",
+                            examples=["msg_2f1c9a7e0b8d4c6fa1e3b5d7c9f0a2b4"])
+    status: Literal["pending", "delivered", "failed"] = Field(examples=["delivered"])
+    attempts: int = Field(examples=[1])
+    next_attempt_at: datetime | None = Field(examples=[None])
+    last_attempt_at: datetime | None = Field(examples=["2026-01-02T10:06:01Z"])
+    last_error: str = Field(examples=[""])
+    response_code: int | None = Field(examples=[204])
+    created_at: datetime = Field(examples=["2026-01-02T10:06:00Z"])
+    delivered_at: datetime | None = Field(examples=["2026-01-02T10:06:01Z"])
 
 
 class EventView(BaseModel):
     """A recorded webhook event."""
 
-    id: int
-    event: str
-    source: str = Field(description="`core` or the name of the plugin that emitted it.")
-    payload: dict[str, Any]
-    created_at: datetime | None
+    id: int = Field(examples=[12])
+    event: str = Field(examples=["message.posted"])
+    source: str = Field(description="`core` or the name of the plugin that emitted it.",
+                        examples=["core"])
+    payload: dict[str, Any] = Field(examples=[{"message": {"id": 42, "channel_id": 1,
+                                                           "author": "ada",
+                                                           "text": "hello, world"}}])
+    created_at: datetime | None = Field(examples=["2026-01-02T10:06:00Z"])
 
 
 def _outbox(request: Request) -> WebhookEvents:

@@ -16,6 +16,7 @@ from ..contributions import RouterSpec, normalize_routers
 from ..manager import PluginHost, PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
 from ..webhooks import DeliveryWorker
+from . import api_docs
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
 from .api_health import router as health_router
@@ -80,9 +81,9 @@ def create_app(settings: HostSettings | None = None, *,
         title="PlexiChat",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # api_docs serves /api/docs and /api/redoc without a CDN
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=api_docs.OPENAPI_URL,
     )
     app.state.host = host
     app.state.settings = settings
@@ -94,6 +95,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.include_router(chat_router)
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
+    api_docs.install(app)
     install_ui(app)
     app.middleware("http")(run_plugin_middleware)
     routes = PluginRoutes(app)

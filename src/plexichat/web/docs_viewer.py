@@ -126,11 +126,29 @@ def _slug(text: str, used: set[str]) -> str:
     return slug
 
 
+# Directives of the MkDocs site's plugins (mkdocs.yml), which only a site build expands:
+# ``[OAD(file)]`` (neoteroi.mkdocsoad) and ``::: dotted.path`` with its indented options
+# (mkdocstrings).
+_OAD_RE = re.compile(r"^\[OAD\([^)\n]*\)\]\s*$", re.M)
+_AUTODOC_RE = re.compile(r"^::: *(?P<path>[\w.]+)[ \t]*\n(?:[ \t]+\S.*(?:\n|$))*", re.M)
+OAD_NOTE = ("*Every operation with its request and response bodies: this host's "
+            "[Swagger UI](/api/docs) or [ReDoc](/api/redoc) (the built documentation "
+            "site lists them here).*")
+
+
+def site_directives(text: str) -> str:
+    """``text`` with the site-only directives replaced by what the viewer can show: a
+    pointer to ``/api/docs`` for the OpenAPI operations, the dotted name of each object
+    the site documents from its docstring."""
+    text = _OAD_RE.sub(OAD_NOTE, text)
+    return _AUTODOC_RE.sub(lambda m: f"- `{m.group('path')}`\n\n", text)
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown → HTML (not yet sanitized), headings given ids for anchors."""
     md = _md()
     env: dict[str, Any] = {}
-    tokens = md.parse(text, env)
+    tokens = md.parse(site_directives(text), env)
     used: set[str] = set()
     for i, token in enumerate(tokens):
         if token.type == "heading_open" and i + 1 < len(tokens):

@@ -392,6 +392,7 @@ class PluginWebhooks:
         self._events = events
         self._plugin = plugin
         self.declared = list(declared)
+        """The event names the plugin's ``plugin.json`` declares under ``webhooks``."""
 
     def emit(self, event: str, payload: dict[str, Any] | None = None) -> int:
         """Record ``event`` for delivery; refused unless declared in ``plugin.json``."""

@@ -46,14 +46,16 @@ class Prompt(BaseModel):
 class Answer(BaseModel):
     """The responder's answer and the intent it recognised."""
 
-    intent: str = Field(description=f"One of: {', '.join(INTENTS)}.")
-    answer: str = Field(description=f"Always begins with [{LABEL}].")
+    intent: str = Field(description=f"One of: {', '.join(INTENTS)}.", examples=["summarize"])
+    answer: str = Field(description=f"Always begins with [{LABEL}].", examples=[
+        f"[{LABEL}] Summary: PlexiChat is a chat server. Plugins extend it."])
 
 
 class SummaryRequest(BaseModel):
     """A text to summarize."""
 
-    text: str = Field(max_length=MAX_TEXT)
+    text: str = Field(max_length=MAX_TEXT, examples=[
+        "PlexiChat is a chat server. Plugins extend it. Each is a distribution."])
     max_sentences: int | None = Field(
         default=None, ge=1, le=20,
         description="Sentences to keep; the plugin's summary_sentences setting when left "
@@ -63,15 +65,17 @@ class SummaryRequest(BaseModel):
 class Summary(BaseModel):
     """An extractive summary: sentences of the text, in their order."""
 
-    provider: str
-    summary: str
-    sentences: list[str]
+    provider: str = Field(examples=[LABEL])
+    summary: str = Field(examples=["PlexiChat is a chat server. Plugins extend it."])
+    sentences: list[str] = Field(examples=[["PlexiChat is a chat server.",
+                                            "Plugins extend it."]])
 
 
 class KeywordRequest(BaseModel):
     """A text to extract keyphrases from."""
 
-    text: str = Field(max_length=MAX_TEXT)
+    text: str = Field(max_length=MAX_TEXT, examples=[
+        "Plugins extend the chat server; plugins are distributions."])
     limit: int | None = Field(default=None, ge=1, le=50,
                               description="How many; the keyword_limit setting when left "
                                           "out.")
@@ -80,16 +84,18 @@ class KeywordRequest(BaseModel):
 class Keywords(BaseModel):
     """Keyphrases of a text, best first."""
 
-    provider: str
-    keywords: list[str]
+    provider: str = Field(examples=[LABEL])
+    keywords: list[str] = Field(examples=[["plugins", "extend", "chat", "server"]])
 
 
 class Status(BaseModel):
     """Which provider answers the host's ``ai`` service."""
 
-    provider: str = Field(description=f"{LABEL} while this plugin provides the service.")
-    active: bool = Field(description="True when the host's ai service is this plugin's.")
-    intents: list[str]
+    provider: str = Field(description=f"{LABEL} while this plugin provides the service.",
+                          examples=[LABEL])
+    active: bool = Field(description="True when the host's ai service is this plugin's.",
+                         examples=[True])
+    intents: list[str] = Field(examples=[list(INTENTS)])
 
 
 @hookimpl

@@ -214,35 +214,40 @@ def register_health_checks(context: Any) -> list[HealthCheck]:
 class ArchiveView(BaseModel):
     """One archive."""
 
-    name: str
-    size: int = Field(description="Bytes.")
-    created: str = Field(description="When it was made (UTC, ISO 8601).")
+    name: str = Field(examples=["plexichat-backup-20260102T030000000000Z.zip"])
+    size: int = Field(description="Bytes.", examples=[48213])
+    created: str = Field(description="When it was made (UTC, ISO 8601).",
+                         examples=["2026-01-02T03:00:00Z"])
 
 
 class BackupResult(BaseModel):
     """A backup just made."""
 
-    reason: str
+    reason: str = Field(examples=["manual"])
     archive: ArchiveView
-    directory: str
-    tables: int = Field(description="Database tables archived.")
-    files: int = Field(description="Files of the data directory archived.")
-    handlers: list[str] = Field(description="Plugin backup handlers that ran.")
-    removed: list[str] = Field(description="Older archives removed by retention.")
-    seconds: float
+    directory: str = Field(examples=["data/plugins/backup_node/archives"])
+    tables: int = Field(description="Database tables archived.", examples=[14])
+    files: int = Field(description="Files of the data directory archived.", examples=[3])
+    handlers: list[str] = Field(description="Plugin backup handlers that ran.",
+                                examples=[["advanced/advanced"]])
+    removed: list[str] = Field(description="Older archives removed by retention.",
+                               examples=[[]])
+    seconds: float = Field(examples=[0.214])
 
 
 class BackupStatus(BaseModel):
     """The target's settings, schedule and archives."""
 
-    directory: str
-    keep: int
-    interval_minutes: float
-    next_run: str | None = Field(description="When the next scheduled backup is due.")
-    runs: int
-    scheduled_runs: int
-    last_run: dict[str, Any] | None
-    last_error: str
+    directory: str = Field(examples=["data/plugins/backup_node/archives"])
+    keep: int = Field(examples=[7])
+    interval_minutes: float = Field(examples=[1440.0])
+    next_run: str | None = Field(description="When the next scheduled backup is due.",
+                                 examples=["2026-01-03T03:00:00Z"])
+    runs: int = Field(examples=[1])
+    scheduled_runs: int = Field(examples=[1])
+    last_run: dict[str, Any] | None = Field(examples=[{"reason": "scheduled",
+                                                       "at": "2026-01-02T03:00:00Z"}])
+    last_error: str = Field(examples=[""])
     archives: list[ArchiveView] = Field(description="Newest first.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from plexichat import hookimpl
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["hello"])
 class Greeting(BaseModel):
     """What the hello routes answer."""
 
-    message: str
+    message: str = Field(examples=["Hello from PlexiChat!"])
 
 
 @router.get("", response_model=Greeting)

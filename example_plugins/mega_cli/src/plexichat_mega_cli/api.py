@@ -25,25 +25,28 @@ MAX_INPUT_CHARS = 1000
 class CommandCounts(BaseModel):
     """How many commands each category has."""
 
-    total: int
-    categories: dict[str, int]
-    descriptions: dict[str, str]
+    total: int = Field(examples=[420])
+    categories: dict[str, int] = Field(examples=[{"dev": 60, "net": 60}])
+    descriptions: dict[str, str] = Field(examples=[{
+        "dev": "Developer helpers: digests, case styles, versions, UUIDs."}])
 
 
 class CommandInfo(BaseModel):
     """One command, as listed."""
 
-    name: str
-    category: str
-    summary: str
-    operation: str
-    admin_only: bool = Field(description="over the API, only an admin may run it")
+    name: str = Field(examples=["dev_cmd_1"])
+    category: str = Field(examples=["dev"])
+    summary: str = Field(examples=["Sha256 digest of TEXT, first 12 hex digits"])
+    operation: str = Field(examples=["digest"])
+    admin_only: bool = Field(description="over the API, only an admin may run it",
+                             examples=[False])
 
 
 class CommandHelp(CommandInfo):
     """One command with its full ``--help`` text."""
 
-    help: str
+    help: str = Field(examples=["Usage: plexichat dev dev_cmd_1 [OPTIONS] TEXT\n\n"
+                                "  Sha256 digest of TEXT, first 12 hex digits.\n…"])
 
 
 class RunRequest(BaseModel):
@@ -55,26 +58,26 @@ class RunRequest(BaseModel):
 class RunResult(BaseModel):
     """What the command printed."""
 
-    command: str
-    result: str
+    command: str = Field(examples=["plexichat dev dev_cmd_1"])
+    result: str = Field(examples=["2cf24dba5fb0"])
 
 
 class UsageEntry(BaseModel):
     """One logged run."""
 
-    at: float
-    category: str
-    command: str
-    admin: bool
-    outcome: str
-    detail: str
+    at: float = Field(examples=[1767322800.0])
+    category: str = Field(examples=["dev"])
+    command: str = Field(examples=["dev_cmd_1"])
+    admin: bool = Field(examples=[True])
+    outcome: str = Field(examples=["ok"])
+    detail: str = Field(examples=["2cf24dba5fb0"])
 
 
 class UsageReport(BaseModel):
     """The usage log of the ``mega_cli_usage`` table."""
 
-    total: int
-    by_command: dict[str, dict[str, int]]
+    total: int = Field(examples=[1])
+    by_command: dict[str, dict[str, int]] = Field(examples=[{"dev dev_cmd_1": {"ok": 1}}])
     recent: list[UsageEntry]
 
 
