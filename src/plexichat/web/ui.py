@@ -11,6 +11,8 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     the admin token, checked with :class:`~plexichat.web.auth.AdminToken`, opens a
     session; the cookie holds a random session id (``HttpOnly``, ``SameSite=Strict``,
     path ``/``), never the token, and the session lives in this process's memory.
+``/chat``
+    the chat page for users (:mod:`.chat_page`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
 ``/plugins/{name}``
@@ -83,7 +85,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
-    """Add the web UI and the ``/docs`` viewer to ``app``."""
+    """Add the web UI, the ``/docs`` viewer and the ``/chat`` page to ``app``."""
+    from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
 
     app.state.ui_sessions = Sessions()
@@ -91,6 +94,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
     app.include_router(docs_router)
+    app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
