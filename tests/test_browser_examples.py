@@ -259,8 +259,10 @@ OVERFLOW = """() => {
       return spills || element.getBoundingClientRect().right > viewport + 1;
     });
     for (const element of wide.filter(e => !wide.some(o => o !== e && e.contains(o)))) {
-      bad.push(`${element.tagName}.${element.className} (${element.scrollWidth} wide, ends at ` +
-               `${element.getBoundingClientRect().right}): ${element.textContent.trim().slice(0, 40)}`);
+      const right = element.getBoundingClientRect().right;
+      const text = element.textContent.trim().slice(0, 40);
+      bad.push(`${element.tagName}.${element.className} (${element.scrollWidth} wide, ` +
+               `ends at ${right}): ${text}`);
     }
   }
   for (const column of document.querySelectorAll(".plx-grid > *, .plx-summary > *")) {
