@@ -320,7 +320,8 @@ def register_background_tasks(context: PluginContext) -> Any:
     within a bound, when it is disabled or the host stops.
 
     Return: :class:`~plexichat.contributions.BackgroundTask` items, or coroutine
-    functions (named after themselves).
+    functions, each named by its function's ``__name__`` (``deliver`` for a function
+    defined inside this hook, a method's own name, a ``functools.partial``'s function).
 
     Example::
 
