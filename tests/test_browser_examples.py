@@ -8,7 +8,8 @@ failing with a long error, until the plugin is quarantined).
 - Tasks are named by their function; "no checks" where a plugin has none; the
   overview's health counts the failed plugin; ``/favicon.ico`` is the linked icon.
 - ``/chat`` in two browser contexts at once: one user posts, the other sees it arrive
-  over the WebSocket without reloading; ``/echo`` and ``/roll`` get echo_bot's replies;
+  over the WebSocket without reloading; ``/echo`` and ``/roll`` get echo_bot's replies,
+  ``/ask`` ai_node's answer;
   moderation's masking and its refusal (with the reason) show; theme_dark's colours
   apply; a user who only uses the keyboard registers, creates a channel and posts. The
   user token never appears in a URL or the server's log.
@@ -393,6 +394,11 @@ def test_two_users_chat_live_and_see_what_the_plugins_do(browsers, server):
     sync_api.expect(messages(ada).last.locator(".plx-chat-text")).to_contain_text("2d6")
     sync_api.expect(messages(ada).last).to_have_attribute("data-author", "bot:echo_bot")
 
+    post(bob, "/ask hello")  # ai_node's answer, from its bot
+    sync_api.expect(messages(ada).last).to_have_attribute("data-author", "bot:ai_node")
+    sync_api.expect(messages(ada).last.locator(".plx-chat-text")).to_contain_text(
+        "[plexichat-ai-node]")
+
     post(ada, "what a darn day")  # moderation masks it, for everyone
     sync_api.expect(messages(bob).last.locator(".plx-chat-text")).to_have_text(
         "what a **** day")
@@ -424,29 +430,28 @@ def test_two_users_chat_live_and_see_what_the_plugins_do(browsers, server):
 def test_a_keyboard_user_registers_creates_a_channel_and_posts(browsers):
     page = browsers.page()
     page.goto("/chat")
-    focused = "() => document.activeElement && document.activeElement.id"
-    assert page.evaluate(focused) == "chat-name"
+    sync_api.expect(page.locator("#chat-name")).to_be_focused()
     page.keyboard.type("kim")
     page.keyboard.press("Tab")
-    assert page.evaluate(focused) == "chat-password"
+    sync_api.expect(page.locator("#chat-password")).to_be_focused()
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Tab")
-    assert page.evaluate(focused) == "chat-login"
+    sync_api.expect(page.locator("#chat-login")).to_be_focused()
     page.keyboard.press("Tab")
-    assert page.evaluate(focused) == "chat-register"
+    sync_api.expect(page.locator("#chat-register")).to_be_focused()
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"  # the focus is visible
     page.keyboard.press("Enter")
     sync_api.expect(page.locator("#chat-me")).to_have_text("kim")
-    assert page.evaluate(focused) == "chat-channel-name"  # no channel joined yet
+    sync_api.expect(page.locator("#chat-channel-name")).to_be_focused()  # no channel joined yet
     page.keyboard.type("keys")
     page.keyboard.press("Enter")
     sync_api.expect(page.locator("#chat-title")).to_have_text("#keys")
-    assert page.evaluate(focused) == "chat-text"
+    sync_api.expect(page.locator("#chat-text")).to_be_focused()
     page.keyboard.type("typed, never clicked")
     page.keyboard.press("Enter")
     sync_api.expect(messages(page).last.locator(".plx-chat-text")).to_have_text(
         "typed, never clicked")
     sync_api.expect(page.locator("#chat-text")).to_have_value("")
-    assert page.evaluate(focused) == "chat-text"
+    sync_api.expect(page.locator("#chat-text")).to_be_focused()
     shot(page, "25-chat-keyboard")
