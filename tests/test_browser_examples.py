@@ -303,7 +303,7 @@ def test_plugin_pages_stay_inside_their_columns_at_1280_and_800_px(browsers, ser
 def test_tasks_are_named_by_their_function_and_no_checks_is_not_healthy(browsers):
     page = browsers.page()
     log_in_admin(page, "/plugins/longhaul")
-    tasks = page.locator("section.plx-grid table").filter(has_text="last_error")
+    tasks = page.locator("section.plx-grid table").filter(has_text="last error")
     sync_api.expect(tasks).to_contain_text(LONG_TASK)
     sync_api.expect(tasks).to_contain_text("poll_the_upstream_service")
     assert "<locals>" not in tasks.inner_text()
