@@ -154,7 +154,10 @@ def server(tmp_path_factory):
         while _call(base, "GET", "/api/v1/health/live")[0] != 200 or not _started(base):
             if proc.poll() is not None or time.monotonic() > deadline:
                 output = log_path.read_text(errors="replace")[-4000:]
-                pytest.fail(f"plexichat serve did not start its plugins:\n{output}")
+                states = _call(base, "GET", "/api/v1/plugins")[1]
+                pytest.fail("plexichat serve did not start the example and fixture plugins "
+                            "(install the examples: python scripts/install_example_plugins"
+                            f".py); plugins: {states}\nlog:\n{output}")
             time.sleep(0.1)
         yield base, log_path
     finally:
