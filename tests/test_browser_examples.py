@@ -382,6 +382,9 @@ def test_two_users_chat_live_and_see_what_the_plugins_do(browsers, server):
     register(bob, "bob")
     bob.click('#chat-channels [data-channel="lobby"]')
     sync_api.expect(bob.locator("#chat-title")).to_have_text("#lobby")
+    commands = bob.locator("#chat-commands")
+    for command in ("/echo", "/roll", "/ask"):
+        sync_api.expect(commands).to_contain_text(command)
 
     post(ada, "hello bob")  # arrives at bob's over the WebSocket: he never reloads
     sync_api.expect(messages(bob).last).to_contain_text("hello bob")

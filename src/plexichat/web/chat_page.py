@@ -28,5 +28,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/chat", response_class=HTMLResponse)
 async def chat_page(request: Request) -> HTMLResponse:
-    """The chat page (no admin session needed: chat users log in on the page)."""
-    return await render(request, "chat.html", title="Chat", max_text=MAX_TEXT)
+    """The chat page (no admin session needed: chat users log in on the page), listing
+    the slash commands the running plugins answer."""
+    commands = request.app.state.host.services.chat.commands()
+    return await render(request, "chat.html", title="Chat", max_text=MAX_TEXT,
+                        commands=[(name, plugin, text) for name, (plugin, text)
+                                  in commands.items()])
