@@ -91,6 +91,42 @@ def test_the_token_may_come_as_a_bearer_header(client):
         assert ws.receive_json()["type"] == "ready"
 
 
+def test_the_token_may_come_as_the_first_message(client):
+    ada = Chatter(client, "ada")
+    general = ada.create_channel()
+    with client.websocket_connect("/api/v1/ws") as ws:
+        ws.send_json({"type": "auth", "token": ada.token})
+        ready = ws.receive_json()
+        assert (ready["type"], ready["user"]["name"], ready["channels"]) == (
+            "ready", "ada", [general])
+        ada.say(general, "after auth")
+        assert ws.receive_json()["message"]["text"] == "after auth"
+
+
+@pytest.mark.parametrize("first", [{"type": "auth", "token": "not-a-token"},
+                                   {"type": "hello"}, "not json"])
+def test_a_first_message_without_a_valid_token_closes_the_connection(client, first):
+    with client.websocket_connect("/api/v1/ws") as ws:
+        if isinstance(first, dict):
+            ws.send_json(first)
+        else:
+            ws.send_text(first)
+        with pytest.raises(WebSocketDisconnect) as info:
+            ws.receive_json()
+    assert info.value.code == 1008
+
+
+def test_a_silent_connection_is_closed_after_the_auth_timeout(client, monkeypatch):
+    from plexichat.web import api_chat
+
+    monkeypatch.setattr(api_chat, "AUTH_TIMEOUT", 0.05)
+    with client.websocket_connect("/api/v1/ws") as ws, pytest.raises(
+            WebSocketDisconnect) as info:
+        ws.receive_json()
+    assert info.value.code == 1008
+    assert '"type": "auth"' in info.value.reason
+
+
 def test_clients_see_what_the_filters_stored(tmp_path, backend, site):
     make_plugin(site, "polite", code="""
         from plexichat import hookimpl

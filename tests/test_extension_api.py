@@ -394,6 +394,33 @@ def test_task_ignoring_cancellation_is_ended_within_the_shutdown_timeout(site, d
         assert sys.modules["plx_stubborn"].ENDED == [True]
 
 
+def test_a_task_given_as_a_function_is_named_by_the_function(site, data_dir):
+    make_plugin(site, "reminders", code="""
+        import asyncio
+        import functools
+        from plexichat import hookimpl
+
+        class Mailer:
+            async def send_digest(self):
+                await asyncio.Event().wait()
+
+        async def poll(every):
+            await asyncio.Event().wait()
+
+        @hookimpl
+        def register_background_tasks():
+            async def deliver_reminders():
+                await asyncio.Event().wait()
+            return [deliver_reminders, Mailer().send_digest, functools.partial(poll, 5)]
+    """)
+    with host(data_dir, "reminders") as client:
+        info = detail(client, "reminders")
+    assert sorted(t["name"] for t in info["tasks"]) == ["deliver_reminders", "poll",
+                                                       "send_digest"]
+    assert sorted(info["contributions"]["background_tasks"]) == [
+        "deliver_reminders", "poll", "send_digest"]
+
+
 # --- plugin tables ---------------------------------------------------------------------
 
 TABLED = """

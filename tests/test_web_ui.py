@@ -9,6 +9,7 @@ import re
 
 import pytest
 from support.api import AUTH, TOKEN, get_settings, put_settings, state_of
+from support.dists import make_plugin
 from support.host import running_host
 from support.ui_plugins import PANEL_SCHEMA, THEME_COLOR, install_panel, install_tint
 from support.web import csrf_of, field_block, login, raw_get
@@ -101,6 +102,38 @@ def test_a_stolen_cookie_value_from_another_host_does_not_log_in(client):
     assert client.get("/plugins", follow_redirects=False).status_code == 303
 
 
+def test_the_overview_health_is_degraded_while_a_plugin_has_failed(site, tmp_path):
+    install_tint(site)
+    make_plugin(site, "broken", code="""
+        from plexichat import hookimpl
+
+        @hookimpl
+        def startup(context):
+            raise RuntimeError("cannot start")
+    """)
+    with running_host(tmp_path / "data", "tint", "broken", admin_token=TOKEN) as client:
+        html = client.get("/").text
+    assert 'id="host-health">degraded<' in html
+    assert "broken failed: startup raised RuntimeError: cannot start" in html
+
+
+def test_the_favicon_is_served_and_linked(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/").text
+
+
+def test_the_chat_page_is_served_and_in_the_navigation(client):
+    page = client.get("/chat")
+    assert page.status_code == 200
+    assert '<label for="chat-name">' in page.text and 'src="/static/chat.js"' in page.text
+    assert '<a href="/chat" aria-current="page">Chat</a>' in page.text
+    assert '<a href="/chat">Chat</a>' in client.get("/").text
+    assert client.get("/static/chat.js").status_code == 200
+
+
 # --- CSRF ----------------------------------------------------------------------------------
 
 
@@ -136,6 +169,8 @@ def test_plugins_table_lists_name_version_type_state_reason_and_health(client, c
     assert 'data-role="state">started<' in row
     assert 'data-role="health">healthy<' in row
     assert 'data-action="disable"' in row
+    tint = html[html.index('id="plugin-tint"'):]
+    assert 'data-role="health">no checks<' in tint  # it registers none
 
 
 def test_disable_and_enable_through_the_buttons(client, csrf):

@@ -320,10 +320,11 @@ def register_background_tasks(context: PluginContext) -> Any:
     Arguments: ``context``, the plugin's ``PluginContext``.
 
     Return: :class:`~plexichat.contributions.BackgroundTask` items
-    (``from plexichat.contributions import BackgroundTask``), or functions (named after
-    themselves, no interval). A task function may be ``async def`` or plain (a plain
-    one runs on the event loop: keep it short); it receives ``context`` when it has a
-    parameter of that name, and nothing otherwise. Without ``interval`` it is called
+    (``from plexichat.contributions import BackgroundTask``), or functions (no interval),
+    each named by its function's ``__name__`` (``deliver`` for a function defined inside
+    this hook, a method's own name, a ``functools.partial``'s function). A task function
+    may be ``async def`` or plain (a plain one runs on the event loop: keep it short); it
+    receives ``context`` when it has a parameter of that name, and nothing otherwise. Without ``interval`` it is called
     once and should loop until cancelled; with ``interval`` (seconds) it is one step,
     called at once and then ``interval`` seconds after each call returns.
 

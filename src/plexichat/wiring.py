@@ -10,6 +10,7 @@ of them out again, which is what disabling and quarantining rely on.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,20 @@ class Contributions:
 
 def _name(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+def task_name(func: Callable[..., Any]) -> str:
+    """The name of a task a plugin gave as a bare callable: its function's name.
+
+    ``deliver`` for a function defined inside ``register_background_tasks`` (not
+    ``register_background_tasks.<locals>.deliver``), for a bound method ``deliver`` of
+    its class, the wrapped function's for a :func:`functools.partial`.
+    """
+    target = func
+    while isinstance(target, functools.partial):
+        target = target.func
+    name = getattr(target, "__name__", None)
+    return name if isinstance(name, str) and name else type(func).__name__
 
 
 class Wiring:
@@ -253,7 +268,7 @@ class Wiring:
 
     def _tasks(self, record: PluginRecord, c: Contributions, value: Any) -> None:
         task = value if isinstance(value, BackgroundTask) else (
-            BackgroundTask(_name(value), value) if callable(value) else None)
+            BackgroundTask(task_name(value), value) if callable(value) else None)
         if task is None:
             raise TypeError(f"expected BackgroundTask or a coroutine function, got "
                             f"{type(value).__name__}")

@@ -156,3 +156,22 @@ def test_the_self_test_passes(plexichat_client):
     client = plexichat_client(plugins=[NAME], admin=True)
     result = client.post(f"/api/v1/plugins/{NAME}/self-test").json()
     assert result["passed"], result
+
+
+def test_ask_in_chat_gets_the_nodes_answer_from_its_bot(plexichat_client):
+    client = plexichat_client(plugins=[NAME])
+    credentials = {"name": "ada", "password": "password-1"}
+    assert client.post("/api/v1/users", json=credentials).status_code == 201
+    token = client.post("/api/v1/users/login", json=credentials).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    channel = client.post("/api/v1/channels", json={"name": "general"},
+                          headers=headers).json()["id"]
+    url = f"/api/v1/channels/{channel}/messages"
+    response = client.post(url, json={"text": "/ask hello"}, headers=headers)
+    assert response.status_code == 201, response.text
+    [reply] = response.json()["replies"]
+    assert reply["author"] == "bot:ai_node"
+    assert reply["text"] == NodeAI().respond("hello").text
+    assert LABEL in reply["text"]
+    empty = client.post(url, json={"text": "/ask"}, headers=headers)
+    assert empty.status_code == 400 and "usage: /ask" in empty.json()["detail"]

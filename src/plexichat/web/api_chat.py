@@ -6,7 +6,11 @@ Requests authenticate with ``Authorization: Bearer <user token>`` (from
 token. Every refusal of the chat service (:class:`~plexichat.chat.errors.ChatError`)
 becomes its HTTP status with the service's reason as ``detail``, unchanged.
 
-The WebSocket (``/api/v1/ws?token=<user token>``) first sends
+The WebSocket ``/api/v1/ws`` takes the user token as ``Authorization: Bearer <token>``,
+as ``?token=<token>``, or — what a browser, which cannot set headers, should use, so the
+token stays out of URLs and access logs — as the first message after connecting:
+``{"type": "auth", "token": "<token>"}`` within :data:`AUTH_TIMEOUT` seconds. It then
+sends
 ``{"type": "ready", "user": {...}, "channels": [ids]}``, then one JSON object per
 ``message.created``, ``message.updated`` and ``message.deleted`` of the channels the
 user has joined (joining while connected counts), in the order they were stored:
@@ -16,6 +20,7 @@ too far behind is disconnected (close code 1013).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from typing import Annotated, Any
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
 from ..chat.errors import ChatError
+from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
 
@@ -350,6 +356,10 @@ async def delete_message(message_id: int, actor: CurrentActor, request: Request)
 # --- WebSocket ---------------------------------------------------------------------------
 
 
+AUTH_TIMEOUT = 10.0
+"""Seconds a WebSocket opened without a token has to send its ``auth`` message."""
+
+
 @ws_router.websocket("/api/v1/ws")
 async def events(websocket: WebSocket, token: str | None = None) -> None:
     """Deliver the message events of the user's channels (see the module docstring)."""
@@ -357,15 +367,55 @@ async def events(websocket: WebSocket, token: str | None = None) -> None:
     if token is None:
         scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
-    user = chat.authenticate(token or "")
+    if token is None:  # a browser cannot send headers: its first message carries the token
+        await websocket.accept()
+        token = await _auth_message(websocket)
+        if token is None:
+            return
+        user = chat.authenticate(token)
+        if user is None:
+            await websocket.close(code=1008, reason="the token is not valid (log in again)")
+            return
+        await _deliver(websocket, chat, user, chat.fanout.subscribe(
+            user.id, chat.joined_channel_ids(user.id)))
+        return
+    user = chat.authenticate(token)
     if user is None:  # refused before the handshake completes: the client sees HTTP 403
         await websocket.close(code=1008, reason="a valid user token is required "
-                              "(?token=<token> or Authorization: Bearer <token>)")
+                              "(?token=<token>, Authorization: Bearer <token>, or a "
+                              'first message {"type": "auth", "token": <token>})')
         return
     # Subscribe before accepting, so nothing stored after the handshake is missed.
     sub = chat.fanout.subscribe(user.id, chat.joined_channel_ids(user.id))
+    await _deliver(websocket, chat, user, sub, accept=True)
+
+
+async def _auth_message(websocket: WebSocket) -> str | None:
+    """The token of the first message, ``{"type": "auth", "token": ...}``; None (and the
+    connection closed) when the client sends anything else or nothing in time."""
+    refusal = ('send {"type": "auth", "token": "<user token>"} as the first message, '
+               f"within {AUTH_TIMEOUT:g} s")
     try:
-        await websocket.accept()
+        data = await asyncio.wait_for(websocket.receive_json(), AUTH_TIMEOUT)
+    except WebSocketDisconnect:
+        return None
+    except (asyncio.TimeoutError, ValueError, KeyError):  # silent, not JSON, not text
+        data = None
+    if (isinstance(data, dict) and data.get("type") == "auth"
+            and isinstance(data.get("token"), str)):
+        return str(data["token"])
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.close(code=1008, reason=refusal)
+    return None
+
+
+async def _deliver(websocket: WebSocket, chat: ChatService, user: User,
+                   sub: Subscription, *, accept: bool = False) -> None:
+    """(Accept, then) send ``ready``, then every event of ``sub`` until either side goes
+    away; ``sub`` ends with it."""
+    try:
+        if accept:
+            await websocket.accept()
         await websocket.send_json({"type": "ready", "user": user.as_dict(),
                                    "channels": sorted(sub.channels)})
 

@@ -3,11 +3,16 @@
 Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
 
 ``/``
-    overview: host version, readiness, plugin counts by state, plugin UI pages.
+    overview: host version, health (readiness checks, failed and quarantined plugins),
+    plugin counts by state, plugin UI pages.
+``/favicon.ico``
+    the host's icon, linked from every page.
 ``/login`` · ``/logout``
     the admin token, checked with :class:`~plexichat.web.auth.AdminToken`, opens a
     session; the cookie holds a random session id (``HttpOnly``, ``SameSite=Strict``,
     path ``/``), never the token, and the session lives in this process's memory.
+``/chat``
+    the chat page for users (:mod:`.chat_page`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
 ``/plugins/{name}``
@@ -80,7 +85,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
-    """Add the web UI and the ``/docs`` viewer to ``app``."""
+    """Add the web UI, the ``/docs`` viewer and the ``/chat`` page to ``app``."""
+    from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
 
     app.state.ui_sessions = Sessions()
@@ -88,6 +94,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
     app.include_router(docs_router)
+    app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
@@ -427,12 +434,35 @@ async def _health(host: PluginHost, record: PluginRecord) -> dict[str, Any]:
     report = await host.health(record.name)
     failing = [f"{name}: {check.get('detail', 'failing')}"
                for name, check in report.checks.items() if not check.get("healthy")]
-    if not report.checks:
-        return {"label": "healthy", "key": "healthy", "healthy": True,
-                "detail": "no health checks"}
+    if not report.checks:  # nothing to judge by: say so rather than "healthy"
+        return {"label": "no checks", "key": "none", "healthy": None,
+                "detail": "the plugin registers no health checks"}
     label = "healthy" if report.healthy else "unhealthy"
     return {"label": label, "key": label, "healthy": report.healthy,
             "detail": "; ".join(failing)}
+
+
+_BROKEN_STATES = (PluginState.FAILED, PluginState.QUARANTINED)
+
+
+async def overview_health(host: PluginHost) -> tuple[str, list[str]]:
+    """The overview's health word and the problems behind it.
+
+    ``starting`` until the plugins have started; ``unhealthy`` while a readiness check
+    fails; ``degraded`` while a plugin has failed or is quarantined (the host serves,
+    without it); ``ok`` otherwise.
+    """
+    if not host.ready:
+        return "starting", ["plugins are still starting"]
+    problems = await host.ready_problems()
+    broken = [f"{name} {record.state.value}: {record.reason or 'no reason given'}"
+              for name, record in sorted(host.records.items())
+              if record.state in _BROKEN_STATES]
+    if problems:
+        return "unhealthy", problems + broken
+    if broken:
+        return "degraded", broken
+    return "ok", []
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -443,11 +473,7 @@ async def overview(request: Request) -> Response:
     """Host version, readiness and plugin counts by state."""
     host = _host(request)
     counts = collections.Counter(r.state.value for r in host.records.values())
-    if not host.ready:
-        ready, problems = "starting", ["plugins are still starting"]
-    else:
-        problems = await host.ready_problems()
-        ready = "ok" if not problems else "unhealthy"
+    ready, problems = await overview_health(host)
     pages: list[tuple[str, UIPageSpec]] = []
     for name, record in sorted(host.records.items()):
         if record.state is PluginState.STARTED:
@@ -455,6 +481,13 @@ async def overview(request: Request) -> Response:
     return await render(request, "overview.html", title="Overview", ready=ready,
                         problems=problems, counts=sorted(counts.items()),
                         total=len(host.records), pages=pages)
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """The host's icon (browsers ask for it at this path)."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/login", response_class=HTMLResponse)

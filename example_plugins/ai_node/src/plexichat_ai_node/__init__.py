@@ -13,6 +13,8 @@ Its own API, under ``/api/v1/ai-node``, answers with the same engine:
 - ``POST /api/v1/ai-node/respond`` ``{"prompt": ...}``: the intent and the answer;
 - ``POST /api/v1/ai-node/summarize`` ``{"text": ..., "max_sentences": 2}``;
 - ``POST /api/v1/ai-node/keywords`` ``{"text": ..., "limit": 5}``.
+
+In chat, ``/ask PROMPT`` gets the responder's answer from the bot user ``bot:ai_node``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from plexichat import hookimpl
+from plexichat.chat import CommandCall, Reject, SlashCommand
 from plexichat.contributions import RouterSpec, SelfTestResult
 
 from .engine import INTENTS, LABEL, NodeAI, Reply, keywords, summarize
@@ -131,6 +134,22 @@ def register_routers(context: Any) -> RouterSpec:
         return Keywords(provider=LABEL, keywords=keywords(body.text, limit))
 
     return RouterSpec(router, prefix="/api/v1/ai-node")
+
+
+ASK_USAGE = "usage: /ask PROMPT, e.g. /ask summarize: TEXT, /ask keywords: TEXT, /ask help"
+
+
+@hookimpl
+def register_slash_commands(context: Any) -> list[SlashCommand]:
+    """``/ask PROMPT`` in chat: the responder's answer, posted by ``bot:ai_node``."""
+    node = _provider(context)
+
+    def ask(call: CommandCall) -> str | Reject:
+        if not call.args.strip():
+            return Reject(ASK_USAGE)
+        return node.respond(call.args).text
+
+    return [SlashCommand("ask", ask, help="/ask PROMPT: the AI node's answer")]
 
 
 SAMPLE = ("PlexiChat is a chat server. Plugins extend PlexiChat through hooks. "
