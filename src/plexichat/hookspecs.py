@@ -324,9 +324,10 @@ def register_background_tasks(context: PluginContext) -> Any:
     each named by its function's ``__name__`` (``deliver`` for a function defined inside
     this hook, a method's own name, a ``functools.partial``'s function). A task function
     may be ``async def`` or plain (a plain one runs on the event loop: keep it short); it
-    receives ``context`` when it has a parameter of that name, and nothing otherwise. Without ``interval`` it is called
-    once and should loop until cancelled; with ``interval`` (seconds) it is one step,
-    called at once and then ``interval`` seconds after each call returns.
+    receives ``context`` when it has a parameter of that name, and nothing otherwise.
+    Without ``interval`` it is called once and should loop until cancelled; with
+    ``interval`` (seconds) it is one step, called at once and then ``interval`` seconds
+    after each call returns.
 
     Failure: a task that raises is restarted with exponential backoff (0.5 s doubling,
     capped at 60 s); each crash counts against the plugin's fault budget. All of a
