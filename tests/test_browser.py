@@ -22,11 +22,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.api import TOKEN
+from support.browser import TIMEOUT_MS, launch_chromium, shot
 from support.ui_plugins import DOCS_PHRASE, THEME_COLOR, install_panel, install_tint
 
 sync_api = pytest.importorskip(
@@ -37,9 +37,6 @@ sync_api = pytest.importorskip(
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
-TIMEOUT_MS = 10_000
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -101,44 +98,16 @@ def server(tmp_path_factory):
             proc.wait()
 
 
-class _NoBrowser:
-    """Stands in for the browser (and its pages) when Chromium cannot start: the first
-    use fails the test that makes it, with the reason."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __getattr__(self, name: str) -> Any:
-        pytest.fail(self.reason, pytrace=False)
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium under Playwright, or why it could not start."""
-    if not os.path.exists(CHROMIUM):
-        yield _NoBrowser(f"{CHROMIUM} does not exist: install Debian's Chromium with "
-                         "`apt-get install -y chromium` (.ci/run does)")
-        return
-    with sync_api.sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox"])
-        except Exception as exc:
-            yield _NoBrowser(f"Chromium at {CHROMIUM} could not be launched by Playwright: "
-                             f"{type(exc).__name__}: {exc}")
-            return
-        try:
-            yield browser
-        finally:
-            browser.close()
+    """Debian's Chromium under Playwright; the test fails saying why when it cannot."""
+    with launch_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 def page(chromium, server):
     """A fresh browser context (no cookies) on the server."""
-    if isinstance(chromium, _NoBrowser):
-        yield chromium  # the test fails (not errors, not skips) on its first step
-        return
     context = chromium.new_context(base_url=server, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -149,14 +118,6 @@ def page(chromium, server):
     finally:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def shot(page: Any, name: str) -> None:
-    """A full-page PNG screenshot under test-artifacts/browser/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
 
 
 def log_in(page: Any, next_path: str = "/plugins") -> None:

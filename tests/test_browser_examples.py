@@ -28,11 +28,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 from support.api import TOKEN
+from support.browser import TIMEOUT_MS, launch_chromium, shot
 from support.dists import make_plugin
 
 sync_api = pytest.importorskip(
@@ -43,9 +43,6 @@ sync_api = pytest.importorskip(
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
-TIMEOUT_MS = 10_000
 WIDTHS = (1280, 800)
 LONG_TASK = "deliver_reminders_to_every_subscriber_of_every_channel_in_the_workspace"
 LONG_ROUTE = "/api/v1/longhaul/" + "-".join(["a-very-long-route-segment"] * 6)
@@ -182,20 +179,8 @@ def _started(base: str) -> bool:
 @pytest.fixture(scope="module")
 def chromium():
     """Debian's Chromium under Playwright; the test fails saying why when it cannot."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} does not exist: install Debian's Chromium with "
-                    "`apt-get install -y chromium` (.ci/run does)")
-    with sync_api.sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox"])
-        except Exception as exc:
-            pytest.fail(f"Chromium at {CHROMIUM} could not be launched by Playwright: "
-                        f"{type(exc).__name__}: {exc}")
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 class Browsers:
@@ -233,14 +218,6 @@ def browsers(chromium, server):
     finally:
         opened.close()
     assert not opened.errors, f"JavaScript errors on the page: {opened.errors}"
-
-
-def shot(page: Any, name: str) -> None:
-    """A full-page PNG screenshot under test-artifacts/browser/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
 
 
 def log_in_admin(page: Any, next_path: str) -> None:

@@ -7,10 +7,8 @@ a PNG screenshot of each width goes to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from support.browser import launch_chromium, shot
 from support.dists import make_plugin
 from support.served import serve
 
@@ -22,8 +20,6 @@ sync_api = pytest.importorskip(
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 TOKEN = "browser-failures-token"
 
 VAULT = """
@@ -53,16 +49,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} does not exist: install Debian's Chromium with "
-                    "`apt-get install -y chromium` (.ci/run does)", pytrace=False)
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.mark.parametrize("width", [1280, 800])
@@ -86,7 +74,6 @@ def test_a_failure_traceback_is_folded_until_opened(browser, server, width):
         sync_api.expect(traceback).to_contain_text(", in open_the_vault")
         sync_api.expect(traceback).to_contain_text('raise RuntimeError("the vault is locked")')
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"plugin-failure-{width}.png"), full_page=True)
+        shot(page, f"plugin-failure-{width}")
     finally:
         context.close()
