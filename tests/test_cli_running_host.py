@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from support.dists import make_plugin
 from support.host import healthy_code
+from support.served import free_port, serve
 
 from plexichat.cli import main
 from plexichat.config import HostSettings
@@ -46,12 +46,6 @@ RAISES = """
 
 FAST_HASHING = {"PLEXICHAT_PASSWORD_HASH_TIME_COST": "1",
                 "PLEXICHAT_PASSWORD_HASH_MEMORY_KIB": "64"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(site, **extra):
@@ -82,36 +76,15 @@ def serving(root: Path) -> Iterator[Served]:
     site.mkdir()
     workdir.mkdir()
     make_plugin(site, "raising_startup", code=RAISES)
-    port = free_port()
-    env = _env(site, PLEXICHAT_LOAD_PLUGINS="moderation,raising_startup", **FAST_HASHING)
-    log_path = root / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "info"],
-            env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
+    # No inherited data directory, token or URL: the host finds ./data of its workdir.
+    env = {"PLEXICHAT_DATA_DIR": "", "PLEXICHAT_ADMIN_TOKEN": "", "PLEXICHAT_URL": "",
+           "PLEXICHAT_LOAD_PLUGINS": "moderation,raising_startup", **FAST_HASHING}
+    with serve(site, workdir, "--log-level", "info", env=env) as host:
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text(errors="replace")
-                try:
-                    if httpx.get(base + "/api/v1/health/ready", trust_env=False,
-                                 timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the host never became ready"
-                time.sleep(0.1)
-            yield Served(base, proc, workdir, site)
+            host.wait_ready(within=60)
+            yield Served(host.url, host.proc, workdir, site)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-            sys.stdout.write(log_path.read_text(errors="replace"))
+            sys.stdout.write(host.log())
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +209,7 @@ def test_the_host_record_and_cli_token_live_as_long_as_the_host(served):
     proc.terminate()
     proc.wait(timeout=15)
     assert not (data / HOST_FILE).exists() and not (data / TOKEN_FILE).exists()
-    log = (workdir.parent / "server.log").read_text()
+    log = (workdir / "server.log").read_text()
     assert (f"plexichat.serve: data directory {data.resolve()} (from the default ./data of the "
             "current directory)") in log
     assert "(new: created on this first start)" in log
