@@ -35,6 +35,7 @@ def script(name: str) -> Any:
 
 gen_hooks = script("gen_hooks_doc")
 gen_config = script("gen_config_doc")
+gen_permissions = script("gen_permissions_doc")
 dump_openapi = script("dump_openapi")
 HOOKS = [name for name, _ in gen_hooks.hookspecs(hookspecs)]
 
@@ -114,6 +115,28 @@ def test_configuration_md_is_current():
     text = (DOCS / "CONFIGURATION.md").read_text(encoding="utf-8")
     assert gen_config.update(text, HostSettings) == text, (
         "docs/CONFIGURATION.md is stale: run python scripts/gen_config_doc.py")
+
+
+# --- permissions -------------------------------------------------------------------------
+
+
+def test_permissions_md_is_current():
+    from plexichat.permissions import PERMISSIONS
+
+    text = (DOCS / "PERMISSIONS.md").read_text(encoding="utf-8")
+    assert gen_permissions.update(text, PERMISSIONS) == text, (
+        "docs/PERMISSIONS.md is stale: run python scripts/gen_permissions_doc.py")
+
+
+def test_gen_permissions_doc_check_fails_on_a_stale_table(tmp_path, monkeypatch):
+    stale = tmp_path / "PERMISSIONS.md"
+    text = (DOCS / "PERMISSIONS.md").read_text(encoding="utf-8")
+    stale.write_text(text.replace("| `db:read` |", "| `db:reads` |"), encoding="utf-8")
+    monkeypatch.setattr(gen_permissions, "TARGET", stale)
+    assert gen_permissions.main(["--check"]) == 1
+    assert gen_permissions.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == text
+    assert gen_permissions.main(["--check"]) == 0
 
 
 # --- OpenAPI -----------------------------------------------------------------------------

@@ -32,6 +32,14 @@ WANTS_DB_SERVICE = """
             return {"logger": True, "db": True}
 """
 
+WANTS_CHAT_SERVICE = """
+    from plexichat import PluginInterface
+
+    class Guide(PluginInterface):
+        def get_services(self):
+            return {"chat": True}
+"""
+
 HANDLES_DENIAL = """
     from plexichat import PermissionDenied, PluginInterface
 
@@ -100,3 +108,13 @@ def test_a_plugin_may_catch_the_denial_and_carry_on(site, data_dir):
         assert detail(client, "guide")["state"] == "started"
         denied = client.app.state.host.records["guide"].obj.denied
         assert (denied.plugin, denied.service, denied.permission) == ("guide", "db", "db:read")
+
+
+def test_the_chat_service_from_get_services_requests_chat_write(site, data_dir):
+    guide(site, WANTS_CHAT_SERVICE)
+    with running_host(data_dir, "guide", "healthy", admin_token=TOKEN) as client:
+        info = detail(client, "guide")
+        assert info["state"] == "started", info["reason"]
+        assert info["permissions_requested"] == ["chat:write"]
+        assert info["permissions_granted"] == ["chat:write"]
+        assert client.app.state.host.records["guide"].obj.chat is not None

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .permissions import UNGATED_SERVICES, context_gates
+
 __all__ = ["HostServices", "PermissionDenied", "PluginContext"]
 
 
@@ -52,18 +54,8 @@ class HostServices:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# service -> permissions, any of which opens it
-_GATES: dict[str, tuple[str, ...]] = {
-    "db": ("db:read", "db:write"),
-    "ai": ("ai:use",),
-    "ai_provider": ("ai:use",),
-    "analytics": ("analytics:write",),
-    "backup": ("backup:run",),
-    "security": ("security:policy",),
-    "events": ("events:emit",),
-    "webhooks": ("webhooks:emit",),
-    "chat": ("chat:read", "chat:write"),
-}
+# service -> permissions, any of which opens it (from the permission table)
+_GATES: dict[str, tuple[str, ...]] = context_gates()
 
 
 class PluginContext:
@@ -167,6 +159,7 @@ class PluginContext:
     @property
     def ai_provider(self) -> Any:
         """The raw AI provider (``ai:use``); the same object unless a plugin wraps it."""
+        self.require("ai_provider")
         return self.ai
 
     @property
@@ -220,12 +213,12 @@ class PluginContext:
         """The service called ``name`` (``logger``, ``db``, ``ai`` …), permission-checked."""
         if name == "logger":
             return self.logger
-        if name in _GATES or name in ("kv",):
+        if name in _GATES or name in UNGATED_SERVICES:
             return getattr(self, name)
         if name in self._services.extra:
             return self._services.extra[name]
-        raise LookupError(f"no service named {name!r}; known: logger, kv, "
-                          + ", ".join(sorted(_GATES)))
+        raise LookupError(f"no service named {name!r}; known: "
+                          + ", ".join([*UNGATED_SERVICES, *sorted(_GATES)]))
 
     def _need_service(self, name: str, value: Any) -> Any:
         if value is None:

@@ -31,6 +31,7 @@ from .contributions import (
 )
 from .manifest import PluginType, UIPage
 from .markers import hookimpl
+from .permissions import guide_service_permissions
 
 if TYPE_CHECKING:
     from .context import PluginContext
@@ -41,19 +42,8 @@ _EVENT_ATTR = "_plexichat_events"
 _MIDDLEWARE_ATTR = "_plexichat_middleware_layers"
 _BACKUP_ATTR = "_plexichat_backup_role"
 
-# guide service name -> the permission requesting it implies
-SERVICE_PERMISSIONS: dict[str, str | None] = {
-    "logger": None,
-    "analytics": "analytics:write",
-    "ai": "ai:use",
-    "ai_provider": "ai:use",
-    "db": "db:write",
-    "backup": "backup:run",
-    "security": "security:policy",
-    "kv": None,
-    "events": "events:emit",
-    "webhooks": "webhooks:emit",
-}
+# guide service name -> the permission requesting it implies (from the permission table)
+SERVICE_PERMISSIONS: dict[str, str | None] = guide_service_permissions()
 
 
 class PluginStartupError(Exception):

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .discovery import ENTRY_POINT_GROUP
 from .permissions import KNOWN_PERMISSIONS
 
 __all__ = [
@@ -278,7 +279,7 @@ def parse_manifest(
                     file,
                     "name",
                     f"{manifest.name!r} differs from the entry-point name {plugin_name!r} "
-                    "in the 'plexichat.plugins' group; they must be the same",
+                    f"in the {ENTRY_POINT_GROUP!r} group; they must be the same",
                 )
             ]
         )

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .discovery import ENTRY_POINT_GROUP
 
 __all__ = ["MigrationError", "MigrationReport", "migrate"]
 
@@ -547,7 +548,7 @@ def _pyproject(report: MigrationReport, manifest: dict[str, Any], requirements: 
     lines += [
         "",
         "# The entry-point name is the plugin's name; it equals \"name\" in plugin.json.",
-        '[project.entry-points."plexichat.plugins"]',
+        f'[project.entry-points."{ENTRY_POINT_GROUP}"]',
         f"{report.name} = {_toml(report.entry_point)}",
         "",
         "[tool.hatch.build.targets.wheel]",

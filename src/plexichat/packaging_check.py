@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .discovery import ENTRY_POINT_GROUP
 from .placeholders import (
     find_placeholders,
     is_placeholder_description,
@@ -45,7 +46,7 @@ from .placeholders import (
 
 __all__ = ["CheckReport", "Problem", "build_wheel", "check", "check_path"]
 
-GROUP = "plexichat.plugins"
+GROUP = ENTRY_POINT_GROUP
 MANIFEST = "plugin.json"
 
 

@@ -203,10 +203,11 @@ def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = Tru
 
 
 def _not_installed_hint(missing: list[str]) -> str:
+    from ..discovery import ENTRY_POINT_GROUP
     from .entry_points import INSTALL_COMMAND, entry_point_snippet
 
     snippets = "\n".join(entry_point_snippet(n, "<your package>") for n in missing)
     return (f"\nnot installed: {', '.join(missing)}: no installed distribution declares "
-            "it in the 'plexichat.plugins' entry-point group. The plugin's pyproject.toml "
+            f"it in the {ENTRY_POINT_GROUP!r} entry-point group. The plugin's pyproject.toml "
             f"needs\n{snippets}\nand the project installed ({INSTALL_COMMAND}); or make a "
             "throwaway plugin with the plexichat_make_plugin fixture")

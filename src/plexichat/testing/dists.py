@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..discovery import ENTRY_POINT_GROUP
+
 __all__ = ["MISSING", "make_plugin"]
 
 MISSING: Any = object()
@@ -75,7 +77,7 @@ def make_plugin(
         encoding="utf-8",
     )
     (dist_info / "entry_points.txt").write_text(
-        f"[plexichat.plugins]\n{name} = {entry_point or package}\n", encoding="utf-8")
+        f"[{ENTRY_POINT_GROUP}]\n{name} = {entry_point or package}\n", encoding="utf-8")
     record = [*written, f"{dist_info.name}/METADATA", f"{dist_info.name}/entry_points.txt",
               f"{dist_info.name}/RECORD"]
     (dist_info / "RECORD").write_text("".join(f"{r},,\n" for r in record), encoding="utf-8")
