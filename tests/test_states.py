@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -188,3 +189,32 @@ def test_the_cli_colours_states_from_the_style_table():
 
     for state, style in STATE_STYLE.items():
         assert _state(state.value) == f"[{style.colour}]{style.label}[/]"
+
+
+def test_a_rescan_publishes_rejected_available_started_and_back(site, tmp_path):
+    from support.dists import make_plugin
+    from support.host import healthy_code
+
+    app = create_app(HostSettings(data_dir=tmp_path / "data", load_plugins="needy,provider",
+                                  admin_token=TOKEN))
+    seen = collect(app.state.host.bus)
+    with TestClient(app) as client:
+        wait_ready(client)
+        make_plugin(site, "needy", code=healthy_code("/api/v1/needy", "needy"),
+                    manifest={"name": "needy", "dependencies": ["provider>=1.0"]})
+        post(client, "/api/v1/plugins/rescan")  # born rejected: no event, nothing moved
+        assert seen == []
+        make_plugin(site, "provider", code=healthy_code("/api/v1/provider", "provider"))
+        post(client, "/api/v1/plugins/rescan")
+        shutil.rmtree(site / "plx_provider")  # what pip uninstall does
+        for info in site.glob("plx_provider-*.dist-info"):
+            shutil.rmtree(info)
+        post(client, "/api/v1/plugins/rescan")
+    needy = [(e.old.value, e.new.value, e.reason) for e in seen if e.plugin == "needy"]
+    missing = "requires 'provider', which is not installed"
+    assert needy == [
+        ("rejected", "available", ""),
+        ("available", "loaded", "imported and registered"),
+        ("loaded", "started", ""),
+        ("started", "rejected", missing),
+    ]
