@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .discovery import ENTRY_POINT_GROUP
 from .installer import PluginChange, canonical
+from .states import PluginState
 
 __all__ = ["DistState", "InstallOutcome", "NotAPlugin", "assess", "distributions",
            "entry_point_snippet"]
@@ -104,7 +105,7 @@ def assess(found: list[PluginChange], requested: Iterable[str],
         outcome.not_plugins.append(not_plugin)
         outcome.problems.append(not_plugin.message())
     for change in found:
-        if change.change != "removed" and change.state == "rejected":
+        if change.change != "removed" and change.state == PluginState.REJECTED.value:
             outcome.problems.append(f"{change.name} ({change.distribution} {change.version}) "
                                     f"is installed but would not start: rejected: "
                                     f"{change.reason}")

@@ -340,12 +340,8 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
                                                            operator=operator_states()))
     by_name = {c.name: c for c in candidates}
     for change in wanted:
-        if change.name in resolution.rejected:
-            change.state, change.reason = "rejected", resolution.rejected[change.name]
-        elif change.name in resolution.disabled:
-            change.state, change.reason = "disabled", resolution.disabled[change.name]
-        else:
-            change.state = "available"
+        state, change.reason = resolution.state_of(change.name)
+        change.state = state.value
         if change.name in by_name:
             change.warnings = list(by_name[change.name].warnings)
     return found

@@ -21,8 +21,9 @@ __all__ = ["PluginListing", "static_listing"]
 class PluginListing:
     """One installed plugin as the static view sees it.
 
-    ``state`` is ``available`` (would load), ``rejected`` (cannot load; ``reason`` says
-    why) or ``disabled`` (the operator's choice; ``reason`` says which).
+    ``state`` is the value of one of :data:`~plexichat.states.RESOLVED_STATES`:
+    ``available`` (would load), ``rejected`` (cannot load; ``reason`` says why) or
+    ``disabled`` (the operator's choice; ``reason`` says which).
     """
 
     name: str
@@ -57,18 +58,13 @@ def static_listing(environ: Mapping[str, str] | None = None) -> list[PluginListi
                                                            operator=operator_states()))
     out = []
     for c in candidates:
-        if c.name in resolution.rejected:
-            state, reason = "rejected", resolution.rejected[c.name]
-        elif c.name in resolution.disabled:
-            state, reason = "disabled", resolution.disabled[c.name]
-        else:
-            state, reason = "available", ""
+        state, reason = resolution.state_of(c.name)
         out.append(
             PluginListing(
                 name=c.name,
                 version=c.version,
                 type=c.type,
-                state=state,
+                state=state.value,
                 reason=reason,
                 distribution=c.distribution,
                 distribution_version=c.distribution_version,

@@ -12,16 +12,17 @@ states and keeps the record of what each one contributed.
 from __future__ import annotations
 
 import asyncio
-import enum
 import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
+from .bus import Bus
 from .config import HostSettings
 from .context import HostServices, PluginContext
 from .contributions import HealthReport, SelfTestResult
@@ -32,6 +33,13 @@ from .loading import register_plugin
 from .markers import PROJECT_NAME
 from .resolver import resolve
 from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
+from .states import (
+    STOP_STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    PluginState,
+    PluginStateChanged,
+)
 from .threads import PluginExit, run_in_daemon_thread
 from .wiring import Wiring
 
@@ -43,23 +51,12 @@ __all__ = [
 log = logging.getLogger("plexichat.host")
 
 
-class PluginState(str, enum.Enum):
-    """Where one plugin is in its lifecycle."""
-
-    AVAILABLE = "available"
-    """Static listing only: installed, valid, would load."""
-    REJECTED = "rejected"
-    DISABLED = "disabled"
-    LOADED = "loaded"
-    STARTED = "started"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
-    STOPPED = "stopped"
-
-
 @dataclass
 class PluginRecord:
-    """Everything the host knows about one plugin."""
+    """Everything the host knows about one plugin.
+
+    ``state`` changes only through :meth:`transition`.
+    """
 
     candidate: PluginCandidate
     state: PluginState
@@ -68,11 +65,31 @@ class PluginRecord:
     context: PluginContext | None = None
     routes: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    bus: Bus | None = field(default=None, repr=False, compare=False)
+    """Where :class:`~plexichat.states.PluginStateChanged` events go."""
+    changed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """When ``state`` (or its reason) last changed."""
 
     @property
     def name(self) -> str:
         """The plugin's name (its entry-point name)."""
         return self.candidate.name
+
+    def transition(self, new: PluginState, reason: str = "") -> None:
+        """Move to state ``new`` because of ``reason``; the only way ``state`` changes.
+
+        The move must be in :data:`~plexichat.states.TRANSITIONS`, or
+        :class:`~plexichat.states.IllegalTransition` is raised (a host bug) and nothing
+        changes. Staying in the same state only replaces the reason. A real change is
+        published as :class:`~plexichat.states.PluginStateChanged` on :attr:`bus`.
+        """
+        old = self.state
+        if new is not old and new not in TRANSITIONS.get(old, frozenset()):
+            raise IllegalTransition(self.name, old, new)
+        self.state, self.reason = new, reason
+        self.changed_at = datetime.now(timezone.utc)
+        if new is not old and self.bus is not None:
+            self.bus.publish(PluginStateChanged(self.name, old, new, reason, self.changed_at))
 
 
 RouteSink = Callable[["PluginRecord", list[Any]], None]
@@ -163,6 +180,8 @@ class PluginHost:
         self.tasks = TaskSupervisor(on_crash=count, stop_timeout=self.settings.shutdown_timeout)
         self.wiring = Wiring(self)
         self.records: dict[str, PluginRecord] = {}
+        self.bus = Bus()
+        """The host's own events, e.g. every :class:`PluginStateChanged`."""
         self.order: list[str] = []
         # what was last logged of each plugin's warnings and rejection (see resolve)
         self._logged_problems: dict[str, tuple[tuple[str, ...], str]] = {}
@@ -183,13 +202,8 @@ class PluginHost:
                              self.settings.plugin_filter(self.store.enabled_states()))
         self.records = {}
         for c in candidates:
-            if c.name in resolution.rejected:
-                state, reason = PluginState.REJECTED, resolution.rejected[c.name]
-            elif c.name in resolution.disabled:
-                state, reason = PluginState.DISABLED, resolution.disabled[c.name]
-            else:
-                state, reason = PluginState.AVAILABLE, ""
-            record = PluginRecord(c, state, reason, warnings=list(c.warnings))
+            state, reason = resolution.state_of(c.name)
+            record = PluginRecord(c, state, reason, warnings=list(c.warnings), bus=self.bus)
             # Duplicate names: keep the first record but never let either load.
             if c.name in self.records:
                 continue
@@ -236,7 +250,7 @@ class PluginHost:
         record = self.records[name]
         blocked = self._blocked_by(record)
         if blocked:
-            record.state, record.reason = PluginState.FAILED, blocked
+            record.transition(PluginState.FAILED, blocked)
             log.error("plugin %s not started: %s", name, blocked)
             return record
         timeout = self.settings.startup_timeout
@@ -256,7 +270,7 @@ class PluginHost:
             return self._fail(record, problem)
         self._grant_defaults(record)
         record.context = self._make_context(record)
-        record.state = PluginState.LOADED
+        record.transition(PluginState.LOADED, "imported and registered")
         try:
             record.context._set_config(await self._initial_settings(record))
         except Exception as exc:
@@ -283,8 +297,7 @@ class PluginHost:
             await self._contribute_routes(record)
         if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
             return record
-        record.state = PluginState.STARTED
-        record.reason = ""
+        record.transition(PluginState.STARTED)
         log.info("plugin %s started", name)
         return record
 
@@ -299,8 +312,16 @@ class PluginHost:
             if record is not None and record.state is PluginState.STARTED:
                 await self.stop_plugin(name)
 
-    async def stop_plugin(self, name: str, *, state: PluginState = PluginState.STOPPED) -> None:
-        """Run one plugin's shutdown and take its contributions out of the host."""
+    async def stop_plugin(self, name: str, *, state: PluginState = PluginState.STOPPED,
+                          reason: str = "") -> None:
+        """Run one plugin's shutdown and take its contributions out of the host.
+
+        It ends in ``state`` (one of :data:`~plexichat.states.STOP_STATES`) with
+        ``reason``.
+        """
+        if state not in STOP_STATES:
+            raise ValueError(f"a stop cannot end in {state!r}; it ends in one of: "
+                             + ", ".join(sorted(s.value for s in STOP_STATES)))
         record = self.records[name]
         try:
             await self.dispatcher.acall(
@@ -313,7 +334,7 @@ class PluginHost:
         finally:
             await self.wiring.withdraw(record)
             self._withdraw(record)
-            record.state = state
+            record.transition(state, reason)
 
     async def _emit_shutdown(self, only: str | None = None) -> None:
         """The ``shutdown`` event (to one plugin's handlers with ``only``); never refused."""
@@ -330,8 +351,7 @@ class PluginHost:
         log.error("plugin %s quarantined: %s", name, reason)
         self.wiring.withdraw_now(record)
         self._withdraw(record)
-        record.state = PluginState.QUARANTINED
-        record.reason = reason
+        record.transition(PluginState.QUARANTINED, reason)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -371,8 +391,7 @@ class PluginHost:
         Failures of hooks are kept by the dispatcher already; pass ``exc`` only for
         failures outside hook calls (import, settings, a host error while starting).
         """
-        record.state = PluginState.FAILED
-        record.reason = reason
+        record.transition(PluginState.FAILED, reason)
         if exc is not None:
             self.dispatcher.note_failure(record.name, where, exc)
         log.error("plugin %s failed: %s", record.name, reason, extra={"plugin": record.name})
@@ -488,14 +507,16 @@ class PluginHost:
     async def _disable(self, name: str) -> PluginRecord:
         record = self.record(name)
         self.store.set_enabled(name, False, "operator")
+        reason = "disabled by the operator"
         if record.state is PluginState.STARTED:
             await self.services.events.emit("plugin.disabled", name=name)
             await self._emit_shutdown(only=name)
-            await self.stop_plugin(name, state=PluginState.DISABLED)
+            await self.stop_plugin(name, state=PluginState.DISABLED, reason=reason)
         elif record.state is not PluginState.REJECTED:
             self._withdraw(record)
-            record.state = PluginState.DISABLED
-        record.reason = "disabled by the operator"
+            record.transition(PluginState.DISABLED, reason)
+        else:
+            record.transition(record.state, reason)
         return record
 
     async def enable(self, name: str) -> PluginRecord:
@@ -514,7 +535,7 @@ class PluginHost:
         for other, old in previous.items():
             if other != name:
                 self.records[other] = old
-        record = self.records[name]
+        record = self._adopt(previous[name], self.records[name])
         if record.state is PluginState.REJECTED:
             return record
         if record.state is PluginState.DISABLED:  # still disabled by the environment
@@ -524,6 +545,18 @@ class PluginHost:
         if record.state is PluginState.STARTED:
             await self.services.events.emit("startup", only=name)
             await self.services.events.emit("plugin.enabled", name=name)
+        return record
+
+    def _adopt(self, record: PluginRecord, resolved: PluginRecord) -> PluginRecord:
+        """Keep ``record`` (not running) in place of its freshly ``resolved`` twin.
+
+        It takes the resolved candidate and warnings, and moves to the resolved state
+        through :meth:`PluginRecord.transition`, so the change is published.
+        """
+        record.candidate, record.warnings = resolved.candidate, resolved.warnings
+        record.obj, record.context, record.routes = None, None, []
+        record.transition(resolved.state, resolved.reason)
+        self.records[record.name] = record
         return record
 
     def provide_service(self, service: str, provider: Any, plugin: str) -> None:
@@ -685,25 +718,29 @@ class PluginHost:
             keep[name] = record
             if changed:
                 report.restart_required.append(name)
-                record.reason = (f"restart required: {new.distribution} "
-                                 f"{new.distribution_version} is installed, but "
-                                 f"{old.distribution_version} is imported and still "
-                                 f"{record.state.value}; restart the host to load it")
+                record.transition(record.state,
+                                  f"restart required: {new.distribution} "
+                                  f"{new.distribution_version} is installed, but "
+                                  f"{old.distribution_version} is imported and still "
+                                  f"{record.state.value}; restart the host to load it")
                 log.warning("plugin %s: %s", name, record.reason)
         report.added = sorted(n for n in found if n not in self.records)
 
         old_order = list(self.order)
+        previous = dict(self.records)
         self.resolve([found[n] if n not in keep else keep[n].candidate for n in found])
         fresh = dict(self.records)
         self.records.update(keep)
+        for name, record in previous.items():  # resolved again: the same record moves on
+            if name not in keep:
+                self._adopt(record, fresh[name])
         self.order = [n for n in old_order if n in keep and n not in self.order] + self.order
         for name, record in keep.items():  # running, but a dependency is gone now
             now = fresh[name]
             if (record.state is PluginState.STARTED and name not in report.restart_required
                     and now.state is PluginState.REJECTED):
                 await self._emit_shutdown(only=name)
-                await self.stop_plugin(name, state=PluginState.REJECTED)
-                record.reason = now.reason
+                await self.stop_plugin(name, state=PluginState.REJECTED, reason=now.reason)
                 report.stopped[name] = now.reason
 
         for name in self.order:

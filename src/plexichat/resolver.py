@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from . import __version__
 from .discovery import PluginCandidate
+from .states import PluginState
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -114,6 +115,14 @@ class Resolution:
     """Plugin name -> why it cannot load."""
     disabled: dict[str, str]
     """Plugin name -> why the operator's choices keep it from loading."""
+
+    def state_of(self, name: str) -> tuple[PluginState, str]:
+        """The state resolution gives plugin ``name``, and its reason."""
+        if name in self.rejected:
+            return PluginState.REJECTED, self.rejected[name]
+        if name in self.disabled:
+            return PluginState.DISABLED, self.disabled[name]
+        return PluginState.AVAILABLE, ""
 
 
 def api_version_supported(api_version: str) -> bool:

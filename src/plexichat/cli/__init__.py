@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..logs import LEVELS
+from ..states import PluginState
 from .plugin_commands import PluginCommandGroup
 
 __all__ = ["main"]
@@ -226,7 +227,7 @@ def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None,
         result = _call(where, name, "POST", f"/api/v1/plugins/{name}/{verb}")
         reason = f" ({result['reason']})" if result.get("reason") else ""
         line = f"{name}: {result['state']}{reason}; {where.applied()}"
-        if enabled and result["state"] != "started":
+        if enabled and result["state"] != PluginState.STARTED.value:
             raise click.ClickException(f"{line}, but it did not start")
         click.echo(line)
         return
@@ -438,7 +439,7 @@ def plugins_selftest(name: str | None, as_json: bool, init: bool) -> None:
         for r in results:
             mark = "PASS" if r["passed"] else "FAIL"
             click.echo(f"{mark} {r['name']}: {r['message'] or ', '.join(r['tests'])}")
-    if not all(r["passed"] for r in results if r["state"] == "started") or (
+    if not all(r["passed"] for r in results if r["state"] == PluginState.STARTED.value) or (
             name and not results[0]["passed"]):
         sys.exit(1)
 

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ..installer import PipIndex
+from ..states import PluginState
 
 __all__ = ["install", "uninstall", "upgrade"]
 
@@ -56,7 +57,7 @@ def _report(found: list[Any]) -> None:
         head = f"{change.name} ({change.distribution} {version}): {change.change}"
         if change.change == "removed":
             click.echo(head)
-        elif change.state == "available":
+        elif change.state == PluginState.AVAILABLE.value:
             click.echo(f"{head}, checks passed: a host starting now would start it")
         else:
             click.secho(f"{head}, but it will not be started: {change.state}: "
@@ -104,7 +105,7 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
         click.echo(f"{url}: rescanned; nothing changed there")
     problems = []
     for change in found:
-        if change.change != "installed" or change.state != "available":
+        if change.change != "installed" or change.state != PluginState.AVAILABLE.value:
             continue  # upgrades need a restart; a rejected or disabled one is reported
         if change.name in result.get("not_started", {}):
             problems.append(f"{change.name} did not start at {url}: "

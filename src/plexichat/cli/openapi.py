@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from ..states import PluginState
+
 __all__ = ["PluginProblem", "build_schema", "dumps", "openapi"]
 
 _CONVERTER = re.compile(r"{(\w+):[^}]+}")
@@ -69,9 +71,9 @@ async def _started_schema(settings: Any) -> tuple[dict[str, Any], dict[str, str]
         included: dict[str, str] = {}
         for name, record in sorted(host.records.items()):
             state = record.state.value
-            if state == "started":
+            if record.state is PluginState.STARTED:
                 included[name] = record.candidate.version
-            elif state != "disabled":
+            elif record.state is not PluginState.DISABLED:
                 problems[name] = f"{state}: {record.reason}" if record.reason else state
         paths = schema.get("paths", {})
         for entry in app.router.routes:

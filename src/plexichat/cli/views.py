@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
+from ..states import STATE_STYLE
 
 if TYPE_CHECKING:
     from .target import Target
@@ -26,13 +27,13 @@ _static_option = click.option(
     help="The manifest view (available, rejected, disabled), even when a host runs; "
          "never imports plugin code.")
 
-_COLOURS = {"available": "green", "started": "green", "rejected": "red", "failed": "red",
-            "quarantined": "red", "disabled": "yellow", "stopped": "yellow",
-            "degraded": "yellow"}
+_COLOURS = {style.label: style.colour for style in STATE_STYLE.values()}
+_COLOURS["degraded"] = "yellow"  # the host's health, shown next to plugin states
 
 
 def _state(state: str) -> str:
-    """``state`` in its colour (rich markup)."""
+    """``state`` in its colour (rich markup); plugin states' colours are in
+    :data:`~plexichat.states.STATE_STYLE`."""
     return f"[{_COLOURS.get(state, 'white')}]{state}[/]"
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..states import PluginState
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -37,7 +39,9 @@ BACKENDS = ("sqlite", "postgresql")
 TEST_DATABASE_ENV = "PLEXICHAT_TEST_DATABASE_URL"
 """The environment variable naming a PostgreSQL server for ``database="postgresql"``."""
 
-FAILED_STATES = frozenset({"failed", "quarantined", "rejected"})
+FAILED_STATES = frozenset(s.value for s in (PluginState.FAILED, PluginState.QUARANTINED,
+                                             PluginState.REJECTED))
+"""Values of the states a plugin that did not start ends in."""
 
 
 class HostNotReady(AssertionError):
@@ -188,10 +192,10 @@ def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = Tru
     wanted = requested_plugins(app)
     if wanted is None:
         bad = [n for n, r in records.items()
-               if getattr(r.state, "value", r.state) in FAILED_STATES - {"rejected"}]
+               if r.state in (PluginState.FAILED, PluginState.QUARANTINED)]
     else:
         bad = [n for n in wanted
-               if n not in records or getattr(records[n].state, "value", None) != "started"]
+               if n not in records or records[n].state is not PluginState.STARTED]
     if bad:
         missing = [n for n in bad if n not in records]
         hint = _not_installed_hint(missing) if missing else ""

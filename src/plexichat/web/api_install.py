@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..manager import PluginHost, RescanReport
+from ..states import PluginState
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
 
@@ -155,7 +156,7 @@ async def install(body: InstallRequest, request: Request) -> Any:
         report = await _rescan(request)
     problems = list(outcome.problems)
     for change in outcome.changes:
-        if change.change == "installed" and change.state == "available" and \
+        if change.change == "installed" and change.state == PluginState.AVAILABLE.value and \
                 change.name in report["not_started"]:
             problems.append(f"{change.name} did not start: "
                             f"{report['not_started'][change.name]}")

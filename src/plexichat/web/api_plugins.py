@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from ..manager import PluginHost, PluginNotFound, PluginRecord, SettingsRejected
 from ..settings import SettingsInvalid, mask_secrets
+from ..states import PluginState
 from .auth import require_admin
 from .routes import flatten_routes
 
@@ -267,7 +268,7 @@ async def change_grants(name: str, change: GrantChange, request: Request) -> dic
     note = "used from the plugin's next start"
     if record.context is not None:
         record.context.granted = frozenset(granted)
-    if record.state.value == "started":
+    if record.state is PluginState.STARTED:
         note = ("in effect now for what the plugin asks for from now on"
                 + ("; a revoked service it already holds stays until it is restarted"
                    " (disable, enable)" if change.revoke else ""))

@@ -56,6 +56,7 @@ from .. import __version__
 from ..contributions import UIPageSpec
 from ..manager import PluginHost, PluginRecord, PluginState, SettingsRejected
 from ..settings import SettingsError, SettingsInvalid
+from ..states import STATE_STYLE
 from .safe_paths import clean_relative, is_inside, resolve_inside
 
 if TYPE_CHECKING:
@@ -272,6 +273,9 @@ def templates() -> jinja2.Environment:
         )
         _templates.filters["urlpart"] = lambda s: urllib.parse.quote(str(s), safe="")
         _templates.filters["isotime"] = _isotime
+        # state names, labels and CSS classes come from the one table of them
+        _templates.globals["PluginState"] = PluginState
+        _templates.globals["STATE_STYLE"] = STATE_STYLE
     return _templates
 
 
@@ -472,7 +476,7 @@ async def overview_health(host: PluginHost) -> tuple[str, list[str]]:
 async def overview(request: Request) -> Response:
     """Host version, readiness and plugin counts by state."""
     host = _host(request)
-    counts = collections.Counter(r.state.value for r in host.records.values())
+    counts = collections.Counter(r.state for r in host.records.values())
     ready, problems = await overview_health(host)
     pages: list[tuple[str, UIPageSpec]] = []
     for name, record in sorted(host.records.items()):
@@ -605,8 +609,8 @@ async def _toggle(request: Request, name: str, *, enable: bool) -> Response:
         return await _not_found(request, name)
     record = await (host.enable(name) if enable else host.disable(name))
     state = record.state.value + (f": {record.reason}" if record.reason else "")
-    wanted = "started" if enable else "disabled"
-    session.flash("success" if record.state.value == wanted else "error",
+    wanted = PluginState.STARTED if enable else PluginState.DISABLED
+    session.flash("success" if record.state is wanted else "error",
                   f"{name} is now {state}.")
     target = _local_target((form.get("next") or ["/plugins"])[0])
     return RedirectResponse(target, status_code=303)
