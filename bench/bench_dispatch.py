@@ -33,7 +33,6 @@ and keep the best of several repeats.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import platform
 import sys
 import tempfile
@@ -87,7 +86,7 @@ async def measure(host: Any, plugins: list[Any], coroutines: bool, opts: argpars
                   ) -> dict[str, float]:
     """Register ``plugins`` as filters in ``host``, time (a)–(d), unregister them."""
     names = [f"bench_filter_{i}" for i in range(len(plugins))]
-    for plugin, name in zip(plugins, names):
+    for plugin, name in zip(plugins, names, strict=True):
         host.pm.register(plugin, name=name)
     host.dispatcher.invalidate()
     try:
