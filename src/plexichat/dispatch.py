@@ -54,6 +54,7 @@ __all__ = [
 log = logging.getLogger("plexichat.dispatch")
 
 _perf = time.perf_counter
+isawaitable = inspect.isawaitable
 
 
 class HookResults(list):  # type: ignore[type-arg]
@@ -222,16 +223,24 @@ class Dispatcher:
                 try:
                     args = [kwargs[a] for a in impl.argnames]
                     if impl.is_async:
-                        value = await _run_coroutine(impl.function(*args), timeout, t0)
+                        coro = impl.function(*args)
+                        try:  # up to its first suspension, as a plain await would
+                            pending = coro.send(None)
+                        except StopIteration as stop:
+                            value = stop.value
+                        else:
+                            value = await _finish(coro, pending, timeout, t0)
                     elif sync_in_thread:
                         # A daemon thread per call: a call that never returns cannot
                         # keep the host from stopping (see plexichat.threads).
                         value = await _bounded(
                             run_in_daemon_thread(impl.function, *args), timeout)
+                        if value is not None and isawaitable(value):
+                            value = await _bounded(value, timeout)
                     else:
                         value = impl.function(*args)
-                    if inspect.isawaitable(value):  # a plain function returning one
-                        value = await _bounded(value, timeout)
+                        if value is not None and isawaitable(value):
+                            value = await _bounded(value, timeout)
                 except SystemExit as exc:  # plugin code must not end the host
                     raise PluginExit.wrap(exc) from None
             except Exception as exc:
@@ -316,21 +325,16 @@ class Dispatcher:
                 for (name, hook), stats in sorted(self._stats.items()) if name == plugin}
 
 
-async def _run_coroutine(coro: Any, timeout: float | None, started: float) -> Any:
-    """Await ``coro`` within ``timeout`` seconds of ``started``.
+async def _finish(coro: Any, pending: Any, timeout: float | None, started: float) -> Any:
+    """Finish ``coro``, run up to a suspension on ``pending``, ``timeout`` seconds after
+    ``started`` at the latest.
 
-    The coroutine is first run up to its first suspension right here, as a plain
-    ``await`` would: most filters never suspend, and those finish without a deadline
-    timer or a task. One that suspends is finished under the rest of its deadline
-    (:func:`asyncio.wait_for`), so the deadline counts from ``started`` either way.
+    :meth:`Dispatcher.acall` runs each coroutine up to its first suspension itself, as a
+    plain ``await`` would: most filters never suspend, and those finish without a
+    deadline timer or a task. One that suspends is finished here under the rest of its
+    deadline (:func:`asyncio.wait_for`), so the deadline counts from ``started`` either
+    way.
     """
-    try:
-        pending = coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    except BaseException:
-        coro.close()
-        raise
     rest = _Resumed(coro, pending)
     if timeout is None:
         return await rest
