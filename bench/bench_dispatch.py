@@ -1,17 +1,33 @@
-"""Dispatch benchmark: the host's dispatcher vs. pluggy's own call vs. a plain loop.
+"""Dispatch benchmark: the path the host runs when a message is posted.
 
-One hook with 10 plain-function implementations (registered as 10 plugins) is called
-three ways in the same process:
+A host is started (every installed plugin loaded except those that filter messages
+themselves, so that the filters measured are exactly the bench's own) and 10 filter
+plugins are registered into it, each implementing ``message_will_post(message,
+context)`` and passing the message on (returning None). Then, with 10 plain-function
+filters and again with 10 coroutine filters, four things are timed on the host's event
+loop:
 
-(a) ``Dispatcher.call`` — isolation, attribution, per-plugin counts and time, fault budget;
-(b) ``pm.hook.x(...)`` — pluggy's own call;
-(c) a plain Python loop over the same 10 functions (the floor).
+(a) **chat post**: ``ChatService.post_message`` — the whole post: filters, database
+    write, fan-out, ``message_posted`` hooks. For reading only: it is dominated by the
+    database write;
+(b) **host filters**: ``ChatService._filter("message_will_post", draft)`` — exactly the
+    dispatcher calls the chat service makes for one post (one ``Dispatcher.acall`` per
+    filter plugin, with ``filter_timeout``, plain functions in a worker thread, each
+    plugin's context);
+(b') **dispatcher alone**: one ``Dispatcher.acall(HOOK, message=draft, context=None)``
+    over the 10 filters, plain functions inline (not a path the chat service takes: it
+    shows what the dispatcher itself costs without the worker threads);
+(c) **pluggy**: ``pm.hook.message_will_post(message=draft, context=None)`` over the same
+    10 functions (for coroutine filters pluggy only creates the coroutines, and the
+    benchmark awaits them one after another);
+(d) **plain loop**: ``for f in filters: f(draft, None)`` — or, for coroutine filters,
+    ``for f in filters: await f(draft, None)`` — the floor.
 
-Each is timed with :mod:`timeit` (several repeats, the minimum is taken) and the script
-prints microseconds per call and the ratios dispatcher/pluggy (goal <= 0.5) and
-pluggy/loop. It never asserts on time: the figures are for reading.
+It prints microseconds per post and the ratios host/loop (goal <= 2) and host/pluggy. It
+never asserts on time: the figures are for reading. Timings interleave the candidates
+and keep the best of several repeats.
 
-    python bench/bench_dispatch.py [--impls 10] [--args 1] [--number 20000] [--repeat 7]
+    python bench/bench_dispatch.py [--filters 10] [--number 300] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -19,112 +35,192 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import timeit
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pluggy
 
-from plexichat.dispatch import Dispatcher
-from plexichat.markers import PROJECT_NAME, hookimpl, hookspec
+from plexichat import hookspecs
+from plexichat.chat.types import MessageDraft
+from plexichat.discovery import discover
+from plexichat.markers import PROJECT_NAME, hookimpl
+from plexichat.testing.app import build_app, wait_ready
 
-ARGNAMES = ("message", "channel", "user")
-
-
-def build(n_impls: int, n_args: int):
-    """A plugin manager with one hook (``n_args`` arguments) and ``n_impls`` plugins."""
-    argnames = ARGNAMES[:n_args]
-    params = ", ".join(argnames)
-    namespace: dict = {"hookspec": hookspec, "hookimpl": hookimpl}
-    exec(  # noqa: S102 - the hook's signature depends on --args
-        f"class Spec:\n"
-        f"    @hookspec\n"
-        f"    def on_message({params}):\n"
-        f"        pass\n",
-        namespace,
-    )
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(namespace["Spec"])
-    functions = []
-    for i in range(n_impls):
-        exec(  # noqa: S102
-            f"@hookimpl\n"
-            f"def on_message({params}):\n"
-            f"    return {i}\n",
-            namespace,
-        )
-        fn = namespace["on_message"]
-        plugin = type(f"Plugin{i}", (), {"on_message": staticmethod(fn)})()
-        pm.register(plugin, name=f"plugin{i}")
-        functions.append(fn)
-    # pluggy calls the last registered first; the loop does the same.
-    functions.reverse()
-    kwargs = {name: object() for name in argnames}
-    return pm, functions, kwargs
+HOOK = "message_will_post"
+FAST_HASHING = {"password_hash_time_cost": 1, "password_hash_memory_kib": 64}
 
 
-def measure(stmt, number: int, repeat: int) -> float:
-    """Best microseconds per call of ``stmt`` over ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(stmt, number=number, repeat=repeat)) / number * 1e6
+class BenchError(RuntimeError):
+    """The candidates do not do the same work: nothing is timed."""
+
+
+def make_filters(count: int, coroutines: bool) -> list[Any]:
+    """``count`` plugin objects, each with a ``message_will_post`` that passes."""
+    plugins = []
+    for i in range(count):
+        if coroutines:
+            async def message_will_post(message: Any, context: Any) -> None:
+                return None
+        else:
+            def message_will_post(message: Any, context: Any) -> None:  # type: ignore[misc]
+                return None
+        plugins.append(type(f"Filter{i}", (), {
+            HOOK: staticmethod(hookimpl(message_will_post))})())
+    return plugins
+
+
+async def best(label: str, run: Callable[[], Awaitable[Any]], number: int,
+               timings: dict[str, float]) -> None:
+    """Time ``number`` awaited calls of ``run``; keep the best microseconds per call."""
+    started = time.perf_counter()
+    for _ in range(number):
+        await run()
+    per_call = (time.perf_counter() - started) / number * 1e6
+    timings[label] = min(per_call, timings.get(label, per_call))
+
+
+async def measure(host: Any, plugins: list[Any], coroutines: bool, opts: argparse.Namespace,
+                  ) -> dict[str, float]:
+    """Register ``plugins`` as filters in ``host``, time (a)–(d), unregister them."""
+    names = [f"bench_filter_{i}" for i in range(len(plugins))]
+    for plugin, name in zip(plugins, names, strict=True):
+        host.pm.register(plugin, name=name)
+    host.dispatcher.invalidate()
+    try:
+        implementers = host.dispatcher.implementers(HOOK)
+        if sorted(implementers) != sorted(names):
+            raise BenchError(f"{HOOK} is implemented by {implementers}, not only the bench's "
+                     "filters; nothing timed")
+        chat = host.services.chat
+        author = chat.user_by_name("bench") or await chat.register("bench", "bench-password")
+        channel = next((c for c in chat.list_channels() if c.name == "bench"), None)
+        if channel is None:
+            channel = await chat.create_channel(author, "bench")
+        draft = MessageDraft(text="hello", channel_id=channel.id, author=author)
+        # the same functions, in the host's call order, for pluggy's manager and the loop
+        functions = [getattr(host.pm.get_plugin(name), HOOK) for name in implementers]
+        pm = pluggy.PluginManager(PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        for name in reversed(implementers):  # pluggy calls the last registered first
+            pm.register(host.pm.get_plugin(name), name=name)
+        hook = pm.hook.message_will_post
+
+        async def post() -> Any:
+            return await chat.post_message(author, channel.id, "hello")
+
+        async def host_filters() -> Any:
+            return await chat._filter(HOOK, draft)
+
+        async def dispatcher_alone() -> Any:
+            return await host.dispatcher.acall(HOOK, message=draft, context=None)
+
+        if coroutines:
+            async def via_pluggy() -> Any:
+                results = []
+                for coro in hook(message=draft, context=None):
+                    value = await coro
+                    if value is not None:
+                        results.append(value)
+                return results
+
+            async def loop() -> Any:
+                results = []
+                for f in functions:
+                    value = await f(draft, None)
+                    if value is not None:
+                        results.append(value)
+                return results
+        else:
+            async def via_pluggy() -> Any:
+                return hook(message=draft, context=None)
+
+            async def loop() -> Any:
+                results = []
+                for f in functions:
+                    value = f(draft, None)
+                    if value is not None:
+                        results.append(value)
+                return results
+
+        # the same order, the same answers, before anything is timed
+        if [impl.function for impl in reversed(hook.get_hookimpls())] != functions:
+            raise BenchError("pluggy and the host call the filters in different orders")
+        answers = ((await host_filters()).text, await via_pluggy(), await loop())
+        if answers != ("hello", [], []):
+            raise BenchError(f"the host, pluggy and the loop disagree: {answers}")
+        calls_before = host.dispatcher.stats_for(names[0]).get(HOOK, {}).get("calls", 0)
+        await host_filters()
+        if host.dispatcher.stats_for(names[0])[HOOK]["calls"] != calls_before + 1:
+            raise BenchError("the host's filters were not counted by the dispatcher")
+
+        timings: dict[str, float] = {}
+        candidates = (("post", post, max(opts.number // 10, 20)), ("host", host_filters,
+                      opts.number), ("alone", dispatcher_alone, opts.number * 10),
+                      ("pluggy", via_pluggy, opts.number * 10),
+                      ("loop", loop, opts.number * 10))
+        for _, run, number in candidates:  # warm-up
+            for _ in range(max(number // 10, 5)):
+                await run()
+        for _ in range(opts.repeat):
+            for label, run, number in candidates:
+                await best(label, run, number, timings)
+        return timings
+    finally:
+        for name in names:
+            host.pm.unregister(name=name)
+        host.dispatcher.invalidate()
+
+
+def report(kind: str, count: int, t: dict[str, float]) -> None:
+    """Print one block of figures."""
+    print(f"{count} {kind} filters, message_will_post:")
+    print(f"  (a) chat post (post_message, database write included) {t['post']:9.2f} us")
+    print(f"  (b) host filters (ChatService._filter -> acall)        {t['host']:9.2f} us")
+    print(f"  (b') dispatcher alone: one acall, plain functions inline {t['alone']:7.2f} us")
+    print(f"  (c) pluggy pm.hook.message_will_post(...)              {t['pluggy']:9.2f} us")
+    print(f"  (d) plain {'await ' if kind == 'async' else ''}loop"
+          f"{' ' * (45 - (6 if kind == 'async' else 0))}{t['loop']:9.2f} us")
+    print(f"  host/loop   = {t['host'] / t['loop']:6.2f}   (goal <= 2)")
+    print(f"  host/pluggy = {t['host'] / t['pluggy']:6.2f}")
+    print(f"  dispatcher alone/loop = {t['alone'] / t['loop']:6.2f}")
+    print(f"  pluggy/loop = {t['pluggy'] / t['loop']:6.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--impls", type=int, default=10, help="implementations (10)")
-    parser.add_argument("--args", type=int, default=1, choices=range(0, 4),
-                        help="arguments of the hook (1)")
-    parser.add_argument("--number", type=int, default=20_000, help="calls per repeat")
-    parser.add_argument("--repeat", type=int, default=7, help="repeats; the min is taken")
+    parser.add_argument("--filters", type=int, default=10, help="filter plugins (10)")
+    parser.add_argument("--number", type=int, default=300,
+                        help="host-filter calls per repeat (pluggy and the loop: 10x)")
+    parser.add_argument("--repeat", type=int, default=5, help="repeats; the best is kept")
     opts = parser.parse_args(argv)
 
-    pm, functions, kwargs = build(opts.impls, opts.args)
-    dispatcher = Dispatcher(pm)
-    call = dispatcher.call
-    hook = pm.hook.on_message
-    args = tuple(kwargs.values())
+    from fastapi.testclient import TestClient
 
-    def via_dispatcher():
-        return call("on_message", **kwargs)
-
-    def via_pluggy():
-        return hook(**kwargs)
-
-    def via_loop():
-        results = []
-        for fn in functions:
-            value = fn(*args)
-            if value is not None:
-                results.append(value)
-        return results
-
-    # Same work, same order: the three must agree before they are timed.
-    expected = via_pluggy()
-    if via_loop() != expected or via_dispatcher().values != expected:
-        sys.exit("the dispatcher, pluggy and the loop disagree; nothing timed")
-    # Warm-up: the dispatcher specialises a hook's plan after its first calls.
-    for _ in range(1000):
-        via_dispatcher(), via_pluggy(), via_loop()
-
-    timings = {}
-    # Interleave the candidates so that drift of the machine hits all of them.
-    for _ in range(opts.repeat):
-        for label, stmt in (("dispatcher", via_dispatcher), ("pluggy", via_pluggy),
-                            ("loop", via_loop)):
-            best = measure(stmt, opts.number, 1)
-            timings[label] = min(best, timings.get(label, best))
-
-    d, p, loop = timings["dispatcher"], timings["pluggy"], timings["loop"]
-    print(f"python {platform.python_version()} ({sys.implementation.name}), "
-          f"pluggy {pluggy.__version__}")
-    print(f"{opts.impls} sync implementations, {opts.args} argument(s); "
-          f"min of {opts.repeat} x {opts.number} calls")
-    print(f"  dispatcher (Dispatcher.call)  {d:8.3f} us/call")
-    print(f"  pluggy     (pm.hook.x())      {p:8.3f} us/call")
-    print(f"  plain loop                    {loop:8.3f} us/call")
-    print(f"dispatcher/pluggy = {d / p:.3f}   (goal <= 0.5)")
-    print(f"pluggy/loop       = {p / loop:.2f}")
-    print(f"dispatcher/loop   = {d / loop:.2f}")
-    stats = dispatcher.stats_for("plugin0")["on_message"]
-    print(f"(the dispatcher's own books for plugin0: {stats['calls']} calls, "
-          f"{stats['seconds'] * 1e3:.1f} ms)")
+    installed = [c.name for c in discover()]
+    with tempfile.TemporaryDirectory() as tmp:
+        # Loaded: every installed plugin but the ones filtering messages themselves.
+        loaded = [name for name in installed if name != "moderation"]
+        app = build_app(Path(tmp), plugins=loaded or "", settings=FAST_HASHING)
+        with TestClient(app) as client:
+            wait_ready(client)
+            host = client.app.state.host  # type: ignore[attr-defined]
+            started = sorted(n for n, r in host.records.items() if r.state.value == "started")
+            print(f"python {platform.python_version()} ({sys.implementation.name}), "
+                  f"pluggy {pluggy.__version__}")
+            print(f"installed plugins: {len(installed)}; started: {', '.join(started)}")
+            print(f"best of {opts.repeat} repeats; microseconds per post\n")
+            for kind, coroutines in (("sync", False), ("async", True)):
+                try:
+                    timings = client.portal.call(
+                        measure, host, make_filters(opts.filters, coroutines), coroutines,
+                        opts)
+                except BenchError as exc:
+                    sys.exit(f"bench_dispatch: {exc}; nothing timed")
+                report(kind, opts.filters, timings)
+                print()
 
 
 if __name__ == "__main__":

@@ -135,7 +135,9 @@ def test_disabled_plugin_hook_implementations_are_gone(toggle, data_dir):
 def test_disabled_plugin_is_not_called_by_hooks(toggle, data_dir):
     with host(data_dir) as client:
         disable(client)
-        results = client.app.state.host.dispatcher.call("register_routers", context=None)
+        dispatcher = client.app.state.host.dispatcher
+        results = client.portal.call(
+            lambda: dispatcher.acall("register_routers", context=None))
         assert results.plugins == ["healthy"]
 
 

@@ -8,31 +8,25 @@ counted per plugin; when they reach the fault budget the plugin is quarantined t
 the ``on_quarantine`` callback. Call counts and cumulative time are kept per plugin and
 hook.
 
-The call plan of each hook (the ordered implementations with their argument names) is
-computed once and reused until a plugin is registered or unregistered. For synchronous
-calls (:meth:`Dispatcher.call`) a plan that is called often (a hundred calls) is then
-specialised into a small function generated for exactly that list of implementations:
-the loop is unrolled, each implementation is called with its own arguments (taken from
-the keyword arguments once per call), and the result pairs are built in one go. That is
-why a dispatched call of a hook with arguments (PlexiChat's all take ``context``) costs
-less than half of pluggy's own ``pm.hook.name()`` although it does more; for a hook
-without arguments pluggy is cheaper and the dispatcher is about half of it
-(``bench/bench_dispatch.py`` prints the figures). The generated code contains no
-plugin-provided text: the functions, plugin names, argument names and statistics are
-passed in as values.
+There is one way to call a hook, :meth:`Dispatcher.acall`; the host awaits it for every
+hook, plain functions and coroutines alike. What it costs per call is kept small:
 
-How time is measured: one :func:`time.perf_counter` reading is taken before the first
-implementation and one after each implementation, so each implementation is charged
-the interval between the reading before it and the reading after it, and the readings
-are shared (the reading that ends one implementation starts the next). Each plugin's
-cumulative ``seconds`` is therefore its own implementation's time, plus the few
-nanoseconds of the dispatcher's bookkeeping between two implementations (adding the
-previous interval, resetting a failure streak), which falls to the later one. After a
-failure the clock is read again once the failure is recorded, so recording a failure
-(formatting its traceback, logging, quarantining) is charged to nobody. Calls are
-counted once per call of the plan, for all its implementations at once, and folded into
-each implementation's statistics when the plan is replaced (:meth:`Dispatcher.stats_for`
-adds the pending count).
+- the call plan of each hook (the ordered implementations with their argument names,
+  whether each is a coroutine function, and the same grouped per plugin for ``only=``)
+  is computed once and reused until a plugin is registered or unregistered
+  (:meth:`Dispatcher.invalidate`); a hook without implementations costs a lookup;
+- a plain function runs inline (or, with ``sync_in_thread``, in a worker thread, which
+  the chat filters ask for so that a blocking filter cannot stall the server);
+- a coroutine is run up to its first suspension inline, as a plain ``await`` would;
+  only one that really suspends is finished under ``asyncio.wait_for`` with what is left
+  of its deadline, so a filter that never waits creates no task and no timer.
+
+``bench/bench_dispatch.py`` measures this path as the chat service runs it, against
+pluggy's ``pm.hook.name()`` and plain loops.
+
+Each implementation's time is measured from just before its arguments are gathered to
+just after it returns (or fails), with :func:`time.perf_counter`, and charged to its
+plugin with one call.
 """
 
 from __future__ import annotations
@@ -41,7 +35,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pluggy
@@ -60,6 +54,7 @@ __all__ = [
 log = logging.getLogger("plexichat.dispatch")
 
 _perf = time.perf_counter
+isawaitable = inspect.isawaitable
 
 
 class HookResults(list):  # type: ignore[type-arg]
@@ -69,7 +64,7 @@ class HookResults(list):  # type: ignore[type-arg]
     implementation returned ``value``. Implementations that returned None or failed
     contribute nothing. Plain pairs keep a dispatched call cheap::
 
-        for plugin, router in dispatcher.call("register_routers", context=ctx):
+        for plugin, router in await dispatcher.acall("register_routers", context=ctx):
             ...
     """
 
@@ -109,36 +104,31 @@ class HookStats:
         return {"calls": self.calls, "failures": self.failures, "seconds": self.seconds}
 
 
-# One planned implementation: (plugin name, function, its argument names, stats).
-_Impl = tuple[str, Callable[..., Any], tuple[str, ...], HookStats]
+class _Impl:
+    """One planned implementation: its plugin, function, argument names and statistics."""
 
-# A plan called this many times through Dispatcher.call gets a generated caller.
-# Generating one costs about a millisecond for ten implementations (compiling), so hooks
-# called only a few times keep the plain loop.
-_SPECIALISE_AFTER = 100
-# Plans with more implementations than this always run the plain loop (the generated
-# code, and the time to compile it, grow with the number of implementations).
-_MAX_UNROLLED = 64
+    __slots__ = ("argnames", "function", "is_async", "plugin", "stats")
+
+    def __init__(self, plugin: str, function: Callable[..., Any], argnames: tuple[str, ...],
+                 stats: HookStats) -> None:
+        self.plugin = plugin
+        self.function = function
+        self.argnames = argnames
+        self.stats = stats
+        self.is_async = inspect.iscoroutinefunction(function)
 
 
 class _Plan:
-    """The ordered implementations of one hook, and how often the plan was called.
+    """The ordered implementations of one hook, and the same per plugin (for ``only``)."""
 
-    Every implementation in a plan is called once per call of the plan, so one counter
-    serves them all; it is folded into each implementation's stats when the plan is
-    replaced.
-    """
-
-    __slots__ = ("calls", "impls")
+    __slots__ = ("by_plugin", "impls")
 
     def __init__(self, impls: tuple[_Impl, ...]):
         self.impls = impls
-        self.calls = 0
-
-    def retire(self) -> None:
-        for _, _, _, stats in self.impls:
-            stats.calls += self.calls
-        self.calls = 0
+        by_plugin: dict[str, list[_Impl]] = {}
+        for impl in impls:
+            by_plugin.setdefault(impl.plugin, []).append(impl)
+        self.by_plugin = {plugin: tuple(group) for plugin, group in by_plugin.items()}
 
 
 class Dispatcher:
@@ -156,7 +146,6 @@ class Dispatcher:
         self.fault_budget = fault_budget
         self.on_quarantine = on_quarantine
         self._plans: dict[str, _Plan] = {}
-        self._runs: dict[str, Callable[[dict[str, Any]], HookResults]] = {}
         self._stats: dict[tuple[str, str], HookStats] = {}
         self._consecutive: dict[str, int] = {}
         self.failures = FailureLog(per_plugin=failures_per_plugin)
@@ -166,10 +155,7 @@ class Dispatcher:
 
     def invalidate(self) -> None:
         """Forget every call plan; call after registering or unregistering a plugin."""
-        for plan in self._plans.values():
-            plan.retire()
         self._plans.clear()
-        self._runs.clear()
 
     def _plan(self, hook_name: str) -> _Plan:
         caller = getattr(self.pm.hook, hook_name)
@@ -185,7 +171,7 @@ class Dispatcher:
             stats = self._stats.get(key)
             if stats is None:
                 stats = self._stats[key] = HookStats()
-            plan.append((plugin, impl.function, tuple(impl.argnames), stats))
+            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats))
         result = _Plan(tuple(plan))
         self._plans[hook_name] = result
         return result
@@ -193,81 +179,9 @@ class Dispatcher:
     def implementers(self, hook_name: str) -> list[str]:
         """Plugins implementing ``hook_name``, in call order."""
         plan = self._plans.get(hook_name) or self._plan(hook_name)
-        return [impl[0] for impl in plan.impls]
+        return [impl.plugin for impl in plan.impls]
 
     # --- calls -------------------------------------------------------------------------
-
-    def call(self, hook_name: str, /, **kwargs: Any) -> HookResults:
-        """Call every implementation of a hook synchronously.
-
-        Returns the non-None results in call order, tagged with their plugins. Use
-        :meth:`acall` for hooks whose implementations may be coroutines.
-        """
-        try:
-            run = self._runs[hook_name]
-        except KeyError:
-            run = self._runs[hook_name] = self._caller(hook_name)
-        return run(kwargs)
-
-    def _caller(self, hook_name: str) -> Callable[[dict[str, Any]], HookResults]:
-        """The synchronous caller of a hook's current plan.
-
-        A new plan is run by the plain loop (:meth:`_call_loop`). After it has been
-        called ``_SPECIALISE_AFTER`` times it is replaced by a generated caller (see
-        :func:`_generate`), so hooks called once or twice (at startup, by the CLI) never
-        pay for generating code, and hooks called per request or per message run the
-        fast version.
-        """
-        plan = self._plans.get(hook_name) or self._plan(hook_name)
-        impls = plan.impls
-        unrollable = len(impls) <= _MAX_UNROLLED
-
-        def loop(kwargs: dict[str, Any]) -> HookResults:
-            return self._call_loop(impls, hook_name, kwargs)
-
-        def failed(index: int, exc: Exception, started: float) -> float:
-            plugin, _, _, stats = impls[index]
-            self._failed(plugin, stats, hook_name, exc, _perf() - started, counted=True)
-            return _perf()
-
-        def warming_up(kwargs: dict[str, Any]) -> HookResults:
-            if unrollable and plan.calls >= _SPECIALISE_AFTER:
-                run = _generate(plan, hook_name, failed, loop, self._consecutive)
-                self._runs[hook_name] = run
-                return run(kwargs)
-            plan.calls += 1
-            return self._call_loop(impls, hook_name, kwargs)
-
-        return warming_up
-
-    def _call_loop(
-        self, impls: tuple[_Impl, ...], hook_name: str, kwargs: dict[str, Any]
-    ) -> HookResults:
-        """The plain loop over a plan: what the generated callers do, one by one.
-
-        Used while a plan is new, for very long plans, and when the caller left out an
-        argument that some implementation takes (that implementation then fails with
-        ``KeyError``, counted against its plugin, and the others run).
-        """
-        results = HookResults()
-        consecutive = self._consecutive
-        arg = kwargs.__getitem__
-        t0 = _perf()
-        for plugin, function, argnames, stats in impls:
-            try:
-                value = function(*map(arg, argnames))
-            except (Exception, SystemExit) as exc:  # a plugin's exit() must not end the host
-                self._failed(plugin, stats, hook_name, exc, _perf() - t0, counted=True)
-                t0 = _perf()
-                continue
-            t1 = _perf()
-            stats.seconds += t1 - t0
-            t0 = t1
-            if consecutive and plugin in consecutive:
-                del consecutive[plugin]
-            if value is not None:
-                results.append((plugin, value))
-        return results
 
     async def acall(
         self,
@@ -283,37 +197,65 @@ class Dispatcher:
     ) -> HookResults:
         """Call every implementation of a hook, awaiting those that are coroutines.
 
+        Returns the non-None results in call order, tagged with their plugins.
         Implementations run one after another, never concurrently. ``timeout`` bounds
         each one (a timed-out implementation counts as a failure). ``only`` restricts the
         call to one plugin. With ``sync_in_thread`` plain functions run in a worker
-        thread, so a blocking implementation cannot stall the event loop. With
-        ``reraise`` a failure is recorded and then raised to the caller (the host uses
-        this for lifecycle hooks, whose failure changes the plugin's state). With
-        ``spend_budget=False`` a failure is recorded but does not count toward the fault
-        budget (a plugin refusing new settings is answering, not malfunctioning).
+        thread, so a blocking implementation cannot stall the event loop (and
+        ``timeout`` bounds them too); without it they run on the event loop's thread
+        and ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded
+        and then raised to the caller (the host uses this for lifecycle hooks, whose
+        failure changes the plugin's state). With ``spend_budget=False`` a failure is
+        recorded but does not count toward the fault budget (a plugin refusing new
+        settings is answering, not malfunctioning).
         """
         plan = self._plans.get(hook_name)
         if plan is None:
             plan = self._plan(hook_name)
+        impls = plan.impls if only is None else plan.by_plugin.get(only, ())
         results = HookResults()
-        for plugin, function, argnames, stats in plan.impls:
-            if only is not None and plugin != only:
-                continue
+        if not impls:
+            return results
+        consecutive = self._consecutive
+        for impl in impls:
             t0 = _perf()
             try:
-                args = [kwargs[a] for a in argnames]
-                value = await _invoke(function, args, timeout, sync_in_thread)
+                try:
+                    args = [kwargs[a] for a in impl.argnames]
+                    if impl.is_async:
+                        coro = impl.function(*args)
+                        try:  # up to its first suspension, as a plain await would
+                            pending = coro.send(None)
+                        except StopIteration as stop:
+                            value = stop.value
+                        else:
+                            value = await _finish(coro, pending, timeout, t0)
+                    elif sync_in_thread:
+                        # A daemon thread per call: a call that never returns cannot
+                        # keep the host from stopping (see plexichat.threads).
+                        value = await _bounded(
+                            run_in_daemon_thread(impl.function, *args), timeout)
+                        if value is not None and isawaitable(value):
+                            value = await _bounded(value, timeout)
+                    else:
+                        value = impl.function(*args)
+                        if value is not None and isawaitable(value):
+                            value = await _bounded(value, timeout)
+                except SystemExit as exc:  # plugin code must not end the host
+                    raise PluginExit.wrap(exc) from None
             except Exception as exc:
-                self._failed(plugin, stats, hook_name, exc, _perf() - t0,
+                self._failed(impl.plugin, impl.stats, hook_name, exc, _perf() - t0,
                              spend_budget=spend_budget)
                 if reraise:
                     raise
                 continue
+            stats = impl.stats
             stats.calls += 1
             stats.seconds += _perf() - t0
-            self._consecutive.pop(plugin, None)
+            if consecutive and impl.plugin in consecutive:
+                del consecutive[impl.plugin]
             if value is not None:
-                results.append((plugin, value))
+                results.append((impl.plugin, value))
         return results
 
     # --- faults ------------------------------------------------------------------------
@@ -326,11 +268,9 @@ class Dispatcher:
         exc: BaseException,
         seconds: float,
         *,
-        counted: bool = False,
         spend_budget: bool = True,
     ) -> None:
-        if not counted:  # calls through a plan are counted by the plan
-            stats.calls += 1
+        stats.calls += 1
         stats.failures += 1
         stats.seconds += seconds
         error = self.note_failure(plugin, hook_name, exc).error
@@ -381,134 +321,69 @@ class Dispatcher:
 
     def stats_for(self, plugin: str) -> dict[str, dict[str, float | int]]:
         """``{hook: {calls, failures, seconds}}`` for one plugin."""
-        pending: dict[str, int] = {}
-        for hook, plan in self._plans.items():
-            if any(impl[0] == plugin for impl in plan.impls):
-                pending[hook] = plan.calls
-        out = {}
-        for (name, hook), stats in sorted(self._stats.items()):
-            if name == plugin:
-                figures = stats.as_dict()
-                figures["calls"] = int(figures["calls"]) + pending.get(hook, 0)
-                out[hook] = figures
-        return out
+        return {hook: stats.as_dict()
+                for (name, hook), stats in sorted(self._stats.items()) if name == plugin}
 
 
-def _generate(
-    plan: _Plan,
-    hook_name: str,
-    failed: Callable[[int, Exception, float], float],
-    fallback: Callable[[dict[str, Any]], HookResults],
-    consecutive: dict[str, int],
-) -> Callable[[dict[str, Any]], HookResults]:
-    """Generate the unrolled synchronous caller of a plan.
+async def _finish(coro: Any, pending: Any, timeout: float | None, started: float) -> Any:
+    """Finish ``coro``, run up to a suspension on ``pending``, ``timeout`` seconds after
+    ``started`` at the latest.
 
-    For two implementations taking ``(message)`` the generated function reads::
-
-        def run(kwargs):
-            try:
-                a0 = kwargs[k0]              # k0 == "message"
-            except KeyError:
-                return fallback(kwargs)
-            t0 = perf()
-            try:
-                v0 = f0(a0)
-            except (Exception, SystemExit) as exc:
-                v0 = None
-                t1 = failed(0, exc, t0)
-            else:
-                t1 = perf()
-                s0.seconds += t1 - t0
-                if consecutive and p0 in consecutive:
-                    del consecutive[p0]
-            try:
-                v1 = f1(a0)
-            ...
-            if v0 is not None and v1 is not None:
-                return HookResults(((p0, v0), (p1, v1)))
-            return HookResults([pv for pv in ((p0, v0), (p1, v1)) if pv[1] is not None])
-
-    Only identifiers made up here appear in the source; every value (argument names,
-    functions, statistics, plugin names) is bound through the enclosing function's
-    parameters.
+    :meth:`Dispatcher.acall` runs each coroutine up to its first suspension itself, as a
+    plain ``await`` would: most filters never suspend, and those finish without a
+    deadline timer or a task. One that suspends is finished here under the rest of its
+    deadline (:func:`asyncio.wait_for`), so the deadline counts from ``started`` either
+    way.
     """
-    impls = plan.impls
-    argnames: list[str] = []
-    for impl in impls:
-        for name in impl[2]:
-            if name not in argnames:
-                argnames.append(name)
-    local = {name: f"a{i}" for i, name in enumerate(argnames)}
-    body = ["def run(kwargs):", "    plan.calls += 1"]
-    if argnames:
-        body.append("    try:")
-        body += [f"        a{i} = kwargs[k{i}]" for i in range(len(argnames))]
-        body += ["    except KeyError:", "        return fallback(kwargs)"]
-    body.append("    t0 = perf()")
-    for i, impl in enumerate(impls):
-        args = ", ".join(local[name] for name in impl[2])
-        body += [
-            "    try:",
-            f"        v{i} = f{i}({args})",
-            "    except (Exception, SystemExit) as exc:",
-            f"        v{i} = None",
-            f"        t{i + 1} = failed({i}, exc, t{i})",
-            "    else:",
-            f"        t{i + 1} = perf()",
-            f"        s{i}.seconds += t{i + 1} - t{i}",
-            f"        if consecutive and p{i} in consecutive:",
-            f"            del consecutive[p{i}]",
-        ]
-    if impls:
-        pairs = "".join(f"(p{i}, v{i}), " for i in range(len(impls)))
-        present = " and ".join(f"v{i} is not None" for i in range(len(impls)))
-        body += [
-            f"    if {present}:",
-            f"        return HookResults(({pairs}))",
-            f"    return HookResults([pv for pv in ({pairs}) if pv[1] is not None])",
-        ]
-    else:
-        body.append("    return HookResults()")
-    params = ["plan", "perf", "failed", "fallback", "consecutive", "HookResults"]
-    params += [f"k{i}" for i in range(len(argnames))]
-    for kind in "fsp":
-        params += [f"{kind}{i}" for i in range(len(impls))]
-    source = (
-        f"def make({', '.join(params)}):\n"
-        + "".join(f"    {line}\n" for line in body)
-        + "    return run\n"
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<plexichat.dispatch plan of {hook_name}>", "exec"), namespace)
-    values: list[Any] = [plan, _perf, failed, fallback, consecutive, HookResults, *argnames]
-    values += [impl[1] for impl in impls]
-    values += [impl[3] for impl in impls]
-    values += [impl[0] for impl in impls]
-    run: Callable[[dict[str, Any]], HookResults] = namespace["make"](*values)
-    return run
+    rest = _Resumed(coro, pending)
+    if timeout is None:
+        return await rest
+    remaining = timeout - (_perf() - started)
+    if remaining <= 0:
+        coro.close()
+        raise HookTimeout(f"did not finish within {timeout:g} s")
+    return await _bounded(_await(rest), remaining, timeout)
 
 
-async def _invoke(
-    function: Callable[..., Any], args: list[Any], timeout: float | None, in_thread: bool
-) -> Any:
-    try:
-        if in_thread and not inspect.iscoroutinefunction(function):
-            # A daemon thread per call: a call that never returns cannot keep the host
-            # from stopping (see plexichat.threads).
-            value = await _bounded(run_in_daemon_thread(function, *args), timeout)
-        else:
-            value = function(*args)
-        if inspect.isawaitable(value):
-            value = await _bounded(value, timeout)
-    except SystemExit as exc:  # plugin code must not end the host
-        raise PluginExit.wrap(exc) from None
-    return value
+class _Resumed:
+    """The rest of a coroutine already run up to its first suspension (``pending``)."""
+
+    __slots__ = ("coro", "pending")
+
+    def __init__(self, coro: Any, pending: Any) -> None:
+        self.coro = coro
+        self.pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self.coro, self.pending
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown in by the task (e.g. cancellation)
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    pending = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
 
 
-async def _bounded(awaitable: Any, timeout: float | None) -> Any:
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+async def _bounded(awaitable: Any, timeout: float | None, promised: float | None = None,
+                   ) -> Any:
+    """Await ``awaitable`` within ``timeout`` seconds (``promised``: the deadline to name)."""
     if timeout is None:
         return await awaitable
     try:
         return await asyncio.wait_for(awaitable, timeout)
     except asyncio.TimeoutError:
-        raise HookTimeout(f"did not finish within {timeout:g} s") from None
+        raise HookTimeout(f"did not finish within {promised or timeout:g} s") from None
