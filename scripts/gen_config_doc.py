@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from generated_section import replace_section, write_or_check  # noqa: E402
+
 TARGET = ROOT / "docs" / "CONFIGURATION.md"
 BEGIN = "<!-- BEGIN GENERATED SETTINGS (scripts/gen_config_doc.py) -->"
 END = "<!-- END GENERATED SETTINGS -->"
@@ -87,10 +90,8 @@ def render_table(settings_class: Any) -> str:
 
 
 def update(text: str, settings_class: Any) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{TARGET} lacks the markers {BEGIN!r} … {END!r}")
-    return text[:start] + render_table(settings_class) + text[end + len(END):]
+    """``text`` with the part between the markers replaced by the generated table."""
+    return replace_section(text, BEGIN, END, render_table(settings_class), TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,17 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from plexichat.config import HostSettings
 
-    current = TARGET.read_text(encoding="utf-8")
-    text = update(current, HostSettings)
-    if args.check:
-        if text != current:
-            print(f"{TARGET} is stale: run python scripts/gen_config_doc.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"updated {TARGET} ({len(HostSettings.model_fields)} settings)", file=sys.stderr)
-    return 0
+    return write_or_check(TARGET, lambda text: update(text, HostSettings),
+                          script="gen_config_doc.py", check=args.check,
+                          summary=f"{len(HostSettings.model_fields)} settings")
 
 
 if __name__ == "__main__":

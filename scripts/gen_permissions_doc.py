@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from generated_section import replace_section, write_or_check  # noqa: E402
+
 TARGET = ROOT / "docs" / "PERMISSIONS.md"
 BEGIN = "<!-- BEGIN GENERATED PERMISSIONS (scripts/gen_permissions_doc.py) -->"
 END = "<!-- END GENERATED PERMISSIONS -->"
@@ -50,10 +53,7 @@ def render_table(permissions: Iterable[Any]) -> str:
 
 def update(text: str, permissions: Iterable[Any]) -> str:
     """``text`` with the part between the markers replaced by the generated table."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{TARGET} lacks the markers {BEGIN!r} … {END!r}")
-    return text[:start] + render_table(permissions) + text[end + len(END):]
+    return replace_section(text, BEGIN, END, render_table(permissions), TARGET)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,17 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from plexichat.permissions import PERMISSIONS
 
-    current = TARGET.read_text(encoding="utf-8")
-    text = update(current, PERMISSIONS)
-    if args.check:
-        if text != current:
-            print(f"{TARGET} is stale: run python scripts/gen_permissions_doc.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"updated {TARGET} ({len(PERMISSIONS)} permissions)", file=sys.stderr)
-    return 0
+    return write_or_check(TARGET, lambda text: update(text, PERMISSIONS),
+                          script="gen_permissions_doc.py", check=args.check,
+                          summary=f"{len(PERMISSIONS)} permissions")
 
 
 if __name__ == "__main__":
