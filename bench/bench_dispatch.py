@@ -45,7 +45,7 @@ import pluggy
 
 from plexichat import hookspecs
 from plexichat.chat.types import MessageDraft
-from plexichat.discovery import discover
+from plexichat.kernel.discovery import discover
 from plexichat.markers import PROJECT_NAME, hookimpl
 from plexichat.testing.app import build_app, wait_ready
 

@@ -304,7 +304,7 @@ def test_essential_hooks_are_listed_in_the_manifest(chat):
 def test_only_message_filters_can_be_essential(site, tmp_path):
     make_plugin(site, "overreach", manifest={"name": "overreach",
                                              "essential_hooks": ["message_posted"]})
-    from plexichat.discovery import discover
+    from plexichat.kernel.discovery import discover
 
     [candidate] = [c for c in discover() if c.name == "overreach"]
     assert any("essential_hooks" in p and "cannot be essential" in p

@@ -9,8 +9,8 @@ import sys
 import pytest
 from support.dists import backdate, make_plugin
 
-from plexichat import discovery
-from plexichat.discovery import discover, index_path
+from plexichat.kernel import discovery
+from plexichat.kernel.discovery import discover, index_path
 from plexichat.listing import static_listing
 
 

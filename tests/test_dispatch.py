@@ -15,8 +15,8 @@ import time
 import pluggy
 import pytest
 
-from plexichat import dispatch
-from plexichat.dispatch import Dispatcher, HookFailure, HookResults
+from plexichat.kernel import dispatch
+from plexichat.kernel.dispatch import Dispatcher, HookFailure, HookResults
 from plexichat.markers import PROJECT_NAME, hookimpl, hookspec
 
 
@@ -458,7 +458,7 @@ def test_sys_exit_in_a_sync_hook_is_a_plugin_failure_not_the_end(call):
     import pluggy as _pluggy
 
     from plexichat import hookspecs as _specs
-    from plexichat.dispatch import Dispatcher as _Dispatcher
+    from plexichat.kernel.dispatch import Dispatcher as _Dispatcher
     from plexichat.markers import hookimpl as _impl
 
     class Quitter:
@@ -488,7 +488,7 @@ def test_sys_exit_in_an_async_or_threaded_hook_is_a_plugin_failure():
     import pluggy as _pluggy
 
     from plexichat import hookspecs as _specs
-    from plexichat.dispatch import Dispatcher as _Dispatcher
+    from plexichat.kernel.dispatch import Dispatcher as _Dispatcher
     from plexichat.markers import hookimpl as _impl
 
     class AsyncQuitter:

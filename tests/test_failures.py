@@ -11,8 +11,8 @@ from support.dists import make_plugin
 from support.host import make_healthy, running_host
 
 from plexichat.contributions import BackgroundTask
-from plexichat.dispatch import Dispatcher
-from plexichat.failures import FailureLog, PluginFailure
+from plexichat.kernel.dispatch import Dispatcher
+from plexichat.kernel.failures import FailureLog, PluginFailure
 from plexichat.markers import PROJECT_NAME
 from plexichat.tasks import TaskSupervisor
 
@@ -64,7 +64,7 @@ def test_a_crashing_task_is_kept_and_logged_with_its_traceback(caplog):
     [kept] = dispatcher.failures.of("reminders")
     assert (kept.hook, kept.error) == ("task:deliver", "ConnectionError: mail server down")
     assert ", in deliver_reminders\n" in kept.traceback
-    [logged] = [r for r in caplog.records if r.name == "plexichat.dispatch"]
+    [logged] = [r for r in caplog.records if r.name == "plexichat.kernel.dispatch"]
     assert logged.exc_info is not None and logged.exc_info[1] is not None
     assert getattr(logged, "plugin", None) == "reminders"
     assert "mail server down" in logged.getMessage()

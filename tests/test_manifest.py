@@ -10,7 +10,7 @@ from support.dists import make_plugin
 from support.guide_awesome import PLUGIN_JSON
 
 from plexichat import PluginManifest, PluginType
-from plexichat.discovery import discover
+from plexichat.kernel.discovery import discover
 from plexichat.manifest import DistributionFacts, ManifestError, parse_manifest
 
 # The example manifest of the original plugin guide, verbatim.

@@ -126,7 +126,7 @@ class Commands:
 
 
 HEAVY = ("pydantic", "sqlalchemy", "fastapi", "asyncio", "jsonschema",
-         "plexichat.manager", "plexichat.dispatch", "plexichat.config")
+         "plexichat.manager", "plexichat.kernel.dispatch", "plexichat.config")
 
 
 def test_help_imports_no_host_machinery(site, tmp_path):

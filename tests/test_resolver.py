@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from plexichat.config import HostSettings
-from plexichat.discovery import PluginCandidate
-from plexichat.resolver import PluginFilter, resolve
+from plexichat.kernel.discovery import PluginCandidate
+from plexichat.kernel.resolver import PluginFilter, resolve
 
 
 def cand(name, *, deps=(), version="1.0.0", problems=(), **manifest):

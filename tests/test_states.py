@@ -14,12 +14,10 @@ from fastapi.testclient import TestClient
 from support.api import TOKEN, post
 from support.host import make_healthy, wait_ready
 
-from plexichat.bus import Bus
 from plexichat.config import HostSettings
-from plexichat.discovery import PluginCandidate
-from plexichat.manager import PluginHost, PluginRecord
-from plexichat.manager import PluginState as ReExported
-from plexichat.states import (
+from plexichat.kernel.bus import Bus
+from plexichat.kernel.discovery import PluginCandidate
+from plexichat.kernel.states import (
     STATE_STYLE,
     STOP_STATES,
     TRANSITIONS,
@@ -27,6 +25,8 @@ from plexichat.states import (
     PluginState,
     PluginStateChanged,
 )
+from plexichat.manager import PluginHost, PluginRecord
+from plexichat.manager import PluginState as ReExported
 from plexichat.web import create_app
 
 ALL_STATES = list(PluginState)
@@ -100,7 +100,7 @@ def test_a_raising_subscriber_is_logged_and_the_others_still_run(caplog):
     bus.subscribe(PluginStateChanged, broken)
     seen = collect(bus)
     record = record_in(PluginState.AVAILABLE, bus)
-    with caplog.at_level(logging.ERROR, logger="plexichat.bus"):
+    with caplog.at_level(logging.ERROR, logger="plexichat.kernel.bus"):
         record.transition(PluginState.LOADED)
     assert record.state is PluginState.LOADED
     assert [e.new for e in seen] == [PluginState.LOADED]

@@ -72,7 +72,7 @@ class CatalogEntry:
         """(compatible with this host, why not)."""
         from packaging.version import InvalidVersion, Version
 
-        from .resolver import SUPPORTED_API_VERSIONS, api_version_supported
+        from .kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
 
         if not api_version_supported(self.api_version or "1.0"):
             return False, (f"needs plugin API {self.api_version}; this host implements "

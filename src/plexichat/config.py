@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .kernel.resolver import PluginFilter
 from .logs import LogFormat, LogLevel
-from .resolver import PluginFilter
 
 __all__ = ["HostSettings"]
 

@@ -19,7 +19,7 @@ Ordering: implementations run in pluggy's order: ``@hookimpl(tryfirst=True)`` fi
 registered in dependency order, so a plugin's implementation runs *before* those of the
 plugins it depends on unless it says ``trylast``.
 
-Failure: every call goes through :mod:`plexichat.dispatch`. An implementation that raises
+Failure: every call goes through :mod:`plexichat.kernel.dispatch`. An implementation that raises
 (or exceeds its time limit) is logged and counted against its plugin, and the other
 implementations still run. Consecutive failures past the fault budget quarantine the
 plugin. Hook wrappers (``hookwrapper=True`` / ``wrapper=True``) are not supported.

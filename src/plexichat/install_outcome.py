@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .discovery import ENTRY_POINT_GROUP
 from .installer import PluginChange, canonical
-from .states import PluginState
+from .kernel.discovery import ENTRY_POINT_GROUP
+from .kernel.states import PluginState
 
 __all__ = ["DistState", "InstallOutcome", "NotAPlugin", "assess", "distributions",
            "entry_point_snippet"]

@@ -273,7 +273,7 @@ class Installed:
 
 def snapshot() -> dict[str, Installed]:
     """Every installed plugin, read afresh (import caches invalidated, no index)."""
-    from .discovery import discover
+    from .kernel.discovery import discover
 
     importlib.invalidate_caches()
     return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point,
@@ -328,8 +328,8 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
     """Fill ``state``/``reason`` of each installed or upgraded plugin: what a host
     starting now would do with it (manifest, compatibility, dependencies), decided
     without importing it. ``available`` means it would start."""
-    from .discovery import discover
-    from .resolver import PluginFilter, resolve
+    from .kernel.discovery import discover
+    from .kernel.resolver import PluginFilter, resolve
     from .storage.readonly import operator_states
 
     wanted = [c for c in found if c.change != "removed"]
@@ -349,7 +349,7 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
 
 def distributions_for(names: Iterable[str]) -> list[str]:
     """The distributions to uninstall or upgrade for plugin or distribution ``names``."""
-    from .discovery import discover
+    from .kernel.discovery import discover
 
     plugins = {c.name: c.distribution for c in discover(use_index=False)}
     out: list[str] = []

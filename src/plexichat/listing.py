@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .discovery import discover
-from .resolver import PluginFilter, resolve
+from .kernel.discovery import discover
+from .kernel.resolver import PluginFilter, resolve
 
 __all__ = ["PluginListing", "static_listing"]
 
@@ -21,7 +21,7 @@ __all__ = ["PluginListing", "static_listing"]
 class PluginListing:
     """One installed plugin as the static view sees it.
 
-    ``state`` is the value of one of :data:`~plexichat.states.RESOLVED_STATES`:
+    ``state`` is the value of one of :data:`~plexichat.kernel.states.RESOLVED_STATES`:
     ``available`` (would load), ``rejected`` (cannot load; ``reason`` says why) or
     ``disabled`` (the operator's choice; ``reason`` says which).
     """

@@ -22,25 +22,25 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .bus import Bus
 from .config import HostSettings
 from .context import HostServices, PluginContext
 from .contributions import HealthReport, SelfTestResult
-from .discovery import PluginCandidate, discover
-from .dispatch import Dispatcher, HookTimeout
-from .loading import load_object as _load_object
-from .loading import register_plugin
-from .markers import PROJECT_NAME
-from .resolver import resolve
-from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
-from .states import (
+from .kernel.bus import Bus
+from .kernel.discovery import PluginCandidate, discover
+from .kernel.dispatch import Dispatcher, HookTimeout
+from .kernel.loading import load_object as _load_object
+from .kernel.loading import register_plugin
+from .kernel.resolver import resolve
+from .kernel.states import (
     STOP_STATES,
     TRANSITIONS,
     IllegalTransition,
     PluginState,
     PluginStateChanged,
 )
-from .threads import PluginExit, run_in_daemon_thread
+from .kernel.threads import PluginExit, run_in_daemon_thread
+from .markers import PROJECT_NAME
+from .settings import fill_defaults, mask_secrets, merge_schemas, unmask, validate_settings
 from .wiring import Wiring
 
 __all__ = [
@@ -66,7 +66,7 @@ class PluginRecord:
     routes: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     bus: Bus | None = field(default=None, repr=False, compare=False)
-    """Where :class:`~plexichat.states.PluginStateChanged` events go."""
+    """Where :class:`~plexichat.kernel.states.PluginStateChanged` events go."""
     changed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     """When ``state`` (or its reason) last changed."""
 
@@ -78,10 +78,10 @@ class PluginRecord:
     def transition(self, new: PluginState, reason: str = "") -> None:
         """Move to state ``new`` because of ``reason``; the only way ``state`` changes.
 
-        The move must be in :data:`~plexichat.states.TRANSITIONS`, or
-        :class:`~plexichat.states.IllegalTransition` is raised (a host bug) and nothing
+        The move must be in :data:`~plexichat.kernel.states.TRANSITIONS`, or
+        :class:`~plexichat.kernel.states.IllegalTransition` is raised (a host bug) and nothing
         changes. Staying in the same state only replaces the reason. A real change is
-        published as :class:`~plexichat.states.PluginStateChanged` on :attr:`bus`.
+        published as :class:`~plexichat.kernel.states.PluginStateChanged` on :attr:`bus`.
         """
         old = self.state
         if new is not old and new not in TRANSITIONS.get(old, frozenset()):
@@ -316,7 +316,7 @@ class PluginHost:
                           reason: str = "") -> None:
         """Run one plugin's shutdown and take its contributions out of the host.
 
-        It ends in ``state`` (one of :data:`~plexichat.states.STOP_STATES`) with
+        It ends in ``state`` (one of :data:`~plexichat.kernel.states.STOP_STATES`) with
         ``reason``.
         """
         if state not in STOP_STATES:

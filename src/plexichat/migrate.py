@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .discovery import ENTRY_POINT_GROUP
+from .kernel.discovery import ENTRY_POINT_GROUP
 
 __all__ = ["MigrationError", "MigrationReport", "migrate"]
 
@@ -481,7 +481,7 @@ def _requirements(folder: Path, manifest: dict[str, Any], report: MigrationRepor
                 out[0] = str(req)
             elif str(req) not in out:
                 out.append(str(req))
-    from .resolver import BUILTIN_PLUGINS
+    from .kernel.resolver import BUILTIN_PLUGINS
 
     for dep in manifest.get("dependencies") or []:
         try:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .discovery import ENTRY_POINT_GROUP
+from .kernel.discovery import ENTRY_POINT_GROUP
 from .placeholders import (
     find_placeholders,
     is_placeholder_description,
@@ -447,9 +447,9 @@ def _top_level_names(tree: ast.Module) -> tuple[set[str], bool]:
 def _check_manifest(contents: Contents, report: CheckReport, source: _SourceMap,
                     data: dict[str, Any], name: str, top: str, label: str,
                     ep_file: str) -> None:
+    from .kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
     from .manifest import DistributionFacts, ManifestError, parse_manifest
     from .permissions import KNOWN_PERMISSIONS
-    from .resolver import SUPPORTED_API_VERSIONS, api_version_supported
 
     meta = contents.metadata
     declared = data.get("name", name)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..dispatch import HookTimeout
+from ..kernel.dispatch import HookTimeout
 from ..services.events import EventRejected
 from . import tables as t
 from .errors import (

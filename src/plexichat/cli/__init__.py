@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..kernel.states import PluginState
 from ..logs import LEVELS
-from ..states import PluginState
 from .plugin_commands import PluginCommandGroup
 
 __all__ = ["main"]

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ..installer import PipIndex
-from ..states import PluginState
+from ..kernel.states import PluginState
 
 __all__ = ["install", "uninstall", "upgrade"]
 

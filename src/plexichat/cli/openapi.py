@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ..states import PluginState
+from ..kernel.states import PluginState
 
 __all__ = ["PluginProblem", "build_schema", "dumps", "openapi"]
 

@@ -48,10 +48,10 @@ class PluginCommandGroup(click.Group):
         # Light modules only (no pydantic, SQLAlchemy, FastAPI or asyncio): `--help`
         # comes through here (bench/bench_cli_help.py).
         from .. import hookspecs
-        from ..discovery import discover
-        from ..loading import call_each, load_object, register_plugin
+        from ..kernel.discovery import discover
+        from ..kernel.loading import call_each, load_object, register_plugin
+        from ..kernel.resolver import PluginFilter, resolve
         from ..markers import PROJECT_NAME
-        from ..resolver import PluginFilter, resolve
         from ..storage.readonly import operator_states
 
         pm = pluggy.PluginManager(PROJECT_NAME)

@@ -66,7 +66,7 @@ def search(term: str | None, source: str | None, as_json: bool) -> None:
 
 def _installed() -> dict[str, str]:
     try:
-        from ..discovery import discover
+        from ..kernel.discovery import discover
 
         return {c.name: c.distribution_version for c in discover()}
     except Exception:  # a broken environment must not break searching

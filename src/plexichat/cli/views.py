@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import __version__
-from ..states import STATE_STYLE
+from ..kernel.states import STATE_STYLE
 
 if TYPE_CHECKING:
     from .target import Target
@@ -33,7 +33,7 @@ _COLOURS["degraded"] = "yellow"  # the host's health, shown next to plugin state
 
 def _state(state: str) -> str:
     """``state`` in its colour (rich markup); plugin states' colours are in
-    :data:`~plexichat.states.STATE_STYLE`."""
+    :data:`~plexichat.kernel.states.STATE_STYLE`."""
     return f"[{_COLOURS.get(state, 'white')}]{state}[/]"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..states import PluginState
+from ..kernel.states import PluginState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -207,7 +207,7 @@ def wait_ready(client: Any, *, timeout: float = 30.0, expect_started: bool = Tru
 
 
 def _not_installed_hint(missing: list[str]) -> str:
-    from ..discovery import ENTRY_POINT_GROUP
+    from ..kernel.discovery import ENTRY_POINT_GROUP
     from .entry_points import INSTALL_COMMAND, entry_point_snippet
 
     snippets = "\n".join(entry_point_snippet(n, "<your package>") for n in missing)

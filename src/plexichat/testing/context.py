@@ -15,7 +15,7 @@ __all__ = ["context_services", "installed_manifest", "make_plugin_context"]
 def installed_manifest(name: str) -> dict[str, Any] | None:
     """The validated manifest of the installed plugin ``name`` (None when not installed
     or rejected). Reads ``plugin.json`` without importing the plugin."""
-    from ..discovery import discover
+    from ..kernel.discovery import discover
 
     for candidate in discover():
         if candidate.name == name and candidate.manifest is not None:

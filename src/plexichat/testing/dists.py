@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..discovery import ENTRY_POINT_GROUP
+from ..kernel.discovery import ENTRY_POINT_GROUP
 
 __all__ = ["MISSING", "make_plugin"]
 

@@ -19,7 +19,7 @@ from urllib.request import url2pathname
 
 from packaging.utils import canonicalize_name
 
-from ..discovery import ENTRY_POINT_GROUP
+from ..kernel.discovery import ENTRY_POINT_GROUP
 
 __all__ = ["EntryPointMissing", "entry_point_snippet", "installed_entry_point"]
 

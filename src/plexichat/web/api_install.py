@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..kernel.states import PluginState
 from ..manager import PluginHost, RescanReport
-from ..states import PluginState
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..kernel.states import PluginState
 from ..manager import PluginHost, PluginNotFound, PluginRecord, SettingsRejected
 from ..settings import SettingsInvalid, mask_secrets
-from ..states import PluginState
 from .auth import require_admin
 from .routes import flatten_routes
 

@@ -54,9 +54,9 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..contributions import UIPageSpec
+from ..kernel.states import STATE_STYLE
 from ..manager import PluginHost, PluginRecord, PluginState, SettingsRejected
 from ..settings import SettingsError, SettingsInvalid
-from ..states import STATE_STYLE
 from .safe_paths import clean_relative, is_inside, resolve_inside
 
 if TYPE_CHECKING:

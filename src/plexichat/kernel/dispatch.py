@@ -51,7 +51,7 @@ __all__ = [
     "HookTimeout",
 ]
 
-log = logging.getLogger("plexichat.dispatch")
+log = logging.getLogger("plexichat.kernel.dispatch")
 
 _perf = time.perf_counter
 isawaitable = inspect.isawaitable
@@ -232,7 +232,7 @@ class Dispatcher:
                             value = await _finish(coro, pending, timeout, t0)
                     elif sync_in_thread:
                         # A daemon thread per call: a call that never returns cannot
-                        # keep the host from stopping (see plexichat.threads).
+                        # keep the host from stopping (see plexichat.kernel.threads).
                         value = await _bounded(
                             run_in_daemon_thread(impl.function, *args), timeout)
                         if value is not None and isawaitable(value):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from . import __version__
+from .. import __version__
 from .discovery import PluginCandidate
 from .states import PluginState
 

@@ -30,7 +30,7 @@ def load_object(candidate: PluginCandidate) -> Any:
     """Import what the candidate's entry point names; a class is instantiated.
 
     ``SystemExit`` / ``KeyboardInterrupt`` raised by the plugin's import become
-    :class:`plexichat.threads.PluginExit`: the plugin's failure, not the host's end.
+    :class:`plexichat.kernel.threads.PluginExit`: the plugin's failure, not the host's end.
     """
     match = _ENTRY_POINT.match(candidate.entry_point)
     if match is None:
@@ -137,7 +137,7 @@ def call_each(pm: pluggy.PluginManager, hook_name: str,
     Returns ``(plugin, value, error)`` for each implementation in registration order
     (the reverse of pluggy's call order; ``tryfirst``/``trylast`` aside); ``error`` is
     what the implementation raised (``SystemExit`` included), else None. The host's
-    :class:`~plexichat.dispatch.Dispatcher` does more (timings, fault budget, awaiting
+    :class:`~plexichat.kernel.dispatch.Dispatcher` does more (timings, fault budget, awaiting
     coroutines); this is for callers that only need the values, such as the CLI.
     """
     out: list[tuple[str, Any, BaseException | None]] = []

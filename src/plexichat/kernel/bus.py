@@ -2,7 +2,7 @@
 
 Not the plugins' event bus (:mod:`.services.events`, async, hook-driven): this one
 carries facts about the host itself, such as
-:class:`~plexichat.states.PluginStateChanged`, to host code that wants to follow them.
+:class:`~plexichat.kernel.states.PluginStateChanged`, to host code that wants to follow them.
 Subscribers are synchronous and called in the order they subscribed; one that raises
 is logged and the others still run — publishing never fails because of a subscriber.
 """
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 __all__ = ["Bus"]
 
-log = logging.getLogger("plexichat.bus")
+log = logging.getLogger("plexichat.kernel.bus")
 
 E = TypeVar("E")
 

@@ -83,7 +83,7 @@ class IllegalTransition(RuntimeError):
 
 @dataclass(frozen=True)
 class PluginStateChanged:
-    """Published on the host's :class:`~plexichat.bus.Bus` for every state change."""
+    """Published on the host's :class:`~plexichat.kernel.bus.Bus` for every state change."""
 
     plugin: str
     old: PluginState

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from .. import __version__
 
 if TYPE_CHECKING:
     import importlib.metadata as md
@@ -145,7 +145,7 @@ def _candidate(ep: md.EntryPoint) -> PluginCandidate:
     candidate.manifest_file = manifest_file
     shown = f"{top}/{MANIFEST_FILE}" if manifest_file else f"{top}/{MANIFEST_FILE} (absent)"
 
-    from .manifest import ManifestError, ManifestProblem, parse_manifest
+    from ..manifest import ManifestError, ManifestProblem, parse_manifest
 
     data: Any = None
     if manifest_file:
@@ -198,7 +198,7 @@ def _locate_manifest(dist: md.Distribution | None, top: str) -> tuple[str | None
 
 
 def _facts(dist: md.Distribution | None, name: str, version: str) -> Any:
-    from .manifest import DistributionFacts
+    from ..manifest import DistributionFacts
 
     if dist is None:
         return DistributionFacts(name=name, version=version)

@@ -1,0 +1,7 @@
+"""The plugin kernel: find, order, load and call plugins, and move them between states.
+
+Nothing here builds a service or knows the web layer: :mod:`.discovery` finds
+candidates, :mod:`.resolver` orders them, :mod:`.loading` imports and registers them,
+:mod:`.dispatch` calls their hooks, :mod:`.states` and :mod:`.bus` say which state each
+one is in and who hears about a change.
+"""
