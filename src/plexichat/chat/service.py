@@ -56,8 +56,13 @@ from .passwords import PasswordHasher, new_token, token_digest
 from .types import Channel, CommandCall, Message, MessageDraft, Reject, SlashCommand, User
 
 if TYPE_CHECKING:
-    from ..context import PluginContext
-    from ..manager import PluginHost
+    from collections.abc import Mapping
+
+    from ..config import HostSettings
+    from ..context import HostServices, PluginContext
+    from ..kernel.dispatch import Dispatcher
+    from ..kernel.lifecycle import PluginRecord
+    from ..storage import Database
 
 __all__ = ["ChatService", "MessagePage", "PluginChat", "PostResult"]
 
@@ -120,12 +125,19 @@ def _check_text(text: Any) -> str | None:
 class ChatService:
     """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
 
-    def __init__(self, host: PluginHost) -> None:
-        self.host = host
-        self.database = host.database
+    def __init__(self, database: Database, settings: HostSettings, dispatcher: Dispatcher,
+                 records: Mapping[str, PluginRecord], services: HostServices) -> None:
+        self.database = database
+        self.settings = settings
+        """Timeouts of filters and commands, password hashing cost."""
+        self.dispatcher = dispatcher
+        self.records = records
+        """Every plugin's record (read only): states and contexts of the filters' plugins."""
+        self.services = services
+        """The host's services: webhook outbox and events."""
         t.metadata.create_all(self.database.engine, tables=t.CHAT_TABLES, checkfirst=True)
-        self.passwords = PasswordHasher(time_cost=host.settings.password_hash_time_cost,
-                                        memory_kib=host.settings.password_hash_memory_kib)
+        self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
+                                        memory_kib=settings.password_hash_memory_kib)
         self.fanout = FanoutHub()
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
@@ -507,17 +519,17 @@ class ChatService:
         plugin, command, args = found
         call = CommandCall(name=command.name, args=args, user=author,
                            channel_id=draft.channel_id, text=draft.text)
-        timeout = self.host.settings.command_timeout
+        timeout = self.settings.command_timeout
         where = f"slash:{command.name}"
         try:
             value = await _bounded(command.handler, call, timeout)
         except HookTimeout as exc:
-            self.host.dispatcher.record_failure(plugin, where, exc)
+            self.dispatcher.record_failure(plugin, where, exc)
             notices.append(f"/{command.name} (plugin {plugin!r}) did not answer within "
                            f"{timeout:g} s")
             return None
         except Exception as exc:
-            self.host.dispatcher.record_failure(plugin, where, exc)
+            self.dispatcher.record_failure(plugin, where, exc)
             notices.append(f"/{command.name} (plugin {plugin!r}) failed: "
                            f"{type(exc).__name__}: {exc}")
             return None
@@ -529,7 +541,7 @@ class ChatService:
             return None
         problem = _check_text(value)
         if problem:
-            self.host.dispatcher.record_failure(plugin, where, TypeError(f"reply: {problem}"))
+            self.dispatcher.record_failure(plugin, where, TypeError(f"reply: {problem}"))
             notices.append(f"/{command.name} (plugin {plugin!r}) replied with something "
                            f"that cannot be posted: {problem}")
             return None
@@ -538,21 +550,21 @@ class ChatService:
     # --- hooks ---------------------------------------------------------------------
 
     def _context(self, plugin: str) -> Any:
-        record = self.host.records.get(plugin)
+        record = self.records.get(plugin)
         return None if record is None else record.context
 
     def essential(self, hook: str) -> list[str]:
         """Plugins whose manifest declares ``hook`` essential."""
-        return [name for name, record in self.host.records.items()
+        return [name for name, record in self.records.items()
                 if hook in (record.candidate.manifest or {}).get("essential_hooks", ())]
 
     def _check_essential(self, hook: str) -> set[str]:
         """Refuse while an essential filter cannot run; the essential plugins' names."""
-        from ..manager import PluginState
+        from ..kernel.states import PluginState
 
         names = set()
         for name in self.essential(hook):
-            record = self.host.records[name]
+            record = self.records[name]
             if record.state in (PluginState.DISABLED, PluginState.REJECTED):
                 continue  # the operator turned it off, or it never could load
             if record.state in (PluginState.AVAILABLE, PluginState.LOADED):
@@ -568,12 +580,12 @@ class ChatService:
     async def _filter(self, hook: str, draft: MessageDraft) -> MessageDraft:
         """Run the filters of ``hook`` in order on ``draft``; the draft to store."""
         essential = self._check_essential(hook)
-        dispatcher = self.host.dispatcher
+        dispatcher = self.dispatcher
         for plugin in dispatcher.implementers(hook):
             fail_closed = plugin in essential
             try:
                 results = await dispatcher.acall(
-                    hook, only=plugin, timeout=self.host.settings.filter_timeout,
+                    hook, only=plugin, timeout=self.settings.filter_timeout,
                     sync_in_thread=True, reraise=fail_closed, message=draft,
                     context=self._context(plugin))
             except Exception as exc:  # recorded by the dispatcher
@@ -597,7 +609,7 @@ class ChatService:
     def _record(self, conn: sa.Connection, event: str, payload: dict[str, Any]) -> None:
         """Keep ``event`` for webhook delivery, in the transaction that stores the change:
         both are kept or neither."""
-        webhooks = self.host.services.webhooks
+        webhooks = self.services.webhooks
         if webhooks is None:
             return
         if "connection" in inspect.signature(webhooks.record).parameters:
@@ -608,12 +620,12 @@ class ChatService:
     async def _after(self, hook: str, event: str, payload: dict[str, Any],
                      **kwargs: Any) -> None:
         """After the fact: run ``hook`` for each plugin, then emit ``event``."""
-        dispatcher = self.host.dispatcher
+        dispatcher = self.dispatcher
         for plugin in dispatcher.implementers(hook):
-            await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
+            await dispatcher.acall(hook, only=plugin, timeout=self.settings.filter_timeout,
                                    sync_in_thread=True, context=self._context(plugin),
                                    **kwargs)
-        events = self.host.services.events
+        events = self.services.events
         if events is not None:
             try:
                 await events.emit(event, **payload)
