@@ -363,7 +363,7 @@ class Lifecycle:
 
     def requested_permissions(self, record: PluginRecord) -> set[str]:
         """What the manifest and a guide-style ``get_services()`` ask for."""
-        from .interface import SERVICE_PERMISSIONS, PluginInterface
+        from ..interface import SERVICE_PERMISSIONS, PluginInterface
 
         wanted = set((record.candidate.manifest or {}).get("permissions", []))
         if isinstance(record.obj, PluginInterface):
