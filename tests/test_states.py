@@ -48,7 +48,7 @@ def collect(bus: Bus) -> list[PluginStateChanged]:
     return seen
 
 
-def test_the_enum_is_still_importable_from_the_manager():
+def test_the_enum_is_still_importable_from_the_host():
     assert ReExported is PluginState
 
 

@@ -93,8 +93,11 @@ class PluginSettings:
     async def reconcile(self, record: PluginRecord) -> bool:
         """Hand a running plugin its stored settings if they changed elsewhere.
 
-        True when the plugin was told. A plugin that refuses keeps what it runs with,
-        and that is stored again (the same rollback as :meth:`update`).
+        The stored document gets the schema's defaults, as at start. True when the
+        plugin was told. Settings that do not validate, or that the plugin refuses,
+        leave it running with what it has, and that is stored again (the same
+        rollback as :meth:`update`): :class:`~plexichat.settings.SettingsInvalid` or
+        :class:`SettingsRejected` is raised.
         """
         if record.state is not PluginState.STARTED or record.context is None:
             return False
@@ -103,12 +106,17 @@ class PluginSettings:
         if stored is None or stored == running:
             return False
         schema = await self.schema(record)
+        wanted = fill_defaults(schema, stored)
+        if wanted == running:
+            self.store.put_settings(record.name, wanted)
+            return False
         try:
-            validate_settings(record.name, schema, stored)
+            validate_settings(record.name, schema, wanted)
         except Exception:
             self.store.put_settings(record.name, running)
             raise
-        await self._apply(record, schema, running, stored)
+        self.store.put_settings(record.name, wanted)
+        await self._apply(record, schema, running, wanted)
         return True
 
     async def _apply(self, record: PluginRecord, schema: dict[str, Any],
