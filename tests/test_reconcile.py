@@ -155,3 +155,14 @@ def test_settings_the_plugin_refuses_are_rolled_back_on_reconcile(toggle, tmp_pa
 def test_reconciling_an_unknown_plugin_raises_plugin_not_found(toggle, tmp_path):
     with host(tmp_path) as client, pytest.raises(PluginNotFound):
         reconcile(client, "nope")
+
+
+def test_permissions_granted_in_the_store_reach_the_running_plugin(toggle, tmp_path):
+    with host(tmp_path) as client:
+        host_ = client.app.state.host
+        context = host_.records["toggle"].context
+        assert "ai:use" not in context.granted
+        host_.store.grant("toggle", ["ai:use"], by="operator")
+        assert reconcile(client) == ["toggle"]
+        assert "ai:use" in context.granted
+        assert reconcile(client) == []

@@ -434,9 +434,10 @@ class Lifecycle:
         Call it after the store changed outside this process (another replica, the
         CLI): a plugin now disabled is stopped, one now enabled is started, and a
         running plugin whose stored settings changed is told through
-        ``config_changed``. Idempotent: when everything already matches, nothing
-        changes, no event is emitted and nothing restarts. Returns the names of the
-        plugins whose state or settings changed.
+        ``config_changed``, and its grants follow the stored ones. Idempotent: when
+        everything already matches, nothing changes, no event is emitted and nothing
+        restarts. Returns the names of the plugins whose state, grants or settings
+        changed.
         """
         async with self.operator_lock:
             names = list(self.records) if name is None else [self.record(name).name]
@@ -446,8 +447,9 @@ class Lifecycle:
                     continue
                 before = (self.records[each].state, self.records[each].reason)
                 record = await self._reconcile_one(each)
+                grants_changed = self._reconcile_grants(record)
                 settings_changed = await self._reconcile_settings(record)
-                if (record.state, record.reason) != before or settings_changed:
+                if (record.state, record.reason) != before or grants_changed or settings_changed:
                     changed.append(each)
             return changed
 
@@ -501,6 +503,19 @@ class Lifecycle:
             await self.events.emit("startup", only=name)
             await self.events.emit("plugin.enabled", name=name)
         return record
+
+    def _reconcile_grants(self, record: PluginRecord) -> bool:
+        """Hand a running plugin the permissions granted in the store; True if they changed.
+
+        A service it already holds stays until it is restarted (as with the grants API).
+        """
+        if record.state is not PluginState.STARTED or record.context is None:
+            return False
+        granted = frozenset(self.store.grants(record.name))
+        if granted == record.context.granted:
+            return False
+        record.context.granted = granted
+        return True
 
     async def _reconcile_settings(self, record: PluginRecord) -> bool:
         """Hand a running plugin settings changed in the store; True when it was told."""
