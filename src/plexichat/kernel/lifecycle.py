@@ -158,16 +158,19 @@ class Lifecycle:
             candidates = discover()
         resolution = resolve(candidates,
                              self.settings.plugin_filter(self.store.enabled_states()))
-        self.records.clear()
+        records: dict[str, PluginRecord] = {}
         for c in candidates:
             state, reason = resolution.state_of(c.name)
             record = PluginRecord(c, state, reason, warnings=list(c.warnings), bus=self.bus)
             # Duplicate names: keep the first record but never let either load.
-            if c.name in self.records:
+            if c.name in records:
                 continue
-            self.records[c.name] = record
+            records[c.name] = record
             self._log_problems(c.name, c.warnings,
                                reason if state is PluginState.REJECTED else "")
+        # the same dict, refilled at once: whoever holds it sees the new records
+        self.records.clear()
+        self.records.update(records)
         self.order = [c.name for c in resolution.order]
 
     def _log_problems(self, name: str, warnings: list[str], rejection: str) -> None:
