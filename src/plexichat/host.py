@@ -101,8 +101,8 @@ class PluginHost:
             events=self.services.events, make_context=self._make_context, bus=self.bus,
             routes=routes, records=records,
         )
-        self.plugin_health = PluginHealth(self.lifecycle.records, self.wiring.by_plugin,
-                                   self.dispatcher, timeout=settings.health_timeout)
+        self.plugin_health = PluginHealth(records, contributions, self.dispatcher,
+                                          timeout=settings.health_timeout)
 
     def _quarantine(self, name: str, reason: str) -> None:
         """The dispatcher's answer to a spent fault budget."""
