@@ -510,7 +510,7 @@ main.add_command(_openapi)
 from .lazy import LazyCommand as _Lazy  # noqa: E402  (click only)
 
 for _name, _target, _help in (
-    ("new", "scaffold:new", "Create a plugin project ready to test, check and publish."),
+    ("new", "new:new", "Create a plugin project ready to test, check and publish."),
     ("check", "check:check", "Check a plugin project, wheel or install before publishing."),
     ("migrate", "migrate:migrate", "Convert a guide-style folder plugin to a distribution."),
     ("install", "install:install", "Install plugins with pip here (live with --url)."),

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .kernel.discovery import ENTRY_POINT_GROUP
+from .. import __version__
+from ..kernel.discovery import ENTRY_POINT_GROUP
 
 __all__ = ["MigrationError", "MigrationReport", "migrate"]
 
@@ -481,7 +481,7 @@ def _requirements(folder: Path, manifest: dict[str, Any], report: MigrationRepor
                 out[0] = str(req)
             elif str(req) not in out:
                 out.append(str(req))
-    from .kernel.resolver import BUILTIN_PLUGINS
+    from ..kernel.resolver import BUILTIN_PLUGINS
 
     for dep in manifest.get("dependencies") or []:
         try:
@@ -569,7 +569,7 @@ def _check_declared_paths(folder: Path, manifest: dict[str, Any], report: Migrat
                                 "does not have; add it or `plexichat plugins check` will "
                                 "flag it")
     try:
-        from .manifest import DistributionFacts, ManifestError, parse_manifest
+        from ..manifest import DistributionFacts, ManifestError, parse_manifest
 
         parse_manifest(manifest, plugin_name=report.name,
                        dist=DistributionFacts(report.distribution, report.version),

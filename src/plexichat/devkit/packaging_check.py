@@ -7,7 +7,7 @@ each names (found in the files, never imported), ``plugin.json`` inside the pack
 valid (:func:`plexichat.manifest.parse_manifest`), the entry-point name equal to the
 manifest's, the manifest's version equal to the distribution's, known permissions,
 ``ui``/``docs`` shipped inside the package, and no placeholder metadata left from the
-scaffold (:mod:`plexichat.placeholders`).
+scaffold (:mod:`plexichat.devkit.placeholders`).
 
 Every finding is a :class:`Problem`, printed as
 ``error|warning: <file>: <what> — <how to fix>``.
@@ -34,8 +34,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .kernel.discovery import ENTRY_POINT_GROUP
+from .. import __version__
+from ..kernel.discovery import ENTRY_POINT_GROUP
 from .placeholders import (
     find_placeholders,
     is_placeholder_description,
@@ -447,9 +447,9 @@ def _top_level_names(tree: ast.Module) -> tuple[set[str], bool]:
 def _check_manifest(contents: Contents, report: CheckReport, source: _SourceMap,
                     data: dict[str, Any], name: str, top: str, label: str,
                     ep_file: str) -> None:
-    from .kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
-    from .manifest import DistributionFacts, ManifestError, parse_manifest
-    from .permissions import KNOWN_PERMISSIONS
+    from ..kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
+    from ..manifest import DistributionFacts, ManifestError, parse_manifest
+    from ..permissions import KNOWN_PERMISSIONS
 
     meta = contents.metadata
     declared = data.get("name", name)
