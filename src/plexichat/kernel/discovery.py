@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..markers import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     import importlib.metadata as md
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginCandidate", "discover", "index_path"]
 
-ENTRY_POINT_GROUP = "plexichat.plugins"
 MANIFEST_FILE = "plugin.json"
 _INDEX_FORMAT = 1
 

@@ -38,7 +38,7 @@ from markupsafe import Markup, escape
 from ..contributions import DocsSpec
 from ..kernel.lifecycle import PluginRecord
 from .safe_paths import clean_relative, is_inside, resolve_inside
-from .ui import error_page, plugin_hook_values, render
+from .ui_render import error_page, plugin_hook_values, render
 
 __all__ = ["Document", "DocSource", "core_docs_dir", "render_document", "router",
            "sanitize", "search_documents"]
