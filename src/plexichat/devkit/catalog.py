@@ -271,7 +271,7 @@ def _from_simple_url(base: str, body: bytes) -> list[CatalogEntry]:
 def entries_from_wheel(wheel: Path, url: str = "") -> list[CatalogEntry]:
     """One entry per ``plexichat.plugins`` entry point of ``wheel`` (none for a wheel
     that is not a plugin, such as the host's)."""
-    from .packaging_check import CheckFailed, WheelContents
+    from .distribution_contents import CheckFailed, WheelContents
 
     try:
         contents = WheelContents(wheel)
