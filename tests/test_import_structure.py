@@ -163,3 +163,32 @@ def test_no_module_over_the_line_limit(limit):
     over = {name: n for name, n in sizes.items() if n > limit}
     assert not over, (f"modules over {limit} lines (split them by idea): "
                       + ", ".join(f"{name} ({n})" for name, n in sorted(over.items())))
+
+
+def test_a_serving_host_loads_no_developer_tooling(tmp_path):
+    """Started with every installed plugin and asked for its pages and API, the server has
+    not imported plexichat.devkit (installs run it in a child process)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from fastapi.testclient import TestClient\n"
+        "from plexichat.testing.app import ADMIN_TOKEN, build_app, wait_ready\n"
+        f"app = build_app(Path({str(tmp_path / 'data')!r}))\n"
+        "with TestClient(app) as client:\n"
+        "    wait_ready(client)\n"
+        "    auth = {'Authorization': f'Bearer {ADMIN_TOKEN}'}\n"
+        "    for path in ('/', '/plugins', '/docs', '/api/v1/plugins'):\n"
+        "        assert client.get(path, headers=auth).status_code == 200, path\n"
+        "    assert client.post('/api/v1/plugins/rescan', headers=auth).status_code == 200\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('plexichat.devkit'))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
