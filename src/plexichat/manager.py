@@ -12,7 +12,6 @@ states and keeps the record of what each one contributed.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -606,16 +605,14 @@ class PluginHost:
         return problems
 
     async def _run_check(self, plugin: str, name: str, func: Callable[..., Any]) -> dict[str, Any]:
-        try:  # a plain function runs in a worker thread: it must not block the loop
-            value = func() if inspect.iscoroutinefunction(func) else asyncio.to_thread(func)
-            value = await asyncio.wait_for(value, self.settings.health_timeout)
-            if inspect.isawaitable(value):  # a plain function that returned a coroutine
-                value = await asyncio.wait_for(value, self.settings.health_timeout)
-        except asyncio.TimeoutError:
-            return {"healthy": False,
-                    "detail": f"did not answer within {self.settings.health_timeout:g} s"}
+        timeout = self.settings.health_timeout
+        try:  # a plain check runs in a worker thread: it must not block the loop
+            value = await self.dispatcher.calls(
+                plugin, f"health:{name}", func, timeout=timeout, in_thread=True,
+                excuse=lambda exc: isinstance(exc, HookTimeout))
+        except HookTimeout:
+            return {"healthy": False, "detail": f"did not answer within {timeout:g} s"}
         except Exception as exc:
-            self.dispatcher.record_failure(plugin, f"health:{name}", exc)
             return {"healthy": False, "detail": f"{type(exc).__name__}: {exc}"}
         if isinstance(value, dict):
             return {**value, "healthy": bool(value.get("healthy", False))}

@@ -31,24 +31,29 @@ plugin with one call.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Container
 from typing import Any
 
 import pluggy
 
+from .calls import HookTimeout, PluginCalls, run_plugin_code, settle
 from .failures import FailureLog, PluginFailure
-from .threads import PluginExit, run_in_daemon_thread
+from .threads import PluginExit
 
 __all__ = [
+    "INLINE_LIMIT",
+    "PROBATION_CALLS",
+    "QUICK_CALL",
     "Dispatcher",
     "HookFailure",
     "HookResults",
     "HookStats",
     "HookTimeout",
+    "Probation",
+    "SlowInlineCall",
 ]
 
 log = logging.getLogger("plexichat.kernel.dispatch")
@@ -81,10 +86,6 @@ class HookResults(list):  # type: ignore[type-arg]
         return [plugin for plugin, _ in self]
 
 
-class HookTimeout(Exception):
-    """An implementation did not finish within the time the host allows."""
-
-
 HookFailure = PluginFailure
 """One failed call of one plugin's code (the dispatcher's name for :class:`PluginFailure`)."""
 
@@ -104,17 +105,89 @@ class HookStats:
         return {"calls": self.calls, "failures": self.failures, "seconds": self.seconds}
 
 
-class _Impl:
-    """One planned implementation: its plugin, function, argument names and statistics."""
+PROBATION_CALLS = 20
+"""Quick calls in a row, in a worker thread, before a plain function runs inline."""
+QUICK_CALL = 0.001
+"""The most seconds a call on probation may take to count as quick."""
+INLINE_LIMIT = 0.020
+"""Seconds an inline call may take; one that takes longer goes back to a worker thread
+for good."""
 
-    __slots__ = ("argnames", "function", "is_async", "plugin", "stats")
+
+class SlowInlineCall(Exception):
+    """A plain implementation running inline held the event loop too long.
+
+    Recorded on its plugin as a warning (not counted against the fault budget); the
+    implementation runs in a worker thread from then on.
+    """
+
+
+class Probation:
+    """Where one plugin's plain implementation of one hook runs, when the caller asks
+    for plain functions off the event loop (``sync_in_thread``).
+
+    Handing a call to a worker thread costs about a hundred microseconds; calling a
+    quick function inline costs well under one. So a plain implementation starts on
+    probation in a worker thread, bounded by the caller's deadline. After
+    :data:`PROBATION_CALLS` calls in a row that each took less than :data:`QUICK_CALL`
+    seconds it runs inline. An inline call that takes longer than :data:`INLINE_LIMIT`
+    (it blocked the event loop that long: an inline call cannot be interrupted) sends
+    it back to a worker thread for good and records a :class:`SlowInlineCall` warning
+    on its plugin. A function marked :func:`plexichat.markers.blocking` never runs
+    inline. The state outlives call plans (it is kept per plugin and hook, for the
+    same function).
+    """
+
+    __slots__ = ("function", "hook", "inline", "pinned", "plugin", "quick")
+
+    def __init__(self, plugin: str, hook: str, function: Callable[..., Any]) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.function = function
+        self.quick = 0
+        self.inline = False
+        self.pinned = bool(getattr(function, BLOCKING_ATTRIBUTE, False))
+        """In a worker thread for good (marked blocking, or once too slow inline)."""
+
+    def ran_in_thread(self, seconds: float) -> None:
+        """Count a call made in a worker thread that took ``seconds`` (its own time)."""
+        if self.pinned:
+            return
+        if seconds < QUICK_CALL:
+            self.quick += 1
+            if self.quick >= PROBATION_CALLS:
+                self.inline = True
+        else:
+            self.quick = 0
+
+    def ran_inline(self, dispatcher: Dispatcher, impl: _Impl, seconds: float) -> None:
+        """Check an inline call that took ``seconds``; too slow: back to a thread."""
+        if seconds <= INLINE_LIMIT:
+            return
+        self.inline = False
+        self.pinned = True
+        dispatcher.note_failure(self.plugin, self.hook, SlowInlineCall(
+            f"a call held the event loop {seconds * 1000:.0f} ms (limit "
+            f"{INLINE_LIMIT * 1000:.0f} ms); it runs in a worker thread from now on"))
+
+
+BLOCKING_ATTRIBUTE = "plexichat_blocking"
+"""Set (to True) on a function by :func:`plexichat.markers.blocking`."""
+
+
+class _Impl:
+    """One planned implementation: its plugin, function, argument names, statistics and
+    probation."""
+
+    __slots__ = ("argnames", "function", "is_async", "plugin", "probation", "stats")
 
     def __init__(self, plugin: str, function: Callable[..., Any], argnames: tuple[str, ...],
-                 stats: HookStats) -> None:
+                 stats: HookStats, probation: Probation) -> None:
         self.plugin = plugin
         self.function = function
         self.argnames = argnames
         self.stats = stats
+        self.probation = probation
         self.is_async = inspect.iscoroutinefunction(function)
 
 
@@ -148,8 +221,12 @@ class Dispatcher:
         self._plans: dict[str, _Plan] = {}
         self._stats: dict[tuple[str, str], HookStats] = {}
         self._consecutive: dict[str, int] = {}
+        self._probation: dict[tuple[str, str], Probation] = {}
         self.failures = FailureLog(per_plugin=failures_per_plugin)
         """Every recorded failure, with its traceback; ``failures.of(plugin)`` per plugin."""
+        self.calls = PluginCalls(record=self.record_failure, note=self.note_failure)
+        """Calls of plugin code outside hooks (health checks, slash commands, middleware,
+        tasks …) whose failures are recorded and counted here."""
 
     # --- plans -------------------------------------------------------------------------
 
@@ -171,7 +248,10 @@ class Dispatcher:
             stats = self._stats.get(key)
             if stats is None:
                 stats = self._stats[key] = HookStats()
-            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats))
+            probation = self._probation.get(key)
+            if probation is None or probation.function is not impl.function:
+                probation = self._probation[key] = Probation(plugin, hook_name, impl.function)
+            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats, probation))
         result = _Plan(tuple(plan))
         self._plans[hook_name] = result
         return result
@@ -200,14 +280,15 @@ class Dispatcher:
         Returns the non-None results in call order, tagged with their plugins.
         Implementations run one after another, never concurrently. ``timeout`` bounds
         each one (a timed-out implementation counts as a failure). ``only`` restricts the
-        call to one plugin. With ``sync_in_thread`` plain functions run in a worker
-        thread, so a blocking implementation cannot stall the event loop (and
-        ``timeout`` bounds them too); without it they run on the event loop's thread
-        and ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded
-        and then raised to the caller (the host uses this for lifecycle hooks, whose
-        failure changes the plugin's state). With ``spend_budget=False`` a failure is
-        recorded but does not count toward the fault budget (a plugin refusing new
-        settings is answering, not malfunctioning).
+        call to one plugin. With ``sync_in_thread`` plain functions are kept off the
+        event loop's thread (see :class:`Probation`: one that has proved quick runs
+        inline), so a blocking implementation cannot stall the event loop and
+        ``timeout`` bounds it too; without it they run on the event loop's thread and
+        ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded and
+        then raised to the caller (the host uses this for lifecycle hooks, whose failure
+        changes the plugin's state). With ``spend_budget=False`` a failure is recorded
+        but does not count toward the fault budget (a plugin refusing new settings is
+        answering, not malfunctioning).
         """
         plan = self._plans.get(hook_name)
         if plan is None:
@@ -222,25 +303,14 @@ class Dispatcher:
             try:
                 try:
                     args = [kwargs[a] for a in impl.argnames]
-                    if impl.is_async:
-                        coro = impl.function(*args)
-                        try:  # up to its first suspension, as a plain await would
-                            pending = coro.send(None)
-                        except StopIteration as stop:
-                            value = stop.value
-                        else:
-                            value = await _finish(coro, pending, timeout, t0)
-                    elif sync_in_thread:
-                        # A daemon thread per call: a call that never returns cannot
-                        # keep the host from stopping (see plexichat.kernel.threads).
-                        value = await _bounded(
-                            run_in_daemon_thread(impl.function, *args), timeout)
-                        if value is not None and isawaitable(value):
-                            value = await _bounded(value, timeout)
+                    if impl.is_async or (sync_in_thread and not impl.probation.inline):
+                        value = await self._invoke(impl, args, timeout, sync_in_thread, t0)
                     else:
                         value = impl.function(*args)
+                        if sync_in_thread:
+                            impl.probation.ran_inline(self, impl, _perf() - t0)
                         if value is not None and isawaitable(value):
-                            value = await _bounded(value, timeout)
+                            value = await settle(value, timeout, t0)
                 except SystemExit as exc:  # plugin code must not end the host
                     raise PluginExit.wrap(exc) from None
             except Exception as exc:
@@ -257,6 +327,98 @@ class Dispatcher:
             if value is not None:
                 results.append((impl.plugin, value))
         return results
+
+    async def afilter(
+        self,
+        hook_name: str,
+        value: Any,
+        /,
+        *,
+        arg: str,
+        step: Callable[[str, Any, Any, bool], Any],
+        context_of: Callable[[str], Any],
+        timeout: float | None = None,
+        fail_closed: Container[str] = (),
+    ) -> Any:
+        """Pass ``value`` through every implementation of a hook, in call order.
+
+        Each implementation receives the current value as ``arg`` and its plugin's
+        context (``context_of(plugin)``) as ``context``; plain functions are kept off the
+        event loop until they have proved quick (see :class:`Probation`), and each call
+        is bounded by ``timeout``. A non-None result goes to ``step(plugin, result,
+        current, fail_closed)``, which returns the next value (or raises to end the
+        chain, e.g. a rejection). An implementation that fails is recorded and counted,
+        and the chain goes on with the value it was given — unless its plugin is in
+        ``fail_closed``: then the failure is raised after being recorded. Returns the
+        last value. The chat filters (``message_will_post`` …) run through here: one
+        call per message, whatever the number of filters.
+        """
+        plan = self._plans.get(hook_name)
+        if plan is None:
+            plan = self._plan(hook_name)
+        consecutive = self._consecutive
+        pair = (arg, "context")
+        single = (arg,)
+        t0 = _perf()
+        for impl in plan.impls:
+            plugin = impl.plugin
+            try:
+                try:
+                    argnames = impl.argnames
+                    if argnames == pair:
+                        args = [value, context_of(plugin)]
+                    elif argnames == single:
+                        args = [value]
+                    else:
+                        given = {arg: value, "context": context_of(plugin)}
+                        args = [given[a] for a in argnames]
+                    if impl.is_async or not impl.probation.inline:
+                        result = await self._invoke(impl, args, timeout, True, t0)
+                        t1 = _perf()
+                    else:
+                        result = impl.function(*args)
+                        t1 = _perf()
+                        if t1 - t0 > INLINE_LIMIT:
+                            impl.probation.ran_inline(self, impl, t1 - t0)
+                        if result is not None and isawaitable(result):
+                            result = await settle(result, timeout, t0)
+                            t1 = _perf()
+                except SystemExit as exc:  # plugin code must not end the host
+                    raise PluginExit.wrap(exc) from None
+            except Exception as exc:
+                t1 = _perf()
+                self._failed(plugin, impl.stats, hook_name, exc, t1 - t0)
+                t0 = t1
+                if plugin in fail_closed:
+                    raise
+                continue
+            stats = impl.stats
+            stats.calls += 1
+            stats.seconds += t1 - t0
+            t0 = t1
+            if consecutive and plugin in consecutive:
+                del consecutive[plugin]
+            if result is not None:
+                value = step(plugin, result, value, plugin in fail_closed)
+                t0 = _perf()
+        return value
+
+    async def _invoke(self, impl: _Impl, args: list[Any], timeout: float | None,
+                      sync_in_thread: bool, started: float) -> Any:
+        """One call that may wait: a coroutine, or a plain function in a worker thread."""
+        if impl.is_async:
+            return await settle(impl.function(*args), timeout, started)
+        if not sync_in_thread:
+            value = impl.function(*args)
+        else:
+            # A daemon thread per call: a call that never returns cannot keep the host
+            # from stopping (see plexichat.kernel.threads).
+            value, seconds = await run_plugin_code(_timed, impl.function, args,
+                                                   timeout=timeout, in_thread=True)
+            impl.probation.ran_in_thread(seconds)
+        if value is not None and isawaitable(value):
+            value = await settle(value, timeout, started)
+        return value
 
     # --- faults ------------------------------------------------------------------------
 
@@ -325,65 +487,9 @@ class Dispatcher:
                 for (name, hook), stats in sorted(self._stats.items()) if name == plugin}
 
 
-async def _finish(coro: Any, pending: Any, timeout: float | None, started: float) -> Any:
-    """Finish ``coro``, run up to a suspension on ``pending``, ``timeout`` seconds after
-    ``started`` at the latest.
 
-    :meth:`Dispatcher.acall` runs each coroutine up to its first suspension itself, as a
-    plain ``await`` would: most filters never suspend, and those finish without a
-    deadline timer or a task. One that suspends is finished here under the rest of its
-    deadline (:func:`asyncio.wait_for`), so the deadline counts from ``started`` either
-    way.
-    """
-    rest = _Resumed(coro, pending)
-    if timeout is None:
-        return await rest
-    remaining = timeout - (_perf() - started)
-    if remaining <= 0:
-        coro.close()
-        raise HookTimeout(f"did not finish within {timeout:g} s")
-    return await _bounded(_await(rest), remaining, timeout)
-
-
-class _Resumed:
-    """The rest of a coroutine already run up to its first suspension (``pending``)."""
-
-    __slots__ = ("coro", "pending")
-
-    def __init__(self, coro: Any, pending: Any) -> None:
-        self.coro = coro
-        self.pending = pending
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, pending = self.coro, self.pending
-        while True:
-            try:
-                sent = yield pending
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # thrown in by the task (e.g. cancellation)
-                try:
-                    pending = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    pending = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-async def _bounded(awaitable: Any, timeout: float | None, promised: float | None = None,
-                   ) -> Any:
-    """Await ``awaitable`` within ``timeout`` seconds (``promised``: the deadline to name)."""
-    if timeout is None:
-        return await awaitable
-    try:
-        return await asyncio.wait_for(awaitable, timeout)
-    except asyncio.TimeoutError:
-        raise HookTimeout(f"did not finish within {promised or timeout:g} s") from None
+def _timed(function: Callable[..., Any], args: list[Any]) -> tuple[Any, float]:
+    """``function(*args)`` and the seconds it took (run in a worker thread)."""
+    started = _perf()
+    value = function(*args)
+    return value, _perf() - started
