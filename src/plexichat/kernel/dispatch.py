@@ -52,6 +52,7 @@ __all__ = [
     "HookResults",
     "HookStats",
     "HookTimeout",
+    "ImplementationFailed",
     "Probation",
     "SlowInlineCall",
 ]
@@ -112,6 +113,20 @@ QUICK_CALL = 0.001
 INLINE_LIMIT = 0.020
 """Seconds an inline call may take; one that takes longer goes back to a worker thread
 for good."""
+
+
+class ImplementationFailed(Exception):
+    """A fail-closed implementation failed (raised by :meth:`Dispatcher.afilter`).
+
+    ``plugin`` and ``hook`` say whose and which; ``error`` is what it raised (also the
+    ``__cause__``). The failure is recorded before this is raised.
+    """
+
+    def __init__(self, plugin: str, hook: str, error: Exception) -> None:
+        super().__init__(f"plugin {plugin!r}: {hook}: {type(error).__name__}: {error}")
+        self.plugin = plugin
+        self.hook = hook
+        self.error = error
 
 
 class SlowInlineCall(Exception):
@@ -194,10 +209,13 @@ class _Impl:
 class _Plan:
     """The ordered implementations of one hook, and the same per plugin (for ``only``)."""
 
-    __slots__ = ("by_plugin", "impls")
+    __slots__ = ("by_plugin", "contexts", "contexts_from", "impls")
 
     def __init__(self, impls: tuple[_Impl, ...]):
         self.impls = impls
+        self.contexts: tuple[Any, ...] = ()
+        """Each implementation's context, for :meth:`Dispatcher.afilter`."""
+        self.contexts_from: Callable[[str], Any] | None = None
         by_plugin: dict[str, list[_Impl]] = {}
         for impl in impls:
             by_plugin.setdefault(impl.plugin, []).append(impl)
@@ -343,13 +361,17 @@ class Dispatcher:
         """Pass ``value`` through every implementation of a hook, in call order.
 
         Each implementation receives the current value as ``arg`` and its plugin's
-        context (``context_of(plugin)``) as ``context``; plain functions are kept off the
-        event loop until they have proved quick (see :class:`Probation`), and each call
+        context as ``context``: ``context_of(plugin)``, asked once per plugin while the
+        call plan stands (the host makes a plugin's context right after registering it,
+        with no await in between, and drops it after unregistering it: either renews the
+        plan; pass the same ``context_of`` object each time). Plain functions are kept off
+        the event loop until they have proved quick (see :class:`Probation`), and each call
         is bounded by ``timeout``. A non-None result goes to ``step(plugin, result,
         current, fail_closed)``, which returns the next value (or raises to end the
         chain, e.g. a rejection). An implementation that fails is recorded and counted,
         and the chain goes on with the value it was given — unless its plugin is in
-        ``fail_closed``: then the failure is raised after being recorded. Returns the
+        ``fail_closed``: then :class:`ImplementationFailed` is raised after the failure
+        is recorded. Returns the
         last value. The chat filters (``message_will_post`` …) run through here: one
         call per message, whatever the number of filters.
         """
@@ -357,20 +379,23 @@ class Dispatcher:
         if plan is None:
             plan = self._plan(hook_name)
         consecutive = self._consecutive
+        if plan.contexts_from is not context_of:
+            plan.contexts = tuple(context_of(impl.plugin) for impl in plan.impls)
+            plan.contexts_from = context_of
         pair = (arg, "context")
         single = (arg,)
         t0 = _perf()
-        for impl in plan.impls:
+        for impl, context in zip(plan.impls, plan.contexts, strict=True):
             plugin = impl.plugin
             try:
                 try:
                     argnames = impl.argnames
                     if argnames == pair:
-                        args = [value, context_of(plugin)]
+                        args = [value, context]
                     elif argnames == single:
                         args = [value]
                     else:
-                        given = {arg: value, "context": context_of(plugin)}
+                        given = {arg: value, "context": context}
                         args = [given[a] for a in argnames]
                     if impl.is_async or not impl.probation.inline:
                         result = await self._invoke(impl, args, timeout, True, t0)
@@ -390,7 +415,7 @@ class Dispatcher:
                 self._failed(plugin, impl.stats, hook_name, exc, t1 - t0)
                 t0 = t1
                 if plugin in fail_closed:
-                    raise
+                    raise ImplementationFailed(plugin, hook_name, exc) from exc
                 continue
             stats = impl.stats
             stats.calls += 1
