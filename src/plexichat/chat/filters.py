@@ -24,10 +24,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ..kernel.dispatch import Dispatcher, ImplementationFailed
+from ..kernel.states import PluginState
 from .errors import FilterUnavailable, MessageRejected
 from .types import MessageDraft, Reject
 
 __all__ = ["FilterChain", "FilterHost", "check_text"]
+
+_NONE: frozenset[str] = frozenset()
 
 MAX_TEXT = 4000
 """The longest message, in characters."""
@@ -45,16 +48,22 @@ def check_text(text: Any) -> str | None:
 
 
 class _FilterSettings(Protocol):
-    filter_timeout: float
+    @property
+    def filter_timeout(self) -> float: ...
 
 
 class FilterHost(Protocol):
     """What the filter chain needs of the host: its dispatcher, its plugin records
     (``state``, ``reason``, ``context``, ``candidate.manifest``) and ``filter_timeout``."""
 
-    dispatcher: Dispatcher
-    records: Mapping[str, Any]
-    settings: _FilterSettings
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def records(self) -> Mapping[str, Any]: ...
+
+    @property
+    def settings(self) -> _FilterSettings: ...
 
 
 class FilterChain:
@@ -124,9 +133,7 @@ class FilterChain:
         """Refuse while an essential filter cannot run; the essential plugins' names."""
         names = self.essential(hook)
         if not names:
-            return frozenset()
-        from ..manager import PluginState
-
+            return _NONE
         running = set()
         for name in names:
             record = self._host.records[name]
@@ -140,5 +147,5 @@ class FilterChain:
                     problem += f": {record.reason}"
                 raise FilterUnavailable(name, hook, problem)
             running.add(name)
-        return frozenset(running)
+        return frozenset(running) if running else _NONE
 

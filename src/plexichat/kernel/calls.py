@@ -35,7 +35,14 @@ from typing import Any
 
 from .threads import PluginExit, run_in_daemon_thread
 
-__all__ = ["FailureCallback", "HookTimeout", "PluginCalls", "run_plugin_code", "settle"]
+__all__ = [
+    "FailureCallback",
+    "HookTimeout",
+    "PluginCalls",
+    "Resumed",
+    "run_plugin_code",
+    "settle",
+]
 
 log = logging.getLogger("plexichat.kernel.calls")
 
@@ -97,11 +104,12 @@ async def settle(awaitable: Any, timeout: float | None, started: float) -> Any:
     if remaining <= 0:
         awaitable.close()
         raise HookTimeout(f"did not finish within {timeout:g} s")
-    return await _within(_await(_Resumed(awaitable, pending)), remaining, timeout)
+    return await _within(_await(Resumed(awaitable, pending)), remaining, timeout)
 
 
-class _Resumed:
-    """The rest of a coroutine already run up to its first suspension (``pending``)."""
+class Resumed:
+    """The rest of a coroutine already run up to its first suspension (``pending``):
+    awaiting it finishes the coroutine."""
 
     __slots__ = ("coro", "pending")
 
@@ -192,7 +200,8 @@ class PluginCalls:
 
         A failure is blamed on ``plugin`` and raised. An awaitable it returns is
         finished on the running event loop in the background (its failure blamed the
-        same way); without a running loop it cannot be, which is the plugin's failure.
+        same way) and None is returned; without a running loop it cannot be, which is
+        the plugin's failure.
         """
         try:
             try:
@@ -200,7 +209,8 @@ class PluginCalls:
             except (SystemExit, KeyboardInterrupt) as exc:
                 raise PluginExit.wrap(exc) from None
             if value is not None and _isawaitable(value):
-                value = self._in_background(plugin, where, value, count)
+                self._in_background(plugin, where, value, count)
+                return None
         except Exception as exc:
             self.blame(plugin, where, exc, count=count)
             raise

@@ -31,17 +31,18 @@ plugin with one call.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Generator
 from typing import Any
 
 import pluggy
 
-from .calls import HookTimeout, PluginCalls, run_plugin_code, settle
+from .calls import HookTimeout, PluginCalls, Resumed, run_plugin_code, settle
 from .failures import FailureLog, PluginFailure
-from .threads import PluginExit
+from .threads import PluginExit, run_in_daemon_thread
 
 __all__ = [
     "INLINE_LIMIT",
@@ -164,16 +165,19 @@ class Probation:
         self.pinned = bool(getattr(function, BLOCKING_ATTRIBUTE, False))
         """In a worker thread for good (marked blocking, or once too slow inline)."""
 
-    def ran_in_thread(self, seconds: float) -> None:
-        """Count a call made in a worker thread that took ``seconds`` (its own time)."""
-        if self.pinned:
-            return
-        if seconds < QUICK_CALL:
-            self.quick += 1
-            if self.quick >= PROBATION_CALLS:
-                self.inline = True
-        else:
+    def ran_in_thread(self, seconds: float) -> bool:
+        """Count a call made in a worker thread that took ``seconds`` (its own time);
+        True when that call ended the probation (from now on: inline)."""
+        if self.pinned or self.inline:
+            return False
+        if seconds >= QUICK_CALL:
             self.quick = 0
+            return False
+        self.quick += 1
+        if self.quick >= PROBATION_CALLS:
+            self.inline = True
+            return True
+        return False
 
     def ran_inline(self, dispatcher: Dispatcher, impl: _Impl, seconds: float) -> None:
         """Check an inline call that took ``seconds``; too slow: back to a thread."""
@@ -209,17 +213,142 @@ class _Impl:
 class _Plan:
     """The ordered implementations of one hook, and the same per plugin (for ``only``)."""
 
-    __slots__ = ("by_plugin", "contexts", "contexts_from", "impls")
+    __slots__ = ("by_plugin", "impls", "steps", "steps_arg", "steps_for")
 
     def __init__(self, impls: tuple[_Impl, ...]):
         self.impls = impls
-        self.contexts: tuple[Any, ...] = ()
-        """Each implementation's context, for :meth:`Dispatcher.afilter`."""
-        self.contexts_from: Callable[[str], Any] | None = None
+        self.steps: tuple[_Step, ...] = ()
+        """The implementations as :meth:`Dispatcher.afilter` calls them."""
+        self.steps_arg = ""
+        self.steps_for: Callable[[str], Any] | None = None
         by_plugin: dict[str, list[_Impl]] = {}
         for impl in impls:
             by_plugin.setdefault(impl.plugin, []).append(impl)
         self.by_plugin = {plugin: tuple(group) for plugin, group in by_plugin.items()}
+
+    def chain_steps(self, arg: str, context_of: Callable[[str], Any]) -> tuple[_Step, ...]:
+        """Plan the calls of :meth:`Dispatcher.afilter` (kept until the plan changes)."""
+        self.steps = tuple(_Step(impl, arg, context_of(impl.plugin)) for impl in self.impls)
+        self.steps_arg = arg
+        self.steps_for = context_of
+        return self.steps
+
+
+_INLINE = "inline"
+_ASYNC = "async"
+_THREAD = "thread"
+
+
+class _Step:
+    """One implementation in a chain, as it is called until the plan changes: its
+    function, how its arguments are passed, its context and where it runs (``mode``)."""
+
+    __slots__ = ("arg", "argnames", "context", "function", "mode", "plugin", "probation",
+                 "shape", "stats")
+
+    def __init__(self, impl: _Impl, arg: str, context: Any) -> None:
+        self.plugin = impl.plugin
+        self.function = impl.function
+        self.argnames = impl.argnames
+        self.stats = impl.stats
+        self.probation = impl.probation
+        self.arg = arg
+        self.context = context
+        self.shape = {(arg, "context"): 2, (arg,): 1}.get(impl.argnames, 0)
+        """2: ``f(value, context)``; 1: ``f(value)``; 0: see :meth:`args`."""
+        self.mode = (_ASYNC if impl.is_async else
+                     _INLINE if impl.probation.inline else _THREAD)
+
+    def args(self, value: Any) -> list[Any]:
+        """The positional arguments for ``value`` (a missing one raises KeyError)."""
+        given = {self.arg: value, "context": self.context}
+        return [given[name] for name in self.argnames]
+
+
+class _Cursor:
+    """When the running implementation of a chain started (for its deadline)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = 0.0
+
+
+class _Supervised:
+    """The rest of a chain that waited: each implementation bounded by ``timeout``.
+
+    The chain awaits its implementations directly. Once it waits, this drives it: each
+    time it waits, the running implementation's deadline (``cursor.started`` +
+    ``timeout``) is armed, re-armed when another implementation is running. When a
+    deadline passes, the task is woken (as a cancellation, taken back at once) and a
+    :class:`HookTimeout` is thrown into the chain where the implementation waits: that
+    implementation fails and the chain goes on with the next one.
+    """
+
+    __slots__ = ("chain", "cursor", "pending", "timeout")
+
+    def __init__(self, chain: Any, pending: Any, cursor: _Cursor, timeout: float | None):
+        self.chain = chain
+        self.pending = pending
+        self.cursor = cursor
+        self.timeout = timeout
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        chain, pending, cursor, timeout = self.chain, self.pending, self.cursor, self.timeout
+        if timeout is None:
+            return (yield from Resumed(chain, pending).__await__())
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        armed_for = -1.0
+        handle: asyncio.TimerHandle | None = None
+        expired = [False]
+
+        def expire() -> None:
+            expired[0] = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            while True:
+                if cursor.started != armed_for:  # another implementation waits
+                    if handle is not None:
+                        handle.cancel()
+                    armed_for = cursor.started
+                    handle = loop.call_later(max(0.0, armed_for + timeout - _perf()), expire)
+                try:
+                    sent = yield pending
+                except GeneratorExit:
+                    chain.close()
+                    raise
+                except asyncio.CancelledError as exc:
+                    if expired[0]:
+                        expired[0] = False
+                        uncancel = getattr(task, "uncancel", None)
+                        if uncancel is None or uncancel() == 0:  # ours alone
+                            thrown: BaseException = HookTimeout(
+                                f"did not finish within {timeout:g} s")
+                            armed_for = -1.0
+                        else:
+                            thrown = exc
+                    else:
+                        thrown = exc
+                    try:
+                        pending = chain.throw(thrown)
+                    except StopIteration as stop:
+                        return stop.value
+                except BaseException as exc:
+                    try:
+                        pending = chain.throw(exc)
+                    except StopIteration as stop:
+                        return stop.value
+                else:
+                    try:
+                        pending = chain.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+        finally:
+            if handle is not None:
+                handle.cancel()
 
 
 class Dispatcher:
@@ -378,55 +507,89 @@ class Dispatcher:
         plan = self._plans.get(hook_name)
         if plan is None:
             plan = self._plan(hook_name)
+        steps = plan.steps
+        if plan.steps_for is not context_of or plan.steps_arg != arg:
+            steps = plan.chain_steps(arg, context_of)
+        cursor = _Cursor()
+        chain = self._chain(hook_name, steps, value, step, fail_closed, cursor)
+        try:  # most chains never wait: they finish here, with no timer armed
+            pending = chain.send(None)
+        except StopIteration as stop:
+            return stop.value
+        return await _Supervised(chain, pending, cursor, timeout)
+
+    async def _chain(self, hook_name: str, steps: tuple[_Step, ...], value: Any,
+                     step: Callable[[str, Any, Any, bool], Any], fail_closed: Container[str],
+                     cursor: _Cursor) -> Any:
+        """The loop of :meth:`afilter`: each implementation awaited directly (a deadline
+        is armed by :class:`_Supervised` only if the chain waits)."""
         consecutive = self._consecutive
-        if plan.contexts_from is not context_of:
-            plan.contexts = tuple(context_of(impl.plugin) for impl in plan.impls)
-            plan.contexts_from = context_of
-        pair = (arg, "context")
-        single = (arg,)
-        t0 = _perf()
-        for impl, context in zip(plan.impls, plan.contexts, strict=True):
-            plugin = impl.plugin
+        perf = _perf
+        limit = INLINE_LIMIT
+        t0 = perf()
+        for s in steps:
             try:
                 try:
-                    argnames = impl.argnames
-                    if argnames == pair:
-                        args = [value, context]
-                    elif argnames == single:
-                        args = [value]
-                    else:
-                        given = {arg: value, "context": context}
-                        args = [given[a] for a in argnames]
-                    if impl.is_async or not impl.probation.inline:
-                        result = await self._invoke(impl, args, timeout, True, t0)
-                        t1 = _perf()
-                    else:
-                        result = impl.function(*args)
-                        t1 = _perf()
-                        if t1 - t0 > INLINE_LIMIT:
-                            impl.probation.ran_inline(self, impl, t1 - t0)
+                    mode = s.mode
+                    if mode is _INLINE:  # a plain function that proved quick
+                        shape = s.shape
+                        if shape == 2:
+                            result = s.function(value, s.context)
+                        elif shape == 1:
+                            result = s.function(value)
+                        else:
+                            result = s.function(*s.args(value))
+                        t1 = perf()
+                        if t1 - t0 > limit:
+                            self._held_the_loop(hook_name, s, t1 - t0)
                         if result is not None and isawaitable(result):
-                            result = await settle(result, timeout, t0)
-                            t1 = _perf()
+                            cursor.started = t0
+                            result = await result
+                            t1 = perf()
+                    elif mode is _ASYNC:
+                        cursor.started = t0
+                        shape = s.shape
+                        if shape == 2:
+                            result = await s.function(value, s.context)
+                        elif shape == 1:
+                            result = await s.function(value)
+                        else:
+                            result = await s.function(*s.args(value))
+                        t1 = perf()
+                    else:  # on probation, or for good: a worker thread
+                        cursor.started = t0
+                        result, seconds = await run_in_daemon_thread(
+                            _timed, s.function, s.args(value))
+                        if s.probation.ran_in_thread(seconds):
+                            self._plans.pop(hook_name, None)  # plan it inline
+                        if result is not None and isawaitable(result):
+                            result = await result
+                        t1 = perf()
                 except SystemExit as exc:  # plugin code must not end the host
                     raise PluginExit.wrap(exc) from None
             except Exception as exc:
-                t1 = _perf()
-                self._failed(plugin, impl.stats, hook_name, exc, t1 - t0)
+                t1 = perf()
+                self._failed(s.plugin, s.stats, hook_name, exc, t1 - t0)
                 t0 = t1
-                if plugin in fail_closed:
-                    raise ImplementationFailed(plugin, hook_name, exc) from exc
+                if s.plugin in fail_closed:
+                    raise ImplementationFailed(s.plugin, hook_name, exc) from exc
                 continue
-            stats = impl.stats
+            stats = s.stats
             stats.calls += 1
             stats.seconds += t1 - t0
             t0 = t1
-            if consecutive and plugin in consecutive:
-                del consecutive[plugin]
+            if consecutive and s.plugin in consecutive:
+                del consecutive[s.plugin]
             if result is not None:
-                value = step(plugin, result, value, plugin in fail_closed)
-                t0 = _perf()
+                value = step(s.plugin, result, value, s.plugin in fail_closed)
+                t0 = perf()
         return value
+
+    def _held_the_loop(self, hook_name: str, step: _Step, seconds: float) -> None:
+        """An inline call of ``step`` took ``seconds``: too long, back to a thread."""
+        impl = next(i for i in self._plan(hook_name).impls if i.probation is step.probation)
+        step.probation.ran_inline(self, impl, seconds)
+        self._plans.pop(hook_name, None)
 
     async def _invoke(self, impl: _Impl, args: list[Any], timeout: float | None,
                       sync_in_thread: bool, started: float) -> Any:
