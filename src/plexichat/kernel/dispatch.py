@@ -8,25 +8,36 @@ counted per plugin; when they reach the fault budget the plugin is quarantined t
 the ``on_quarantine`` callback. Call counts and cumulative time are kept per plugin and
 hook.
 
-There is one way to call a hook, :meth:`Dispatcher.acall`; the host awaits it for every
-hook, plain functions and coroutines alike. What it costs per call is kept small:
+A hook is called in one of two ways, both through the same plans, failure records and
+fault budget:
 
-- the call plan of each hook (the ordered implementations with their argument names,
-  whether each is a coroutine function, and the same grouped per plugin for ``only=``)
-  is computed once and reused until a plugin is registered or unregistered
-  (:meth:`Dispatcher.invalidate`); a hook without implementations costs a lookup;
-- a plain function runs inline (or, with ``sync_in_thread``, in a worker thread, which
-  the chat filters ask for so that a blocking filter cannot stall the server);
-- a coroutine is run up to its first suspension inline, as a plain ``await`` would;
-  only one that really suspends is finished under ``asyncio.wait_for`` with what is left
-  of its deadline, so a filter that never waits creates no task and no timer.
+- :meth:`Dispatcher.acall` calls every implementation with the same arguments and
+  collects their results (lifecycle hooks, ``register_*`` hooks, after-the-fact chat
+  hooks). A plain function runs inline, or with ``sync_in_thread`` in a worker thread
+  bounded by the deadline; a coroutine is run up to its first suspension inline and
+  only one that really suspends is finished under ``asyncio.wait_for``.
+- :meth:`Dispatcher.afilter` passes one value through every implementation in turn
+  (the chat's ``message_will_post`` / ``message_will_update`` filters): one call per
+  message. Implementations are called directly from a pre-built plan (function,
+  argument shape, the plugin's context); coroutines are awaited directly, and only if
+  the chain really waits is it driven under per-implementation deadlines
+  (:class:`_Supervised`), so a chain that never waits arms no timer. Plain functions
+  start on probation in a worker thread and run inline once proved quick
+  (:class:`Probation`).
 
-``bench/bench_dispatch.py`` measures this path as the chat service runs it, against
-pluggy's ``pm.hook.name()`` and plain loops.
+The plans (the ordered implementations with their argument names, whether each is a
+coroutine function, grouped per plugin for ``only=``) are computed once and reused
+until a plugin is registered or unregistered (:meth:`Dispatcher.invalidate`); a hook
+without implementations costs a lookup. Code outside hooks (health checks, slash
+commands, middleware, tasks, event handlers) is called through :attr:`Dispatcher.calls`
+(:mod:`plexichat.kernel.calls`), whose failures are recorded and counted here too.
 
-Each implementation's time is measured from just before its arguments are gathered to
-just after it returns (or fails), with :func:`time.perf_counter`, and charged to its
-plugin with one call.
+``bench/bench_dispatch.py`` measures the chat's filter path against pluggy's
+``pm.hook.name()`` and plain loops.
+
+Each implementation's time is measured with :func:`time.perf_counter` from the end of
+the previous one (or the call's start) to just after it returns or fails, and charged to
+its plugin with one call.
 """
 
 from __future__ import annotations
@@ -139,8 +150,8 @@ class SlowInlineCall(Exception):
 
 
 class Probation:
-    """Where one plugin's plain implementation of one hook runs, when the caller asks
-    for plain functions off the event loop (``sync_in_thread``).
+    """Where one plugin's plain implementation of one hook runs in a chain
+    (:meth:`Dispatcher.afilter`, the chat filters).
 
     Handing a call to a worker thread costs about a hundred microseconds; calling a
     quick function inline costs well under one. So a plain implementation starts on
@@ -179,7 +190,7 @@ class Probation:
             return True
         return False
 
-    def ran_inline(self, dispatcher: Dispatcher, impl: _Impl, seconds: float) -> None:
+    def ran_inline(self, dispatcher: Dispatcher, seconds: float) -> None:
         """Check an inline call that took ``seconds``; too slow: back to a thread."""
         if seconds <= INLINE_LIMIT:
             return
@@ -427,9 +438,8 @@ class Dispatcher:
         Returns the non-None results in call order, tagged with their plugins.
         Implementations run one after another, never concurrently. ``timeout`` bounds
         each one (a timed-out implementation counts as a failure). ``only`` restricts the
-        call to one plugin. With ``sync_in_thread`` plain functions are kept off the
-        event loop's thread (see :class:`Probation`: one that has proved quick runs
-        inline), so a blocking implementation cannot stall the event loop and
+        call to one plugin. With ``sync_in_thread`` plain functions run in a worker
+        thread, so a blocking implementation cannot stall the event loop and
         ``timeout`` bounds it too; without it they run on the event loop's thread and
         ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded and
         then raised to the caller (the host uses this for lifecycle hooks, whose failure
@@ -450,12 +460,10 @@ class Dispatcher:
             try:
                 try:
                     args = [kwargs[a] for a in impl.argnames]
-                    if impl.is_async or (sync_in_thread and not impl.probation.inline):
+                    if impl.is_async or sync_in_thread:
                         value = await self._invoke(impl, args, timeout, sync_in_thread, t0)
                     else:
                         value = impl.function(*args)
-                        if sync_in_thread:
-                            impl.probation.ran_inline(self, impl, _perf() - t0)
                         if value is not None and isawaitable(value):
                             value = await settle(value, timeout, t0)
                 except SystemExit as exc:  # plugin code must not end the host
@@ -587,23 +595,18 @@ class Dispatcher:
 
     def _held_the_loop(self, hook_name: str, step: _Step, seconds: float) -> None:
         """An inline call of ``step`` took ``seconds``: too long, back to a thread."""
-        impl = next(i for i in self._plan(hook_name).impls if i.probation is step.probation)
-        step.probation.ran_inline(self, impl, seconds)
+        step.probation.ran_inline(self, seconds)
         self._plans.pop(hook_name, None)
 
     async def _invoke(self, impl: _Impl, args: list[Any], timeout: float | None,
                       sync_in_thread: bool, started: float) -> Any:
-        """One call that may wait: a coroutine, or a plain function in a worker thread."""
+        """One call of :meth:`acall` that may wait: a coroutine, or (``sync_in_thread``)
+        a plain function in a daemon worker thread, so that a call that never returns
+        cannot keep the host from stopping (see :mod:`plexichat.kernel.threads`)."""
         if impl.is_async:
             return await settle(impl.function(*args), timeout, started)
-        if not sync_in_thread:
-            value = impl.function(*args)
-        else:
-            # A daemon thread per call: a call that never returns cannot keep the host
-            # from stopping (see plexichat.kernel.threads).
-            value, seconds = await run_plugin_code(_timed, impl.function, args,
-                                                   timeout=timeout, in_thread=True)
-            impl.probation.ran_in_thread(seconds)
+        value = await run_plugin_code(impl.function, *args, timeout=timeout,
+                                      in_thread=sync_in_thread)
         if value is not None and isawaitable(value):
             value = await settle(value, timeout, started)
         return value
