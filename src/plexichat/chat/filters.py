@@ -71,7 +71,7 @@ class FilterChain:
 
     def __init__(self, host: FilterHost) -> None:
         self._host = host
-        self._context_of = self._context  # one bound method: the dispatcher keys on it
+        self._context_of = self.context  # one bound method: the dispatcher keys on it
         self._steps: dict[str, Callable[[str, Any, Any, bool], Any]] = {}
         self._essential: dict[str, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
 
@@ -111,7 +111,8 @@ class FilterChain:
             return draft
         return draft.replace(text=value.text)
 
-    def _context(self, plugin: str) -> Any:
+    def context(self, plugin: str) -> Any:
+        """The context of a started ``plugin`` (None for an unknown one)."""
         record = self._host.records.get(plugin)
         return None if record is None else record.context
 

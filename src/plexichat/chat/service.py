@@ -524,7 +524,7 @@ class ChatService:
         dispatcher = self.host.dispatcher
         for plugin in dispatcher.implementers(hook):
             await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
-                                   sync_in_thread=True, context=self._filters._context(plugin),
+                                   sync_in_thread=True, context=self._filters.context(plugin),
                                    **kwargs)
         events = self.host.services.events
         if events is not None:

@@ -185,6 +185,8 @@ class PluginCalls:
         then raised to the caller, which decides what the failure means for its work. An
         exception for which ``excuse`` returns True is raised without blame (an event
         handler's deliberate rejection, an error from further down a middleware chain).
+        Keyword arguments named like this method's own go through
+        :func:`functools.partial`.
         """
         try:
             return await run_plugin_code(func, *args, timeout=timeout, in_thread=in_thread,
