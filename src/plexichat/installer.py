@@ -11,7 +11,7 @@ directory, or a guide-style folder plugin / ``.zip`` of one, which is first conv
 
 After pip, :func:`static_check` says for each plugin that changed whether a host would
 start it, without importing anything; a running host learns about the change through
-:meth:`plexichat.manager.PluginHost.rescan`; :mod:`plexichat.install_outcome` says
+:meth:`plexichat.host.PluginHost.rescan`; :mod:`plexichat.install_outcome` says
 whether the install achieved anything.
 """
 

@@ -20,6 +20,7 @@ plugin lifts the requirement.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ from .types import MessageDraft, Reject
 __all__ = ["FilterChain", "FilterHost", "check_text"]
 
 _NONE: frozenset[str] = frozenset()
+_candidate = operator.attrgetter("candidate")
 
 MAX_TEXT = 4000
 """The longest message, in characters."""
@@ -118,16 +120,16 @@ class FilterChain:
 
     def essential(self, hook: str) -> tuple[str, ...]:
         """Plugins whose manifest declares ``hook`` essential."""
-        records = self._host.records
-        snapshot = tuple(records.values())
+        # What a plugin declares is its candidate's (read before import); the cache
+        # stands while every record holds the same candidate (compared by identity
+        # first, so an unchanged host costs no scan).
+        candidates = tuple(map(_candidate, self._host.records.values()))
         cached = self._essential.get(hook)
-        # Records are replaced, not changed, when a plugin's candidate changes; the
-        # comparison is by identity first, so an unchanged host costs no scan.
-        if cached is not None and cached[0] == snapshot:
+        if cached is not None and cached[0] == candidates:
             return cached[1]
-        names = tuple(record.name for record in snapshot
-                      if hook in (record.candidate.manifest or {}).get("essential_hooks", ()))
-        self._essential[hook] = (snapshot, names)
+        names = tuple(c.name for c in candidates
+                      if hook in (c.manifest or {}).get("essential_hooks", ()))
+        self._essential[hook] = (candidates, names)
         return names
 
     def check_essential(self, hook: str) -> frozenset[str]:

@@ -13,14 +13,9 @@ receive every channel's messages in the order they were stored whatever the hook
 Every change (user registered, channel created, message posted, updated, deleted) is
 recorded for webhook delivery in the transaction that stores it: both or neither.
 
-Failure policy of the filters (``message_will_post`` / ``message_will_update``): a
-filter that raises, times out (``filter_timeout``) or returns something else than a
-:class:`~plexichat.chat.types.MessageDraft`, a :class:`~plexichat.chat.types.Reject`
-or None is skipped and counted against its plugin (fail-open). A plugin that lists the
-hook in its manifest's ``essential_hooks`` makes it fail-closed instead: while that
-plugin is failed, quarantined or not started yet, and whenever its filter fails, the
-message is refused with :class:`~plexichat.chat.errors.FilterUnavailable` (503). An
-operator who disables the plugin lifts the requirement.
+The filters and their failure policy (fail-open, or fail-closed for a plugin's
+``essential_hooks``) are :mod:`plexichat.chat.filters`; slash commands are
+:mod:`plexichat.chat.commands`.
 
 Every method that runs plugin hooks or hashes a password is a coroutine; plain reads
 are synchronous. All of them are called on the event loop's thread.
@@ -58,8 +53,13 @@ from .passwords import PasswordHasher, new_token, token_digest
 from .types import Channel, Message, MessageDraft, SlashCommand, User
 
 if TYPE_CHECKING:
-    from ..context import PluginContext
-    from ..manager import PluginHost
+    from collections.abc import Mapping
+
+    from ..config import HostSettings
+    from ..context import HostServices, PluginContext
+    from ..kernel.dispatch import Dispatcher
+    from ..kernel.lifecycle import PluginRecord
+    from ..storage import Database
 
 __all__ = ["ChatService", "MessagePage", "PluginChat", "PostResult"]
 
@@ -108,12 +108,19 @@ def _user(row: Any) -> User:
 class ChatService:
     """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
 
-    def __init__(self, host: PluginHost) -> None:
-        self.host = host
-        self.database = host.database
+    def __init__(self, database: Database, settings: HostSettings, dispatcher: Dispatcher,
+                 records: Mapping[str, PluginRecord], services: HostServices) -> None:
+        self.database = database
+        self.settings = settings
+        """Timeouts of filters and commands, password hashing cost."""
+        self.dispatcher = dispatcher
+        self.records = records
+        """Every plugin's record (read only): states and contexts of the filters' plugins."""
+        self.services = services
+        """The host's services: webhook outbox and events."""
         t.metadata.create_all(self.database.engine, tables=t.CHAT_TABLES, checkfirst=True)
-        self.passwords = PasswordHasher(time_cost=host.settings.password_hash_time_cost,
-                                        memory_kib=host.settings.password_hash_memory_kib)
+        self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
+                                        memory_kib=settings.password_hash_memory_kib)
         self.fanout = FanoutHub()
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
@@ -488,15 +495,15 @@ class ChatService:
     async def _run_command(self, found: tuple[str, SlashCommand, str], draft: MessageDraft,
                            author: User, notices: list[str]) -> tuple[User, str] | None:
         """Run a command's handler; the bot user and reply text, or None for no reply."""
-        return await run_command(self.host.dispatcher.calls, found, draft, author, notices,
-                                 timeout=self.host.settings.command_timeout,
+        return await run_command(self.dispatcher.calls, found, draft, author, notices,
+                                 timeout=self.settings.command_timeout,
                                  bot_user=self.bot_user)
 
     # --- hooks ---------------------------------------------------------------------
 
     @functools.cached_property
     def _filters(self) -> FilterChain:
-        return FilterChain(self.host)
+        return FilterChain(self)
 
     def essential(self, hook: str) -> list[str]:
         """Plugins whose manifest declares ``hook`` essential."""
@@ -510,7 +517,7 @@ class ChatService:
     def _record(self, conn: sa.Connection, event: str, payload: dict[str, Any]) -> None:
         """Keep ``event`` for webhook delivery, in the transaction that stores the change:
         both are kept or neither."""
-        webhooks = self.host.services.webhooks
+        webhooks = self.services.webhooks
         if webhooks is None:
             return
         if "connection" in inspect.signature(webhooks.record).parameters:
@@ -521,12 +528,12 @@ class ChatService:
     async def _after(self, hook: str, event: str, payload: dict[str, Any],
                      **kwargs: Any) -> None:
         """After the fact: run ``hook`` for each plugin, then emit ``event``."""
-        dispatcher = self.host.dispatcher
+        dispatcher = self.dispatcher
         for plugin in dispatcher.implementers(hook):
-            await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
+            await dispatcher.acall(hook, only=plugin, timeout=self.settings.filter_timeout,
                                    sync_in_thread=True, context=self._filters.context(plugin),
                                    **kwargs)
-        events = self.host.services.events
+        events = self.services.events
         if events is not None:
             try:
                 await events.emit(event, **payload)

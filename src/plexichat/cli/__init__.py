@@ -111,7 +111,7 @@ def _settings() -> Any:
 @contextlib.asynccontextmanager
 async def _running_host(load: str | None = None) -> AsyncIterator[Any]:
     """A host without a web server: plugins started, stopped on exit."""
-    from ..manager import PluginHost
+    from ..host import PluginHost
 
     settings = _settings()
     if load is not None:
@@ -344,7 +344,7 @@ def config_set(name: str, key: str, value: str, url: str | None, token: str | No
         stored = _config_set_live(where, name, key, _parse_value(value))
         click.echo(f"{name}: {key} = {json.dumps(stored.get(key))}; {where.applied()}")
         return
-    from ..manager import SettingsRejected
+    from ..kernel.plugin_settings import SettingsRejected
     from ..settings import SettingsInvalid
 
     _known_plugin(name)

@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..host import PluginHost
+from ..kernel.rescan import RescanReport
 from ..kernel.states import PluginState
-from ..manager import PluginHost, RescanReport
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
 

@@ -36,7 +36,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from markupsafe import Markup, escape
 
 from ..contributions import DocsSpec
-from ..manager import PluginRecord
+from ..kernel.lifecycle import PluginRecord
 from .safe_paths import clean_relative, is_inside, resolve_inside
 from .ui import error_page, plugin_hook_values, render
 

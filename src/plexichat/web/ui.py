@@ -29,7 +29,7 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
 
 Every form that changes something carries the session's CSRF token in a hidden field,
 checked on POST together with the ``Origin`` header. The forms call the same
-:class:`~plexichat.manager.PluginHost` methods as the REST API.
+:class:`~plexichat.host.PluginHost` methods as the REST API.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..contributions import UIPageSpec
-from ..kernel.states import STATE_STYLE
-from ..manager import PluginHost, PluginRecord, PluginState, SettingsRejected
+from ..host import PluginHost
+from ..kernel.lifecycle import PluginRecord
+from ..kernel.plugin_settings import SettingsRejected
+from ..kernel.states import STATE_STYLE, PluginState
 from ..settings import SettingsError, SettingsInvalid
 from .safe_paths import clean_relative, is_inside, resolve_inside
 
