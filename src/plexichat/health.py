@@ -8,8 +8,6 @@ against its plugin's fault budget.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -72,16 +70,13 @@ class PluginHealth:
         return problems
 
     async def _run_check(self, plugin: str, name: str, func: Callable[..., Any]) -> dict[str, Any]:
-        try:  # a plain function runs in a worker thread: it must not block the loop
-            value = func() if inspect.iscoroutinefunction(func) else asyncio.to_thread(func)
-            value = await asyncio.wait_for(value, self.timeout)
-            if inspect.isawaitable(value):  # a plain function that returned a coroutine
-                value = await asyncio.wait_for(value, self.timeout)
-        except asyncio.TimeoutError:
-            return {"healthy": False,
-                    "detail": f"did not answer within {self.timeout:g} s"}
-        except Exception as exc:
-            self.dispatcher.record_failure(plugin, f"health:{name}", exc)
+        try:  # a plain check runs in a worker thread: it must not block the loop
+            value = await self.dispatcher.calls(
+                plugin, f"health:{name}", func, timeout=self.timeout, in_thread=True,
+                excuse=lambda exc: isinstance(exc, HookTimeout))
+        except HookTimeout:
+            return {"healthy": False, "detail": f"did not answer within {self.timeout:g} s"}
+        except Exception as exc:  # recorded against the plugin by dispatcher.calls
             return {"healthy": False, "detail": f"{type(exc).__name__}: {exc}"}
         if isinstance(value, dict):
             return {**value, "healthy": bool(value.get("healthy", False))}
