@@ -33,6 +33,7 @@ DOCS_TOOLS = [  # the same as the `docs` extra of pyproject.toml
     "essentials-openapi>=1.4",
     "mkdocstrings[python]>=1.0",
     "mkdocstrings-python>=2.0",
+    "pymdown-extensions>=10.0",
 ]
 
 nox.options.sessions = ["tests"]
@@ -234,7 +235,35 @@ def docs(session: nox.Session) -> None:
     plugin API reference from the docstrings under src/ (read, not imported: the host
     is not installed)."""
     session.install(*DOCS_TOOLS)
+    _mermaid(session)
     if session.posargs[:1] == ["serve"]:
         session.run("mkdocs", "serve", *session.posargs[1:])
     else:
         session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+MERMAID = "mermaid@11"
+"""The npm package that draws docs/ARCHITECTURE.md's diagram in the browser."""
+
+
+def _mermaid(session: nox.Session) -> None:
+    """Put npm's ``mermaid.min.js`` at docs/js/ (kept out of git), where mkdocs.yml's
+    ``extra_javascript`` loads it; without npm the site shows the diagram's source."""
+    import tarfile
+    import tempfile
+
+    target = ROOT / "docs" / "js" / "mermaid.min.js"
+    if target.exists():
+        return
+    if shutil.which("npm") is None:
+        session.warn("npm not found: the architecture diagram is shown as its source")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        session.run("npm", "pack", MERMAID, "--silent", "--pack-destination", tmp,
+                    external=True, silent=True)
+        (archive,) = Path(tmp).glob("mermaid-*.tgz")
+        with tarfile.open(archive) as tar:
+            member = tar.extractfile("package/dist/mermaid.min.js")
+            assert member is not None
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(member.read())
