@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, model_validator
 
 from .contributions import (
     BackupHandler,
@@ -29,7 +29,7 @@ from .contributions import (
     SecurityPolicy,
     SelfTestResult,
 )
-from .manifest import PluginType, UIPage
+from .manifest import ManifestFields, PluginType
 from .markers import hookimpl
 from .permissions import guide_service_permissions
 
@@ -50,37 +50,30 @@ class PluginStartupError(Exception):
     """``initialize()`` reported failure (returned False)."""
 
 
-class PluginMetadata(BaseModel):
+class PluginMetadata(ManifestFields):
     """The guide's ``PluginMetadata``: what ``get_metadata()`` returns.
 
-    It mirrors ``plugin.json``; the manifest remains the source the host reads before
-    importing, and ``get_metadata()`` is shown beside it.
+    It has the fields of ``plugin.json`` (:class:`~plexichat.manifest.ManifestFields`,
+    shared with :class:`~plexichat.manifest.PluginManifest`) without the host's checks;
+    the manifest remains what the host reads before importing. As in the guide, the
+    type is given and read as ``plugin_type`` (``type`` works too), and unknown keywords
+    are kept.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", use_enum_values=False)
 
-    name: str
-    version: str = "0"
-    description: str = ""
-    author: str = ""
-    plugin_type: PluginType = PluginType.FEATURE
-    entry_point: str = ""
-    dependencies: list[str] = Field(default_factory=list)
-    permissions: list[str] = Field(default_factory=list)
-    api_version: str = "1.0"
-    min_plexichat_version: str | None = None
-    enabled: bool = True
-    category: str = ""
-    tags: list[str] = Field(default_factory=list)
-    homepage: str = ""
-    repository: str = ""
-    license: str = ""
-    icon: str = ""
-    ui_pages: list[UIPage | dict[str, Any]] = Field(default_factory=list)
-    api_endpoints: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
-    auto_start: bool = True
-    background_tasks: list[str] = Field(default_factory=list)
+    @model_validator(mode="before")
+    @classmethod
+    def _guide_type_keyword(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "plugin_type" in data:
+            data = dict(data)
+            data.setdefault("type", data.pop("plugin_type"))
+        return data
+
+    @property
+    def plugin_type(self) -> PluginType:
+        """The plugin type (the manifest's ``type``), under the guide's name."""
+        return self.type
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -358,7 +358,8 @@ class PluginHost:
     def _blocked_by(self, record: PluginRecord) -> str:
         from packaging.requirements import Requirement
 
-        for dep in (record.candidate.manifest or {}).get("dependencies", []):
+        manifest = record.candidate.manifest
+        for dep in manifest.dependencies if manifest is not None else []:
             dep_name = Requirement(dep).name
             other = self.records.get(dep_name)
             if other is not None and other.state is not PluginState.STARTED:
@@ -400,7 +401,7 @@ class PluginHost:
     def _make_context(self, record: PluginRecord) -> PluginContext:
         return PluginContext(
             record.name,
-            record.candidate.manifest or {},
+            record.candidate.manifest,
             self.settings.data_dir / "plugins" / record.name,
             granted=self.store.grants(record.name),
             services=self.services,
@@ -411,7 +412,8 @@ class PluginHost:
         """What the manifest and a guide-style ``get_services()`` ask for."""
         from .interface import SERVICE_PERMISSIONS, PluginInterface
 
-        wanted = set((record.candidate.manifest or {}).get("permissions", []))
+        manifest = record.candidate.manifest
+        wanted = set(manifest.permissions if manifest is not None else [])
         if isinstance(record.obj, PluginInterface):
             try:
                 services = record.obj.get_services() or {}
@@ -435,7 +437,8 @@ class PluginHost:
     async def settings_schema(self, name: str) -> dict[str, Any]:
         """The plugin's settings schema: manifest ``settings_schema`` + ``config_schema``."""
         record = self.record(name)
-        schemas: list[Any] = [(record.candidate.manifest or {}).get("settings_schema")]
+        manifest = record.candidate.manifest
+        schemas: list[Any] = [manifest.settings_schema if manifest is not None else None]
         if record.obj is not None and self.pm.is_registered(record.obj):
             results = await self.dispatcher.acall("config_schema", only=name,
                                                   context=record.context)

@@ -290,7 +290,8 @@ class Wiring:
 
         if isinstance(record.obj, PluginInterface):
             return
-        for name in (record.candidate.manifest or {}).get("background_tasks", []):
+        manifest = record.candidate.manifest
+        for name in manifest.background_tasks if manifest is not None else []:
             if name in c.tasks:
                 continue
             func = getattr(record.obj, name, None)

@@ -544,7 +544,8 @@ class ChatService:
     def essential(self, hook: str) -> list[str]:
         """Plugins whose manifest declares ``hook`` essential."""
         return [name for name, record in self.host.records.items()
-                if hook in (record.candidate.manifest or {}).get("essential_hooks", ())]
+                if record.candidate.manifest is not None
+                and hook in record.candidate.manifest.essential_hooks]
 
     def _check_essential(self, hook: str) -> set[str]:
         """Refuse while an essential filter cannot run; the essential plugins' names."""

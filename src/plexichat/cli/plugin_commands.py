@@ -61,7 +61,8 @@ class PluginCommandGroup(click.Group):
         loaded: set[str] = set()
         for candidate in resolution.order:
             name = candidate.name
-            deps = {d.split(";")[0] for d in (candidate.manifest or {}).get("dependencies", [])}
+            declared = candidate.manifest.dependencies if candidate.manifest is not None else []
+            deps = {d.split(";")[0] for d in declared}
             missing = [d for d in deps if _dep_name(d) in {c.name for c in resolution.order}
                        and _dep_name(d) not in loaded]
             if missing:

@@ -13,13 +13,13 @@ __all__ = ["context_services", "installed_manifest", "make_plugin_context"]
 
 
 def installed_manifest(name: str) -> dict[str, Any] | None:
-    """The validated manifest of the installed plugin ``name`` (None when not installed
-    or rejected). Reads ``plugin.json`` without importing the plugin."""
+    """The validated manifest of the installed plugin ``name`` as JSON data (None when
+    not installed or rejected). Reads ``plugin.json`` without importing the plugin."""
     from ..kernel.discovery import discover
 
     for candidate in discover():
         if candidate.name == name and candidate.manifest is not None:
-            return dict(candidate.manifest)
+            return candidate.manifest.model_dump(mode="json")
     return None
 
 
@@ -69,20 +69,21 @@ def make_plugin_context(
       (:class:`~plexichat.settings.SettingsInvalid` on error), as the host does.
     """
     from ..context import PluginContext
+    from ..manifest import PluginManifest
     from ..settings import fill_defaults, validate_settings
 
-    if manifest is None:
-        manifest = installed_manifest(name) or {"name": name}
+    typed = PluginManifest.model_validate(
+        {"name": name, **(manifest if manifest is not None else installed_manifest(name) or {})})
     if permissions is None:
-        permissions = manifest.get("permissions", [])
+        permissions = typed.permissions
     settings = dict(config or {})
-    schema = manifest.get("settings_schema")
+    schema = typed.settings_schema
     if schema:
         settings = fill_defaults(schema, settings)
         validate_settings(name, schema, settings)
     return PluginContext(
         name,
-        manifest,
+        typed,
         Path(data_dir) / "plugins" / name,
         config=settings,
         granted=frozenset(permissions),

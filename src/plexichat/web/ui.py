@@ -343,10 +343,10 @@ async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) 
 async def ui_pages(request: Request, record: PluginRecord) -> list[UIPageSpec]:
     """A plugin's UI pages: the manifest's ``ui_pages``, then ``register_ui_pages``."""
     pages: list[UIPageSpec] = []
-    for item in (record.candidate.manifest or {}).get("ui_pages", []):
-        pages.append(UIPageSpec(name=str(item["name"]), title=str(item["title"]),
-                                path=str(item["path"]),
-                                description=str(item.get("description", ""))))
+    declared = record.candidate.manifest.ui_pages if record.candidate.manifest else []
+    for item in declared:
+        pages.append(UIPageSpec(name=item.name, title=item.title, path=item.path,
+                                description=item.description))
     for value in await plugin_hook_values(request, record, "register_ui_pages"):
         if isinstance(value, UIPageSpec):
             pages.append(value)
@@ -569,7 +569,8 @@ async def _detail(request: Request, record: PluginRecord, *, status: int = 200,
         messages.extend(errors_by_field(errors, fields, schema))
     return await render(
         request, "plugin_detail.html", status=status, title=name, record=record,
-        detail=detail, manifest=record.candidate.manifest or {},
+        detail=detail, manifest=(record.candidate.manifest.model_dump(mode="json")
+                                 if record.candidate.manifest is not None else {}),
         health=await _health(host, record),
         health_checks=(await host.health(name)).checks
         if record.state is PluginState.STARTED else {},
