@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, model_validator
 
+from . import adapters
 from .contributions import (
     BackupHandler,
     EventHandler,
     HealthCheck,
     MiddlewareSpec,
     SecurityPolicy,
-    SelfTestResult,
 )
 from .manifest import ManifestFields, PluginType
 from .markers import hookimpl
@@ -318,16 +318,7 @@ class PluginInterface:
 
     @hookimpl(specname="self_test")
     async def _hook_self_test(self) -> Any:
-        result = await _maybe_await(self.self_test())
-        if isinstance(result, SelfTestResult):
-            return result
-        if isinstance(result, Mapping):
-            return SelfTestResult(
-                passed=bool(result.get("passed")),
-                tests=[str(t) for t in result.get("tests", [])],
-                message=str(result.get("message", "")),
-            )
-        return SelfTestResult(passed=bool(result))
+        return adapters.self_test(self.name, await _maybe_await(self.self_test()))
 
 
 def plugin_package_dir(plugin: Any) -> Path | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+from . import adapters, hookspecs
 from .config import HostSettings
 from .context import HostServices, PluginContext
 from .contributions import HealthReport, SelfTestResult
@@ -640,14 +640,7 @@ class PluginHost:
             return SelfTestResult(False, [], f"self-test raised {type(exc).__name__}: {exc}")
         if not results:
             return SelfTestResult(True, [], "the plugin defines no self-test")
-        outcome = results.values[-1]
-        if isinstance(outcome, SelfTestResult):
-            return outcome
-        if isinstance(outcome, dict):
-            return SelfTestResult(bool(outcome.get("passed")),
-                                  [str(t) for t in outcome.get("tests", [])],
-                                  str(outcome.get("message", "")))
-        return SelfTestResult(bool(outcome), [], "")
+        return adapters.self_test(name, results.values[-1])
 
     async def _contribute_routes(self, record: PluginRecord) -> None:
         if self.add_routes is None:

@@ -38,12 +38,12 @@ import asyncio
 import collections
 import hashlib
 import hmac
+import logging
 import mimetypes
 import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,7 +52,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__
+from .. import __version__, adapters
 from ..contributions import UIPageSpec
 from ..kernel.states import STATE_STYLE
 from ..manager import PluginHost, PluginRecord, PluginState, SettingsRejected
@@ -61,6 +61,8 @@ from .safe_paths import clean_relative, is_inside, resolve_inside
 
 if TYPE_CHECKING:
     import jinja2
+
+log = logging.getLogger("plexichat.web.ui")
 
 __all__ = ["SESSION_COOKIE", "install", "router"]
 
@@ -321,7 +323,8 @@ async def error_page(request: Request, status: int, message: str) -> HTMLRespons
 
 
 async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) -> list[Any]:
-    """What a started plugin's ``hook`` returns (flattened), asked once per plugin load."""
+    """What a started plugin's implementations of ``hook`` return (one value each, for
+    :mod:`plexichat.adapters`), asked once per plugin load."""
     host = _host(request)
     if (record.state is not PluginState.STARTED or record.obj is None
             or not host.pm.is_registered(record.obj)):
@@ -333,9 +336,7 @@ async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) 
     results = await host.dispatcher.acall(hook, only=record.name, context=record.context,
                                           timeout=host.settings.health_timeout,
                                           sync_in_thread=True)
-    values: list[Any] = []
-    for value in results.values:
-        values.extend(value if isinstance(value, (list, tuple)) else [value])
+    values = list(results.values)
     cache[(record.name, hook)] = (record.obj, values)
     return values
 
@@ -348,13 +349,10 @@ async def ui_pages(request: Request, record: PluginRecord) -> list[UIPageSpec]:
         pages.append(UIPageSpec(name=item.name, title=item.title, path=item.path,
                                 description=item.description))
     for value in await plugin_hook_values(request, record, "register_ui_pages"):
-        if isinstance(value, UIPageSpec):
-            pages.append(value)
-        elif isinstance(value, Mapping) and "name" in value and "path" in value:
-            pages.append(UIPageSpec(name=str(value["name"]),
-                                    title=str(value.get("title") or value["name"]),
-                                    path=str(value["path"]),
-                                    description=str(value.get("description", ""))))
+        try:
+            pages.extend(adapters.ui_pages(record.name, value))
+        except adapters.ContributionError as exc:
+            log.warning("%s", exc)
     unique: dict[str, UIPageSpec] = {}
     for page in pages:
         if clean_relative(page.name) is not None and "/" not in page.name:
