@@ -97,7 +97,7 @@ def catalog(session: nox.Session) -> None:
     if not wheels:
         session.error(f"no wheels in {DIST}; run `nox -s build catalog`")
     session.install(str(ROOT))
-    session.run("python", "-m", "plexichat.catalog", "--output", str(DIST / "catalog.json"),
+    session.run("python", "-m", "plexichat.devkit.catalog", "--output", str(DIST / "catalog.json"),
                 "--simple", str(DIST / "simple"), *map(str, wheels))
 
 

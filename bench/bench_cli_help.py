@@ -39,7 +39,8 @@ PLUGIN = ROOT / "example_plugins" / "mega_cli"
 BARE = "import click"
 GROUPS = ("ai", "chat", "dev", "file", "net", "sys", "user")
 HEAVY = ("pydantic", "sqlalchemy", "fastapi", "starlette", "asyncio", "jsonschema",
-         "importlib.metadata", "plexichat.manager", "plexichat_mega_cli.commands")
+         "importlib.metadata", "plexichat.host", "plexichat.kernel.lifecycle",
+         "plexichat_mega_cli.commands")
 QUIET = ["--quiet", "--disable-pip-version-check"]
 
 

@@ -13,7 +13,8 @@ from support.dists import make_plugin
 
 from plexichat.cli import main
 from plexichat.config import HostSettings
-from plexichat.manager import PluginHost, PluginState
+from plexichat.host import PluginHost
+from plexichat.kernel.states import PluginState
 
 NOTES = '''
 import sqlalchemy as sa

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plexichat.catalog import (
+from plexichat.cli.search import search as search_command
+from plexichat.devkit.catalog import (
     CatalogEntry,
     CatalogError,
     build_catalog,
@@ -21,9 +22,8 @@ from plexichat.catalog import (
     search,
     write_simple_index,
 )
-from plexichat.cli.scaffold import scaffold
-from plexichat.cli.search import search as search_command
-from plexichat.packaging_check import build_wheel
+from plexichat.devkit.packaging_check import build_wheel
+from plexichat.devkit.scaffold import scaffold
 
 
 def plugin_wheel(tmp_path: Path, name: str, version: str = "0.1.0",
@@ -230,7 +230,7 @@ def test_install_from_a_simple_index_catalog_uses_it_as_pips_index(wheels, tmp_p
 def test_a_json_catalog_over_http_names_wheels_by_absolute_url(wheels, tmp_path, monkeypatch):
     """The wheel URLs of a served catalog resolve against the catalog's URL, and carry the
     catalog's sha256 for pip to check."""
-    from plexichat.catalog import open_catalog, pick_for_install
+    from plexichat.devkit.catalog import open_catalog, pick_for_install
 
     site = tmp_path / "site"
     (site / "wheels").mkdir(parents=True)

@@ -64,6 +64,23 @@ SLOW = """
         return message.replace(text="too late")
 """
 
+BLOCKING = """
+    import threading
+
+    from plexichat import hookimpl
+
+    RELEASE = threading.Event()
+    RUNNING = threading.Event()
+    FINISHED = threading.Event()
+
+    @hookimpl
+    def message_will_post(message):
+        RUNNING.set()
+        RELEASE.wait(30)  # a plain filter stuck on I/O
+        FINISHED.set()
+        return message.replace(text="too late")
+"""
+
 GARBAGE = """
     from plexichat import hookimpl
 
@@ -107,7 +124,7 @@ def backend(request):
 @pytest.fixture
 def installed(site):
     plugins = {"upper": UPPER, "nospam": NO_SPAM, "watcher": WATCHER, "raising": RAISING,
-               "slow": SLOW, "garbage": GARBAGE, "updateguard": UPDATE_GUARD}
+               "slow": SLOW, "blocking": BLOCKING, "garbage": GARBAGE, "updateguard": UPDATE_GUARD}
     for name, code in plugins.items():
         make_plugin(site, name, code=code)
     # essential twins of the failing filters
@@ -214,6 +231,20 @@ def test_a_filter_past_its_timeout_is_skipped(chat):
     assert ada.say(general, "quick")["text"] == "quick"
     [failure] = detail(client, "slow")["failures"]
     assert "did not finish within 0.2 s" in failure["error"]
+
+
+def test_a_blocking_plain_filter_is_cut_off_at_its_timeout_while_the_host_serves(chat):
+    client, ada, general = chat("blocking", filter_timeout=0.2)
+    blocker = plugin_module("blocking")
+    try:
+        assert ada.say(general, "quick")["text"] == "quick"
+        # answered while the filter still blocks: it ran off the event loop, cut off
+        assert blocker.RUNNING.is_set() and not blocker.FINISHED.is_set()
+        [failure] = detail(client, "blocking")["failures"]
+        assert "did not finish within 0.2 s" in failure["error"]
+        assert client.get("/api/v1/health/live").status_code == 200
+    finally:
+        blocker.RELEASE.set()
 
 
 def test_a_filter_returning_garbage_is_skipped_and_counted(chat):

@@ -12,10 +12,11 @@ from click.testing import CliRunner
 from plexichat.cli import main
 
 COMMANDS = ("new", "check", "migrate", "install", "uninstall", "upgrade", "search")
-MODULES = ("plexichat.cli.scaffold", "plexichat.cli.check", "plexichat.cli.migrate",
-           "plexichat.cli.install", "plexichat.cli.search", "plexichat.packaging_check",
-           "plexichat.migrate", "plexichat.installer", "plexichat.catalog",
-           "plexichat.install_specs", "plexichat.install_outcome")
+MODULES = ("plexichat.cli.new", "plexichat.cli.check", "plexichat.cli.migrate",
+           "plexichat.cli.install", "plexichat.cli.search", "plexichat.devkit.packaging_check",
+           "plexichat.devkit.migrate", "plexichat.devkit.installer", "plexichat.devkit.catalog",
+           "plexichat.devkit.install_specs", "plexichat.devkit.install_outcome",
+           "plexichat.devkit.scaffold", "plexichat.devkit.placeholders", "plexichat.devkit")
 
 
 def test_listed_with_their_short_help():

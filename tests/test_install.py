@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from support.guide_awesome import write_folder
 
-import plexichat.installer as installer
+import plexichat.devkit.installer as installer
 from plexichat.cli.install import install, uninstall, upgrade
-from plexichat.installer import (
+from plexichat.devkit.installer import (
     InstallError,
     changes,
     distributions_for,
@@ -262,7 +262,7 @@ def _bare_dist(site: Path, name: str, requires: str = "plexichat>=3.0") -> None:
 def test_unnamed_installs_blame_new_distributions_that_depend_on_plexichat(site):
     from support.dists import make_plugin
 
-    from plexichat.install_outcome import assess, distributions
+    from plexichat.devkit.install_outcome import assess, distributions
 
     before = distributions()
     _bare_dist(site, "helper", requires="plexichat")

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from support.venv import Served, Venv, clean_env, get, serve, shared_host_venv
 
-from plexichat.catalog import build_catalog, write_simple_index
-from plexichat.cli.scaffold import scaffold
-from plexichat.packaging_check import build_wheel
+from plexichat.devkit.catalog import build_catalog, write_simple_index
+from plexichat.devkit.packaging_check import build_wheel
+from plexichat.devkit.scaffold import scaffold
 
 TOKEN = "remote-admin-token"
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from plexichat.install_specs import SpecError, SpecKind, classify_spec
+from plexichat.devkit.install_specs import SpecError, SpecKind, classify_spec
 
 
 @pytest.mark.parametrize(("spec", "distribution"), [

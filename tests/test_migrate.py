@@ -18,8 +18,8 @@ from support.host import running_host
 from support.venv import clean_env, get, serve, shared_host_venv
 
 from plexichat.cli.migrate import migrate as migrate_command
-from plexichat.migrate import MigrationError, migrate
-from plexichat.packaging_check import build_wheel
+from plexichat.devkit.migrate import MigrationError, migrate
+from plexichat.devkit.packaging_check import build_wheel
 
 try:
     import tomllib

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from support.dists import make_plugin
 
-from plexichat import placeholders
 from plexichat.cli.check import check as check_command
-from plexichat.cli.scaffold import scaffold
-from plexichat.packaging_check import CheckFailed, build_wheel, check_path
+from plexichat.devkit import placeholders
+from plexichat.devkit.packaging_check import CheckFailed, build_wheel, check_path
+from plexichat.devkit.scaffold import scaffold
 
 
 def project(tmp_path: Path, name: str = "demo_plugin", **changes: str) -> Path:

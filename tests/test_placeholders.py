@@ -7,8 +7,8 @@ from email.message import Message
 
 import pytest
 
-from plexichat.packaging_check import check_path
-from plexichat.placeholders import (
+from plexichat.devkit.packaging_check import check_path
+from plexichat.devkit.placeholders import (
     AUTHOR_EMAIL,
     AUTHOR_NAME,
     DESCRIPTION,

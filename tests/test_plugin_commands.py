@@ -126,7 +126,8 @@ class Commands:
 
 
 HEAVY = ("pydantic", "sqlalchemy", "fastapi", "asyncio", "jsonschema",
-         "plexichat.manager", "plexichat.kernel.dispatch", "plexichat.config")
+         "plexichat.host", "plexichat.kernel.lifecycle", "plexichat.kernel.dispatch",
+         "plexichat.config")
 
 
 def test_help_imports_no_host_machinery(site, tmp_path):

@@ -1,6 +1,6 @@
 """Plugins installed and uninstalled while the host runs: ``POST /api/v1/plugins/rescan``
 and ``POST /api/v1/plugins/install`` (pip replaced by a stand-in that writes the
-distribution, so these run in-process and fast)."""
+distribution, so these run fast)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from support.api import AUTH, TOKEN, post
 from support.dists import make_plugin
 from support.host import healthy_code, plugins_by_name, running_host
 
-import plexichat.installer
+import plexichat.web.install_runner
 
 PLUGINS = ("healthy", "late", "needy", "provider", "slow", "upgradable")
 
@@ -174,13 +174,18 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
                     code=healthy_code("/api/v1/late", "late"))
         print("Successfully installed plx-late-1.0.0")
     """)
-    seen = []
-
-    def pip_command(action, args):
-        seen.append((action, list(args)))
-        return [sys.executable, "-c", fake_pip, *args]
-
-    monkeypatch.setattr(plexichat.installer, "pip_command", pip_command)
+    # The install job runs in a child process: its pip_command is replaced there, and the
+    # stand-in's first line shows the action and arguments it got.
+    job = textwrap.dedent(f"""
+        import sys
+        import plexichat.devkit.installer as installer
+        from plexichat.devkit.install_job import main
+        installer.pip_command = lambda action, args: [
+            sys.executable, "-c", {fake_pip!r}, action, *args]
+        sys.exit(main())
+    """)
+    monkeypatch.setattr(plexichat.web.install_runner, "job_command",
+                        lambda: [sys.executable, "-c", job])
     with running_host(tmp_path / "data", *PLUGINS, admin_token=TOKEN) as client:
         failed = client.post("/api/v1/plugins/install", headers=AUTH,
                              json={"specs": ["broken"]})
@@ -192,7 +197,7 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
                                json={"specs": ["plx-late"], "upgrade": True})
         assert response.status_code == 200, response.text
         body = response.json()
-        assert seen[-1] == ("install", ["--upgrade", "plx-late"])
+        assert body["log"][0] == "Collecting install --upgrade plx-late"
         assert body["log"][-1] == "Successfully installed plx-late-1.0.0"
         assert body["rescan"]["started"] == ["late"]
         assert body["problems"] == []
@@ -203,9 +208,9 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
             "specs": [wheel_url], "index_url": "http://127.0.0.1:9/simple/",
             "extra_index_urls": ["http://127.0.0.1:8/simple/"]})
         assert again.status_code == 200, again.text
-        assert seen[-1] == ("install", ["--index-url", "http://127.0.0.1:9/simple/",
-                                        "--extra-index-url", "http://127.0.0.1:8/simple/",
-                                        wheel_url])  # a URL, not a missing file
+        assert again.json()["log"][0] == (
+            "Collecting install --index-url http://127.0.0.1:9/simple/ --extra-index-url "
+            f"http://127.0.0.1:8/simple/ {wheel_url}")  # a URL, not a missing file
         assert again.json()["problems"] == []  # the same version: already installed
 
         noop = client.post("/api/v1/plugins/install", headers=AUTH,

@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 from support.venv import clean_env, shared_host_venv
 
-from plexichat import placeholders
-from plexichat.cli.scaffold import new, scaffold
+from plexichat.cli.new import new
+from plexichat.devkit import placeholders
+from plexichat.devkit.packaging_check import check_path
+from plexichat.devkit.scaffold import scaffold
 from plexichat.manifest import DistributionFacts, PluginType, parse_manifest
-from plexichat.packaging_check import check_path
 
 try:
     import tomllib

@@ -15,8 +15,11 @@ from support.api import TOKEN, post
 from support.host import make_healthy, wait_ready
 
 from plexichat.config import HostSettings
+from plexichat.host import PluginHost
+from plexichat.host import PluginState as ReExported
 from plexichat.kernel.bus import Bus
 from plexichat.kernel.discovery import PluginCandidate
+from plexichat.kernel.lifecycle import PluginRecord
 from plexichat.kernel.states import (
     STATE_STYLE,
     STOP_STATES,
@@ -25,8 +28,6 @@ from plexichat.kernel.states import (
     PluginState,
     PluginStateChanged,
 )
-from plexichat.manager import PluginHost, PluginRecord
-from plexichat.manager import PluginState as ReExported
 from plexichat.web import create_app
 
 ALL_STATES = list(PluginState)
@@ -47,7 +48,7 @@ def collect(bus: Bus) -> list[PluginStateChanged]:
     return seen
 
 
-def test_the_enum_is_still_importable_from_the_manager():
+def test_the_enum_is_still_importable_from_the_host():
     assert ReExported is PluginState
 
 

@@ -73,7 +73,8 @@ def test_importing_the_plugin_is_cheap():
         "import json, sys\n"
         "import plexichat.testing.plugin, plexichat.testing\n"
         "heavy = ('fastapi', 'starlette', 'sqlalchemy', 'pydantic', 'httpx',"
-        " 'plexichat.web', 'plexichat.config', 'plexichat.manager')\n"
+        " 'plexichat.web', 'plexichat.config', 'plexichat.host',"
+        " 'plexichat.kernel.lifecycle')\n"
         "json.dump(sorted(m for m in sys.modules if m.startswith(heavy)), sys.stdout)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "hookimpl",
     "hookspec",
+    "require_admin",
 ]
 
 _LAZY = {
@@ -34,6 +35,7 @@ _LAZY = {
     "PluginMetadata": ("plexichat.interface", "PluginMetadata"),
     "PluginContext": ("plexichat.context", "PluginContext"),
     "PermissionDenied": ("plexichat.context", "PermissionDenied"),
+    "require_admin": ("plexichat.web.auth", "require_admin"),
 }
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from .interface import PluginInterface as Plugin
     from .manifest import PluginManifest, PluginType
     from .markers import hookimpl, hookspec
+    from .web.auth import require_admin
 
 
 def __getattr__(name: str) -> Any:

@@ -13,14 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .permissions import UNGATED_SERVICES, context_gates
 
 if TYPE_CHECKING:
+    from .chat.types import SlashCommand
     from .manifest import PluginManifest
+    from .services.ai import LocalAI
+    from .services.analytics import Analytics
+    from .services.backup import BackupService
+    from .services.events import EventBus
+    from .services.security import SecurityService
+    from .storage import Database, HostStore
+    from .webhooks.outbox import WebhookEvents
 
-__all__ = ["HostServices", "PermissionDenied", "PluginContext"]
+__all__ = ["ChatProvider", "HostServices", "PermissionDenied", "PluginContext"]
 
 
 class PermissionDenied(Exception):
@@ -40,19 +48,44 @@ class PermissionDenied(Exception):
         )
 
 
+class ChatProvider(Protocol):
+    """What the host needs of a chat service (:class:`~plexichat.chat.service.ChatService`,
+    or what a plugin providing ``chat`` offers)."""
+
+    def for_plugin(self, context: PluginContext) -> Any:
+        """What ``context.chat`` hands one plugin."""
+
+    def add_command(self, plugin: str, command: SlashCommand) -> None:
+        """Serve ``plugin``'s slash command."""
+
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget everything ``plugin`` added (its slash commands)."""
+
+
+def _absent() -> Any:
+    """The value of a service a context made in a test leaves out: None."""
+    return None
+
+
 @dataclass
 class HostServices:
-    """The host-wide service objects contexts hand out (all optional in tests)."""
+    """The host-wide service objects contexts hand out.
 
-    store: Any = None
-    database: Any = None
-    ai: Any = None
-    analytics: Any = None
-    security: Any = None
-    events: Any = None
-    webhooks: Any = None
-    backup: Any = None
-    chat: Any = None
+    The composition root (:class:`plexichat.host.PluginHost`) fills every field; a
+    context made in a test may leave any of them out (None: using it raises a clear
+    :class:`LookupError`). A plugin may replace ``ai``, ``analytics``, ``security``,
+    ``webhooks``, ``backup`` and ``chat`` with an object offering the same methods.
+    """
+
+    store: HostStore = field(default_factory=_absent)
+    database: Database = field(default_factory=_absent)
+    ai: LocalAI = field(default_factory=_absent)
+    analytics: Analytics = field(default_factory=_absent)
+    security: SecurityService = field(default_factory=_absent)
+    events: EventBus = field(default_factory=_absent)
+    webhooks: WebhookEvents = field(default_factory=_absent)
+    backup: BackupService = field(default_factory=_absent)
+    chat: ChatProvider = field(default_factory=_absent)
     app: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -21,7 +21,6 @@ __all__ = [
     "SelfTestResult",
     "ServiceSpec",
     "UIPageSpec",
-    "normalize_routers",
 ]
 
 
@@ -200,11 +199,3 @@ class AnalyticsHook:
     """The analytics event's name, or ``*`` for every event."""
     func: Callable[..., Any]
     """``func(event, properties)``; what it raises is logged and ignored."""
-
-
-def normalize_routers(value: Any, plugin: str = "(unnamed)") -> list[RouterSpec]:
-    """Every shape ``register_routers`` may return as RouterSpecs; raise TypeError
-    (:class:`~plexichat.adapters.ContributionError`) otherwise."""
-    from .adapters import routers
-
-    return routers(plugin, value)

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, model_validator
 
-from . import adapters
 from .contributions import (
+    AnalyticsHook,
     BackupHandler,
     EventHandler,
     HealthCheck,
     MiddlewareSpec,
     SecurityPolicy,
+    SelfTestResult,
 )
 from .manifest import ManifestFields, PluginType
 from .markers import hookimpl
@@ -248,20 +249,20 @@ class PluginInterface:
         await _maybe_await(self.shutdown())
 
     @hookimpl(specname="register_routers")
-    def _hook_register_routers(self) -> Any:
+    def _hook_register_routers(self) -> dict[str, Any]:
         return dict(self.get_routers() or {})
 
     @hookimpl(specname="register_db_models")
-    def _hook_register_db_models(self) -> Any:
+    def _hook_register_db_models(self) -> list[Any]:
         return list((self.get_db_extensions() or {}).values())
 
     @hookimpl(specname="register_security_policies")
-    def _hook_register_security_policies(self) -> Any:
+    def _hook_register_security_policies(self) -> list[SecurityPolicy]:
         return [SecurityPolicy(name, check) for name, check in
                 (self.get_security_features() or {}).items()]
 
     @hookimpl(specname="register_event_handlers")
-    def _hook_register_event_handlers(self) -> Any:
+    def _hook_register_event_handlers(self) -> list[EventHandler]:
         handlers = [EventHandler(event, fn) for event, fn in (self.get_event_hooks() or {}).items()]
         for fn, marks in self._marked(_EVENT_ATTR):
             for event, phase in marks:
@@ -271,7 +272,7 @@ class PluginInterface:
         return handlers
 
     @hookimpl(specname="config_schema")
-    def _hook_config_schema(self) -> Any:
+    def _hook_config_schema(self) -> Mapping[str, Any] | None:
         return self.get_config_schema()
 
     @hookimpl(specname="config_changed")
@@ -282,14 +283,14 @@ class PluginInterface:
         return None
 
     @hookimpl(specname="register_health_checks")
-    def _hook_register_health_checks(self) -> Any:
+    def _hook_register_health_checks(self) -> list[HealthCheck]:
         checks = [HealthCheck(name, fn) for name, fn in (self.get_health_checks() or {}).items()]
         if type(self).health_check is not PluginInterface.health_check:
             checks.append(HealthCheck("health_check", self.health_check))
         return checks
 
     @hookimpl(specname="register_backup_handlers")
-    def _hook_register_backup_handlers(self) -> Any:
+    def _hook_register_backup_handlers(self) -> list[BackupHandler]:
         roles: dict[str, Callable[..., Any]] = dict(self.get_backup_handlers() or {})
         for fn, role in self._marked(_BACKUP_ATTR):
             roles.setdefault(role, fn)
@@ -298,7 +299,7 @@ class PluginInterface:
         return [BackupHandler(self.name, roles["backup"], roles.get("restore"))]
 
     @hookimpl(specname="register_middleware")
-    def _hook_register_middleware(self) -> Any:
+    def _hook_register_middleware(self) -> list[MiddlewareSpec]:
         specs = [MiddlewareSpec(layer, fn) for layer, fns in (self.get_middleware() or {}).items()
                  for fn in fns]
         for fn, layers in self._marked(_MIDDLEWARE_ATTR):
@@ -309,16 +310,19 @@ class PluginInterface:
         return specs
 
     @hookimpl(specname="register_logging_handlers")
-    def _hook_register_logging_handlers(self) -> Any:
+    def _hook_register_logging_handlers(self) -> dict[str, logging.Handler]:
         return dict(self.register_logging_handlers() or {})
 
     @hookimpl(specname="register_analytics_hooks")
-    def _hook_register_analytics_hooks(self) -> Any:
-        return dict(self.register_analytics_hooks() or {})
+    def _hook_register_analytics_hooks(self) -> list[AnalyticsHook]:
+        return [AnalyticsHook(event, func) for event, func in
+                (self.register_analytics_hooks() or {}).items()]
 
     @hookimpl(specname="self_test")
-    async def _hook_self_test(self) -> Any:
-        return adapters.self_test(self.name, await _maybe_await(self.self_test()))
+    async def _hook_self_test(self) -> SelfTestResult | Mapping[str, Any] | bool:
+        # the guide's dict is converted by the host (plexichat.adapters.self_test)
+        result: SelfTestResult | Mapping[str, Any] | bool = await _maybe_await(self.self_test())
+        return result
 
 
 def plugin_package_dir(plugin: Any) -> Path | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .kernel.discovery import ENTRY_POINT_GROUP
+from .markers import ENTRY_POINT_GROUP
 from .permissions import KNOWN_PERMISSIONS
 
 __all__ = [

@@ -9,6 +9,7 @@ of a plugin and waits at most ``stop_timeout`` seconds for them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contributions import BackgroundTask
+from .kernel.calls import PluginCalls
 
 __all__ = ["TaskStatus", "TaskSupervisor"]
 
@@ -113,29 +115,27 @@ class TaskSupervisor:
     async def _supervise(self, plugin: str, task: BackgroundTask, args: dict[str, Any],
                          status: TaskStatus) -> None:
         failures = 0
+        where = f"task:{task.name}"
+        run = functools.partial(task.func, **_chosen(task.func, args))
+        calls = PluginCalls(record=self.on_crash)
         while True:
             status.state = "running"
             try:
                 if task.interval is None:
-                    await _call(task.func, args)
+                    await calls(plugin, where, run)
                     status.state = "stopped"  # returned on its own
                     return
                 while True:
-                    await _call(task.func, args)
+                    await calls(plugin, where, run)
                     failures = 0
                     await asyncio.sleep(task.interval)
             except asyncio.CancelledError:
                 status.state = "cancelled"
                 raise
-            except Exception as exc:
+            except Exception as exc:  # blamed on its plugin by calls (recorded, or logged)
                 failures += 1
                 status.restarts += 1
                 status.last_error = f"{type(exc).__name__}: {exc}"
-                if self.on_crash is not None:  # keeps and logs it, traceback included
-                    self.on_crash(plugin, f"task:{task.name}", exc)
-                else:
-                    log.warning("task %s of plugin %s crashed: %s", task.name, plugin,
-                                status.last_error, exc_info=exc, extra={"plugin": plugin})
                 delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
                 status.state = "backing-off"
                 try:
@@ -161,13 +161,10 @@ def _close(task: asyncio.Task[None]) -> None:
     task.cancel()
 
 
-async def _call(func: Callable[..., Any], args: dict[str, Any]) -> Any:
+def _chosen(func: Callable[..., Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``args`` that ``func`` takes as parameters."""
     try:
         params = inspect.signature(func).parameters
-        chosen = {k: v for k, v in args.items() if k in params}
     except (TypeError, ValueError):
-        chosen = {}
-    result = func(**chosen)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+        return {}
+    return {k: v for k, v in args.items() if k in params}

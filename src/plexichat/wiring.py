@@ -30,7 +30,12 @@ from .contributions import (
 
 if TYPE_CHECKING:
     from .chat import SlashCommand
-    from .manager import PluginHost, PluginRecord
+    from .context import HostServices
+    from .kernel.dispatch import Dispatcher
+    from .kernel.lifecycle import PluginRecord
+    from .providers import ServiceProviders
+    from .storage import Database
+    from .tasks import TaskSupervisor
 
 __all__ = ["HOOK_CONSUMERS", "Contributions", "HookConsumer", "Wiring", "task_name"]
 
@@ -81,9 +86,16 @@ def _name(func: Callable[..., Any]) -> str:
 class Wiring:
     """Files each plugin's contributions into the host's registries."""
 
-    def __init__(self, host: PluginHost) -> None:
-        self.host = host
-        self.by_plugin: dict[str, Contributions] = {}
+    def __init__(self, dispatcher: Dispatcher, services: HostServices,
+                 providers: ServiceProviders, tasks: TaskSupervisor, database: Database,
+                 by_plugin: dict[str, Contributions] | None = None) -> None:
+        self.dispatcher = dispatcher
+        self.services = services
+        self.providers = providers
+        self.tasks = tasks
+        self.database = database
+        self.by_plugin: dict[str, Contributions] = {} if by_plugin is None else by_plugin
+        """What each started plugin contributed (changed in place, never replaced)."""
         # live, ordered registry consulted per request: (plugin, spec)
         self.middleware: list[tuple[str, MiddlewareSpec]] = []
 
@@ -117,35 +129,34 @@ class Wiring:
 
     async def withdraw(self, record: PluginRecord) -> None:
         """Take every contribution of a plugin out of the host."""
-        await self.host.tasks.stop_plugin(record.name)
+        await self.tasks.stop_plugin(record.name)
         self.withdraw_now(record)
 
     def withdraw_now(self, record: PluginRecord) -> None:
         """The synchronous part of :meth:`withdraw` (tasks are cancelled, not awaited)."""
         name = record.name
-        services = self.host.services
+        services = self.services
         c = self.by_plugin.pop(name, None)
         self.middleware = [(p, m) for p, m in self.middleware if p != name]
         services.events.remove_plugin(name)
         services.security.remove_plugin(name)
         services.analytics.remove_plugin(name)
-        if hasattr(services.chat, "remove_plugin"):
-            services.chat.remove_plugin(name)
-        self.host.tasks.cancel(name)
+        services.chat.remove_plugin(name)
+        self.tasks.cancel(name)
         if c is None:
             return
         root = logging.getLogger("plexichat")
         for handler in c.logging_handlers:
             root.removeHandler(handler)
         for service in c.services:
-            self.host.restore_default_service(service)
+            self.providers.restore(service)
 
     # --- collecting ------------------------------------------------------------------
 
     async def _collect(self, record: PluginRecord, hook: str) -> list[Any]:
         """What the plugin's implementations of ``hook`` returned, one value each."""
         try:
-            results = await self.host.dispatcher.acall(
+            results = await self.dispatcher.acall(
                 hook, only=record.name, reraise=True, context=record.context
             )
         except Exception as exc:
@@ -163,13 +174,13 @@ class Wiring:
             if not value.name.startswith(prefix):
                 raise ValueError(f"table {value.name!r} must be named {prefix}<name>; "
                                  "use context.db.table(name, ...) to get such a table")
-            value.create(self.host.database.engine, checkfirst=True)
+            value.create(self.database.engine, checkfirst=True)
             c.tables.append(value.name)
         else:
             c.other_db_extensions.append(type(value).__name__)
 
     def _services(self, record: PluginRecord, c: Contributions, spec: ServiceSpec) -> None:
-        self.host.provide_service(spec.name, spec.provider, record.name)
+        self.providers.provide(spec.name, spec.provider, record.name)
         c.services.append(spec.name)
 
     def _middleware(self, record: PluginRecord, c: Contributions, spec: MiddlewareSpec) -> None:
@@ -180,11 +191,11 @@ class Wiring:
         self.middleware.append((record.name, spec))
 
     def _events(self, record: PluginRecord, c: Contributions, h: EventHandler) -> None:
-        self.host.services.events.add(record.name, h.event, h.handler, h.phase)
+        self.services.events.add(record.name, h.event, h.handler, h.phase)
         c.events.append(h)
 
     def _policies(self, record: PluginRecord, c: Contributions, p: SecurityPolicy) -> None:
-        self.host.services.security.add_policy(record.name, p.name, p.check)
+        self.services.security.add_policy(record.name, p.name, p.check)
         c.policies.append(p.name)
 
     def _health(self, record: PluginRecord, c: Contributions, h: HealthCheck) -> None:
@@ -200,17 +211,17 @@ class Wiring:
         c.logging_handlers.append(h)
 
     def _analytics(self, record: PluginRecord, c: Contributions, hook: AnalyticsHook) -> None:
-        self.host.services.analytics.add_hook(record.name, hook.event, hook.func)
+        self.services.analytics.add_hook(record.name, hook.event, hook.func)
         c.analytics_hooks.append(hook.event)
 
     def _tasks(self, record: PluginRecord, c: Contributions, task: BackgroundTask) -> None:
-        self.host.tasks.start(record.name, task, {"context": record.context})
+        self.tasks.start(record.name, task, {"context": record.context})
         c.tasks.append(task.name)
 
     def _slash_commands(self, record: PluginRecord, c: Contributions,
                         command: SlashCommand) -> None:
         # a name another plugin registered first raises here: refused and reported
-        self.host.services.chat.add_command(record.name, command)
+        self.services.chat.add_command(record.name, command)
         c.slash_commands.append(command.name)
 
     def _declared_tasks(self, record: PluginRecord, c: Contributions) -> None:
@@ -232,7 +243,7 @@ class Wiring:
                 record.warnings.append(f"background task {name!r} declared in plugin.json "
                                        "is not a function of the plugin")
                 continue
-            self.host.tasks.start(record.name, BackgroundTask(name, func),
+            self.tasks.start(record.name, BackgroundTask(name, func),
                                   {"context": record.context})
             c.tasks.append(name)
 

@@ -30,7 +30,7 @@ def chat_host(tmp_path: Path, backend: str, *plugins: str, wait: bool = True,
 
 
 def host_of(client: TestClient) -> Any:
-    """The :class:`~plexichat.manager.PluginHost` behind a test client."""
+    """The :class:`~plexichat.host.PluginHost` behind a test client."""
     return client.app.state.host  # type: ignore[attr-defined]
 
 

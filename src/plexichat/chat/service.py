@@ -13,14 +13,9 @@ receive every channel's messages in the order they were stored whatever the hook
 Every change (user registered, channel created, message posted, updated, deleted) is
 recorded for webhook delivery in the transaction that stores it: both or neither.
 
-Failure policy of the filters (``message_will_post`` / ``message_will_update``): a
-filter that raises, times out (``filter_timeout``) or returns something else than a
-:class:`~plexichat.chat.types.MessageDraft`, a :class:`~plexichat.chat.types.Reject`
-or None is skipped and counted against its plugin (fail-open). A plugin that lists the
-hook in its manifest's ``essential_hooks`` makes it fail-closed instead: while that
-plugin is failed, quarantined or not started yet, and whenever its filter fails, the
-message is refused with :class:`~plexichat.chat.errors.FilterUnavailable` (503). An
-operator who disables the plugin lifts the requirement.
+The filters and their failure policy (fail-open, or fail-closed for a plugin's
+``essential_hooks``) are :mod:`plexichat.chat.filters`; slash commands are
+:mod:`plexichat.chat.commands`.
 
 Every method that runs plugin hooks or hashes a password is a coroutine; plain reads
 are synchronous. All of them are called on the event loop's thread.
@@ -30,18 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import inspect
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..kernel.dispatch import HookTimeout
 from ..services.events import EventRejected
 from . import tables as t
+from .commands import find_command, run_command
 from .errors import (
     Conflict,
     FilterUnavailable,
@@ -52,24 +47,28 @@ from .errors import (
     Unauthorized,
 )
 from .fanout import FanoutHub
+from .filters import MAX_TEXT as MAX_TEXT  # re-exported: the API reports it
+from .filters import FilterChain, check_text
 from .passwords import PasswordHasher, new_token, token_digest
-from .types import Channel, CommandCall, Message, MessageDraft, Reject, SlashCommand, User
+from .types import Channel, Message, MessageDraft, SlashCommand, User
 
 if TYPE_CHECKING:
-    from ..context import PluginContext
-    from ..manager import PluginHost
+    from collections.abc import Mapping
+
+    from ..config import HostSettings
+    from ..context import HostServices, PluginContext
+    from ..kernel.dispatch import Dispatcher
+    from ..kernel.lifecycle import PluginRecord
+    from ..storage import Database
 
 __all__ = ["ChatService", "MessagePage", "PluginChat", "PostResult"]
 
 log = logging.getLogger("plexichat.chat")
 
-MAX_TEXT = 4000
-"""The longest message, in characters."""
 MAX_PAGE = 200
 """The most messages one page may hold."""
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,39}$")
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_COMMAND_RE = re.compile(r"^/([a-z][a-z0-9_-]*)(?:\s+(.*))?$", re.DOTALL)
 
 
 @dataclass
@@ -106,26 +105,22 @@ def _user(row: Any) -> User:
                 created_at=_utc(row.created_at))
 
 
-def _check_text(text: Any) -> str | None:
-    """Why ``text`` cannot be a message, or None when it can."""
-    if not isinstance(text, str):
-        return f"message text must be a string, not {type(text).__name__}"
-    if not text.strip():
-        return "message text is empty"
-    if len(text) > MAX_TEXT:
-        return f"message text is longer than {MAX_TEXT} characters"
-    return None
-
-
 class ChatService:
     """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
 
-    def __init__(self, host: PluginHost) -> None:
-        self.host = host
-        self.database = host.database
+    def __init__(self, database: Database, settings: HostSettings, dispatcher: Dispatcher,
+                 records: Mapping[str, PluginRecord], services: HostServices) -> None:
+        self.database = database
+        self.settings = settings
+        """Timeouts of filters and commands, password hashing cost."""
+        self.dispatcher = dispatcher
+        self.records = records
+        """Every plugin's record (read only): states and contexts of the filters' plugins."""
+        self.services = services
+        """The host's services: webhook outbox and events."""
         t.metadata.create_all(self.database.engine, tables=t.CHAT_TABLES, checkfirst=True)
-        self.passwords = PasswordHasher(time_cost=host.settings.password_hash_time_cost,
-                                        memory_kib=host.settings.password_hash_memory_kib)
+        self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
+                                        memory_kib=settings.password_hash_memory_kib)
         self.fanout = FanoutHub()
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
@@ -341,7 +336,7 @@ class ChatService:
             self._ensure_member(author.id, channel_id)
         else:
             self.require_member(author, channel_id)
-        problem = _check_text(text)
+        problem = check_text(text)
         if problem:
             raise InvalidInput(problem)
         draft = await self._filter("message_will_post",
@@ -403,7 +398,7 @@ class ChatService:
         The new text passes the ``message_will_update`` filters first.
         """
         message = self._may_change(message_id, by, "edit")
-        problem = _check_text(text)
+        problem = check_text(text)
         if problem:
             raise InvalidInput(problem)
         author = self.get_user(message.author_id)
@@ -495,110 +490,34 @@ class ChatService:
             self._commands.items())}
 
     def _command_for(self, text: str) -> tuple[str, SlashCommand, str] | None:
-        match = _COMMAND_RE.match(text.strip())
-        if match is None or match.group(1) not in self._commands:
-            return None
-        plugin, command = self._commands[match.group(1)]
-        return plugin, command, (match.group(2) or "").strip()
+        return find_command(self._commands, text)
 
     async def _run_command(self, found: tuple[str, SlashCommand, str], draft: MessageDraft,
                            author: User, notices: list[str]) -> tuple[User, str] | None:
         """Run a command's handler; the bot user and reply text, or None for no reply."""
-        plugin, command, args = found
-        call = CommandCall(name=command.name, args=args, user=author,
-                           channel_id=draft.channel_id, text=draft.text)
-        timeout = self.host.settings.command_timeout
-        where = f"slash:{command.name}"
-        try:
-            value = await _bounded(command.handler, call, timeout)
-        except HookTimeout as exc:
-            self.host.dispatcher.record_failure(plugin, where, exc)
-            notices.append(f"/{command.name} (plugin {plugin!r}) did not answer within "
-                           f"{timeout:g} s")
-            return None
-        except Exception as exc:
-            self.host.dispatcher.record_failure(plugin, where, exc)
-            notices.append(f"/{command.name} (plugin {plugin!r}) failed: "
-                           f"{type(exc).__name__}: {exc}")
-            return None
-        if isinstance(value, Reject):
-            raise MessageRejected(plugin, value.reason, value.status_code)
-        if isinstance(value, MessageDraft):
-            value = value.text
-        if value is None:
-            return None
-        problem = _check_text(value)
-        if problem:
-            self.host.dispatcher.record_failure(plugin, where, TypeError(f"reply: {problem}"))
-            notices.append(f"/{command.name} (plugin {plugin!r}) replied with something "
-                           f"that cannot be posted: {problem}")
-            return None
-        return self.bot_user(plugin), value
+        return await run_command(self.dispatcher.calls, found, draft, author, notices,
+                                 timeout=self.settings.command_timeout,
+                                 bot_user=self.bot_user)
 
     # --- hooks ---------------------------------------------------------------------
 
-    def _context(self, plugin: str) -> Any:
-        record = self.host.records.get(plugin)
-        return None if record is None else record.context
+    @functools.cached_property
+    def _filters(self) -> FilterChain:
+        return FilterChain(self)
 
     def essential(self, hook: str) -> list[str]:
         """Plugins whose manifest declares ``hook`` essential."""
-        return [name for name, record in self.host.records.items()
-                if record.candidate.manifest is not None
-                and hook in record.candidate.manifest.essential_hooks]
-
-    def _check_essential(self, hook: str) -> set[str]:
-        """Refuse while an essential filter cannot run; the essential plugins' names."""
-        from ..manager import PluginState
-
-        names = set()
-        for name in self.essential(hook):
-            record = self.host.records[name]
-            if record.state in (PluginState.DISABLED, PluginState.REJECTED):
-                continue  # the operator turned it off, or it never could load
-            if record.state in (PluginState.AVAILABLE, PluginState.LOADED):
-                raise FilterUnavailable(name, hook, "the plugin has not started yet")
-            if record.state is not PluginState.STARTED:
-                problem = f"the plugin is {record.state.value}"
-                if record.reason:
-                    problem += f": {record.reason}"
-                raise FilterUnavailable(name, hook, problem)
-            names.add(name)
-        return names
+        return list(self._filters.essential(hook))
 
     async def _filter(self, hook: str, draft: MessageDraft) -> MessageDraft:
-        """Run the filters of ``hook`` in order on ``draft``; the draft to store."""
-        essential = self._check_essential(hook)
-        dispatcher = self.host.dispatcher
-        for plugin in dispatcher.implementers(hook):
-            fail_closed = plugin in essential
-            try:
-                results = await dispatcher.acall(
-                    hook, only=plugin, timeout=self.host.settings.filter_timeout,
-                    sync_in_thread=True, reraise=fail_closed, message=draft,
-                    context=self._context(plugin))
-            except Exception as exc:  # recorded by the dispatcher
-                raise FilterUnavailable(plugin, hook, f"its filter failed: "
-                                        f"{type(exc).__name__}: {exc}") from None
-            for value in results.values:
-                if isinstance(value, Reject):
-                    raise MessageRejected(plugin, value.reason, value.status_code)
-                problem = (_check_text(value.text) if isinstance(value, MessageDraft) else
-                           f"returned {type(value).__name__}; expected MessageDraft, "
-                           "Reject or None")
-                if problem:
-                    error = TypeError(f"{hook}: {problem}")
-                    dispatcher.record_failure(plugin, hook, error)
-                    if fail_closed:
-                        raise FilterUnavailable(plugin, hook, f"its filter failed: {error}")
-                    continue
-                draft = draft.replace(text=value.text)
-        return draft
+        """Run the filters of ``hook`` in order on ``draft``; the draft to store
+        (see :mod:`plexichat.chat.filters`)."""
+        return await self._filters.run(hook, draft)
 
     def _record(self, conn: sa.Connection, event: str, payload: dict[str, Any]) -> None:
         """Keep ``event`` for webhook delivery, in the transaction that stores the change:
         both are kept or neither."""
-        webhooks = self.host.services.webhooks
+        webhooks = self.services.webhooks
         if webhooks is None:
             return
         if "connection" in inspect.signature(webhooks.record).parameters:
@@ -609,31 +528,17 @@ class ChatService:
     async def _after(self, hook: str, event: str, payload: dict[str, Any],
                      **kwargs: Any) -> None:
         """After the fact: run ``hook`` for each plugin, then emit ``event``."""
-        dispatcher = self.host.dispatcher
+        dispatcher = self.dispatcher
         for plugin in dispatcher.implementers(hook):
-            await dispatcher.acall(hook, only=plugin, timeout=self.host.settings.filter_timeout,
-                                   sync_in_thread=True, context=self._context(plugin),
+            await dispatcher.acall(hook, only=plugin, timeout=self.settings.filter_timeout,
+                                   sync_in_thread=True, context=self._filters.context(plugin),
                                    **kwargs)
-        events = self.host.services.events
+        events = self.services.events
         if events is not None:
             try:
                 await events.emit(event, **payload)
             except EventRejected as exc:  # nothing to stop: it has happened
                 log.warning("a pre handler of %s tried to reject it: %s", event, exc)
-
-
-async def _bounded(handler: Callable[..., Any], call: CommandCall, timeout: float) -> Any:
-    """Call a command handler within ``timeout``; a plain one in a worker thread."""
-    try:
-        if inspect.iscoroutinefunction(handler):
-            value = await asyncio.wait_for(handler(call), timeout)
-        else:
-            value = await asyncio.wait_for(asyncio.to_thread(handler, call), timeout)
-        if inspect.isawaitable(value):
-            value = await asyncio.wait_for(value, timeout)
-    except asyncio.TimeoutError:
-        raise HookTimeout(f"did not finish within {timeout:g} s") from None
-    return value
 
 
 class PluginChat:

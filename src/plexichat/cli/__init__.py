@@ -111,7 +111,7 @@ def _settings() -> Any:
 @contextlib.asynccontextmanager
 async def _running_host(load: str | None = None) -> AsyncIterator[Any]:
     """A host without a web server: plugins started, stopped on exit."""
-    from ..manager import PluginHost
+    from ..host import PluginHost
 
     settings = _settings()
     if load is not None:
@@ -344,7 +344,7 @@ def config_set(name: str, key: str, value: str, url: str | None, token: str | No
         stored = _config_set_live(where, name, key, _parse_value(value))
         click.echo(f"{name}: {key} = {json.dumps(stored.get(key))}; {where.applied()}")
         return
-    from ..manager import SettingsRejected
+    from ..kernel.plugin_settings import SettingsRejected
     from ..settings import SettingsInvalid
 
     _known_plugin(name)
@@ -511,7 +511,7 @@ main.add_command(_openapi)
 from .lazy import LazyCommand as _Lazy  # noqa: E402  (click only)
 
 for _name, _target, _help in (
-    ("new", "scaffold:new", "Create a plugin project ready to test, check and publish."),
+    ("new", "new:new", "Create a plugin project ready to test, check and publish."),
     ("check", "check:check", "Check a plugin project, wheel or install before publishing."),
     ("migrate", "migrate:migrate", "Convert a guide-style folder plugin to a distribution."),
     ("install", "install:install", "Install plugins with pip here (live with --url)."),

@@ -27,7 +27,7 @@ def check(targets: tuple[str, ...], as_json: bool) -> None:
     Each problem is one line, 'error|warning: FILE: WHAT — FIX'.
     Exit status 1 when any error is found, 2 when a target cannot be checked at all.
     """
-    from ..packaging_check import CheckFailed, CheckReport, check_path, render
+    from ..devkit.packaging_check import CheckFailed, CheckReport, check_path, render
 
     reports: list[CheckReport] = []
     failures: list[tuple[str, str]] = []

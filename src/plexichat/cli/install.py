@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..installer import PipIndex
+from ..devkit.installer import PipIndex
 from ..kernel.states import PluginState
 
 __all__ = ["install", "uninstall", "upgrade"]
@@ -29,7 +29,7 @@ _token_option = click.option("--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=
 
 
 def _run(action: str, args: list[str], *, quiet: bool) -> None:
-    from ..installer import InstallError, pip_command, run_pip
+    from ..devkit.installer import InstallError, pip_command, run_pip
 
     try:
         command = pip_command(action, args)
@@ -119,8 +119,8 @@ def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
 def _from_catalog(specs: tuple[str, ...], source: str | None,
                   index: PipIndex | None = None) -> tuple[str, ...]:
     """Plugin names the catalog (``--catalog`` / PLEXICHAT_CATALOG) lists become what pip
-    installs (:func:`plexichat.installer.from_catalog`); every other spec is left alone."""
-    from ..installer import InstallError, from_catalog
+    installs (:func:`plexichat.devkit.installer.from_catalog`); every other spec is left alone."""
+    from ..devkit.installer import InstallError, from_catalog
 
     if source is None:
         from ..config import HostSettings
@@ -141,8 +141,8 @@ def _from_catalog(specs: tuple[str, ...], source: str | None,
 
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
              quiet: bool, catalog: str | None = None, index: PipIndex | None = None) -> None:
-    from ..install_outcome import assess, distributions
-    from ..installer import InstallError, changes, prepare, snapshot, static_check
+    from ..devkit.install_outcome import assess, distributions
+    from ..devkit.installer import InstallError, changes, prepare, snapshot, static_check
 
     index = index or PipIndex()
     specs = _from_catalog(specs, catalog, index)
@@ -232,8 +232,8 @@ def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
     http(s) URL or path, or a project path) with pip install --upgrade, from pip's index
     (--index-url / --extra-index-url). A running host keeps the code it has imported
     until restarted, and says "restart required"."""
-    from ..install_specs import SpecError, SpecKind, classify_spec
-    from ..installer import InstallError, distributions_for
+    from ..devkit.install_specs import SpecError, SpecKind, classify_spec
+    from ..devkit.installer import InstallError, distributions_for
 
     specs = []
     for name in names:
@@ -261,7 +261,7 @@ def uninstall(names: tuple[str, ...], url: str | None, token: str | None, quiet:
     """Uninstall plugins (by plugin or distribution name) with pip. With --url the
     running host stops them and drops their routes at once. Their settings and grants
     stay in the host database, for a later reinstall."""
-    from ..installer import InstallError, changes, distributions_for, snapshot
+    from ..devkit.installer import InstallError, changes, distributions_for, snapshot
 
     try:
         dists = distributions_for(names)

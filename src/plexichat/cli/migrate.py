@@ -24,8 +24,8 @@ def migrate(folder: Path, out: Path | None, force: bool, as_json: bool) -> None:
     after the plugin, imports of the old plugin manager pointed at plexichat, and
     standard-library imports the code forgot added. Every change is listed (and kept in
     MIGRATION.md)."""
-    from ..migrate import MigrationError
-    from ..migrate import migrate as run
+    from ..devkit.migrate import MigrationError
+    from ..devkit.migrate import migrate as run
 
     try:
         report = run(folder, out, force=force)

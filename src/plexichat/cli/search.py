@@ -21,8 +21,8 @@ def search(term: str | None, source: str | None, as_json: bool) -> None:
     plugins without it). Shows each plugin's newest version, type and summary, whether
     this host can run it, and the version installed here."""
     from .. import __version__
-    from ..catalog import CatalogError, load_catalog
-    from ..catalog import search as run
+    from ..devkit.catalog import CatalogError, load_catalog
+    from ..devkit.catalog import search as run
 
     if source is None:
         from ..config import HostSettings

@@ -53,7 +53,17 @@ def message_will_post(
     fail-closed instead: while it is failed, quarantined or not started yet, and
     whenever its filter fails, messages are refused with 503 and a reason naming the
     plugin, never stored unfiltered (an operator who disables the plugin lifts this).
-    A plain (non-async) filter runs in a worker thread.
+
+    Where a plain (non-async) filter runs: its first calls run in a worker thread,
+    bounded by ``filter_timeout``, so a filter that blocks from the start is cut off
+    while the server stays responsive. Once it has answered quickly (under 1 ms) 20
+    times in a row it runs inline on the event loop, which costs far less than a thread
+    hand-off; an inline call cannot be interrupted, so one that then takes longer than
+    20 ms stalls the server that long, after which the filter runs in a worker thread
+    for good and a ``SlowInlineCall`` warning is recorded on its plugin (not counted
+    against its fault budget). A filter that may block (network, disk, locks) should
+    be a coroutine, or be marked ``@blocking`` (``from plexichat.markers import
+    blocking``) to stay in a worker thread always.
 
     Example::
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..markers import ENTRY_POINT_GROUP
 
 if TYPE_CHECKING:
     import importlib.metadata as md
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginCandidate", "discover", "index_path"]
 
-ENTRY_POINT_GROUP = "plexichat.plugins"
 MANIFEST_FILE = "plugin.json"
 _INDEX_FORMAT = 2
 

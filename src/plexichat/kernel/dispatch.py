@@ -8,25 +8,36 @@ counted per plugin; when they reach the fault budget the plugin is quarantined t
 the ``on_quarantine`` callback. Call counts and cumulative time are kept per plugin and
 hook.
 
-There is one way to call a hook, :meth:`Dispatcher.acall`; the host awaits it for every
-hook, plain functions and coroutines alike. What it costs per call is kept small:
+A hook is called in one of two ways, both through the same plans, failure records and
+fault budget:
 
-- the call plan of each hook (the ordered implementations with their argument names,
-  whether each is a coroutine function, and the same grouped per plugin for ``only=``)
-  is computed once and reused until a plugin is registered or unregistered
-  (:meth:`Dispatcher.invalidate`); a hook without implementations costs a lookup;
-- a plain function runs inline (or, with ``sync_in_thread``, in a worker thread, which
-  the chat filters ask for so that a blocking filter cannot stall the server);
-- a coroutine is run up to its first suspension inline, as a plain ``await`` would;
-  only one that really suspends is finished under ``asyncio.wait_for`` with what is left
-  of its deadline, so a filter that never waits creates no task and no timer.
+- :meth:`Dispatcher.acall` calls every implementation with the same arguments and
+  collects their results (lifecycle hooks, ``register_*`` hooks, after-the-fact chat
+  hooks). A plain function runs inline, or with ``sync_in_thread`` in a worker thread
+  bounded by the deadline; a coroutine is run up to its first suspension inline and
+  only one that really suspends is finished under ``asyncio.wait_for``.
+- :meth:`Dispatcher.afilter` passes one value through every implementation in turn
+  (the chat's ``message_will_post`` / ``message_will_update`` filters): one call per
+  message. Implementations are called directly from a pre-built plan (function,
+  argument shape, the plugin's context); coroutines are awaited directly, and only if
+  the chain really waits is it driven under per-implementation deadlines
+  (:class:`_Supervised`), so a chain that never waits arms no timer. Plain functions
+  start on probation in a worker thread and run inline once proved quick
+  (:class:`Probation`).
 
-``bench/bench_dispatch.py`` measures this path as the chat service runs it, against
-pluggy's ``pm.hook.name()`` and plain loops.
+The plans (the ordered implementations with their argument names, whether each is a
+coroutine function, grouped per plugin for ``only=``) are computed once and reused
+until a plugin is registered or unregistered (:meth:`Dispatcher.invalidate`); a hook
+without implementations costs a lookup. Code outside hooks (health checks, slash
+commands, middleware, tasks, event handlers) is called through :attr:`Dispatcher.calls`
+(:mod:`plexichat.kernel.calls`), whose failures are recorded and counted here too.
 
-Each implementation's time is measured from just before its arguments are gathered to
-just after it returns (or fails), with :func:`time.perf_counter`, and charged to its
-plugin with one call.
+``bench/bench_dispatch.py`` measures the chat's filter path against pluggy's
+``pm.hook.name()`` and plain loops.
+
+Each implementation's time is measured with :func:`time.perf_counter` from the end of
+the previous one (or the call's start) to just after it returns or fails, and charged to
+its plugin with one call.
 """
 
 from __future__ import annotations
@@ -35,20 +46,27 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Container, Generator
 from typing import Any
 
 import pluggy
 
+from .calls import HookTimeout, PluginCalls, Resumed, run_plugin_code, settle
 from .failures import FailureLog, PluginFailure
 from .threads import PluginExit, run_in_daemon_thread
 
 __all__ = [
+    "INLINE_LIMIT",
+    "PROBATION_CALLS",
+    "QUICK_CALL",
     "Dispatcher",
     "HookFailure",
     "HookResults",
     "HookStats",
     "HookTimeout",
+    "ImplementationFailed",
+    "Probation",
+    "SlowInlineCall",
 ]
 
 log = logging.getLogger("plexichat.kernel.dispatch")
@@ -81,10 +99,6 @@ class HookResults(list):  # type: ignore[type-arg]
         return [plugin for plugin, _ in self]
 
 
-class HookTimeout(Exception):
-    """An implementation did not finish within the time the host allows."""
-
-
 HookFailure = PluginFailure
 """One failed call of one plugin's code (the dispatcher's name for :class:`PluginFailure`)."""
 
@@ -104,31 +118,248 @@ class HookStats:
         return {"calls": self.calls, "failures": self.failures, "seconds": self.seconds}
 
 
-class _Impl:
-    """One planned implementation: its plugin, function, argument names and statistics."""
+PROBATION_CALLS = 20
+"""Quick calls in a row, in a worker thread, before a plain function runs inline."""
+QUICK_CALL = 0.001
+"""The most seconds a call on probation may take to count as quick."""
+INLINE_LIMIT = 0.020
+"""Seconds an inline call may take; one that takes longer goes back to a worker thread
+for good."""
 
-    __slots__ = ("argnames", "function", "is_async", "plugin", "stats")
+
+class ImplementationFailed(Exception):
+    """A fail-closed implementation failed (raised by :meth:`Dispatcher.afilter`).
+
+    ``plugin`` and ``hook`` say whose and which; ``error`` is what it raised (also the
+    ``__cause__``). The failure is recorded before this is raised.
+    """
+
+    def __init__(self, plugin: str, hook: str, error: Exception) -> None:
+        super().__init__(f"plugin {plugin!r}: {hook}: {type(error).__name__}: {error}")
+        self.plugin = plugin
+        self.hook = hook
+        self.error = error
+
+
+class SlowInlineCall(Exception):
+    """A plain implementation running inline held the event loop too long.
+
+    Recorded on its plugin as a warning (not counted against the fault budget); the
+    implementation runs in a worker thread from then on.
+    """
+
+
+class Probation:
+    """Where one plugin's plain implementation of one hook runs in a chain
+    (:meth:`Dispatcher.afilter`, the chat filters).
+
+    Handing a call to a worker thread costs about a hundred microseconds; calling a
+    quick function inline costs well under one. So a plain implementation starts on
+    probation in a worker thread, bounded by the caller's deadline. After
+    :data:`PROBATION_CALLS` calls in a row that each took less than :data:`QUICK_CALL`
+    seconds it runs inline. An inline call that takes longer than :data:`INLINE_LIMIT`
+    (it blocked the event loop that long: an inline call cannot be interrupted) sends
+    it back to a worker thread for good and records a :class:`SlowInlineCall` warning
+    on its plugin. A function marked :func:`plexichat.markers.blocking` never runs
+    inline. The state outlives call plans (it is kept per plugin and hook, for the
+    same function).
+    """
+
+    __slots__ = ("function", "hook", "inline", "pinned", "plugin", "quick")
+
+    def __init__(self, plugin: str, hook: str, function: Callable[..., Any]) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        self.function = function
+        self.quick = 0
+        self.inline = False
+        self.pinned = bool(getattr(function, BLOCKING_ATTRIBUTE, False))
+        """In a worker thread for good (marked blocking, or once too slow inline)."""
+
+    def ran_in_thread(self, seconds: float) -> bool:
+        """Count a call made in a worker thread that took ``seconds`` (its own time);
+        True when that call ended the probation (from now on: inline)."""
+        if self.pinned or self.inline:
+            return False
+        if seconds >= QUICK_CALL:
+            self.quick = 0
+            return False
+        self.quick += 1
+        if self.quick >= PROBATION_CALLS:
+            self.inline = True
+            return True
+        return False
+
+    def ran_inline(self, dispatcher: Dispatcher, seconds: float) -> None:
+        """Check an inline call that took ``seconds``; too slow: back to a thread."""
+        if seconds <= INLINE_LIMIT:
+            return
+        self.inline = False
+        self.pinned = True
+        dispatcher.note_failure(self.plugin, self.hook, SlowInlineCall(
+            f"a call held the event loop {seconds * 1000:.0f} ms (limit "
+            f"{INLINE_LIMIT * 1000:.0f} ms); it runs in a worker thread from now on"))
+
+
+BLOCKING_ATTRIBUTE = "plexichat_blocking"
+"""Set (to True) on a function by :func:`plexichat.markers.blocking`."""
+
+
+class _Impl:
+    """One planned implementation: its plugin, function, argument names, statistics and
+    probation."""
+
+    __slots__ = ("argnames", "function", "is_async", "plugin", "probation", "stats")
 
     def __init__(self, plugin: str, function: Callable[..., Any], argnames: tuple[str, ...],
-                 stats: HookStats) -> None:
+                 stats: HookStats, probation: Probation) -> None:
         self.plugin = plugin
         self.function = function
         self.argnames = argnames
         self.stats = stats
+        self.probation = probation
         self.is_async = inspect.iscoroutinefunction(function)
 
 
 class _Plan:
     """The ordered implementations of one hook, and the same per plugin (for ``only``)."""
 
-    __slots__ = ("by_plugin", "impls")
+    __slots__ = ("by_plugin", "impls", "steps", "steps_arg", "steps_for")
 
     def __init__(self, impls: tuple[_Impl, ...]):
         self.impls = impls
+        self.steps: tuple[_Step, ...] = ()
+        """The implementations as :meth:`Dispatcher.afilter` calls them."""
+        self.steps_arg = ""
+        self.steps_for: Callable[[str], Any] | None = None
         by_plugin: dict[str, list[_Impl]] = {}
         for impl in impls:
             by_plugin.setdefault(impl.plugin, []).append(impl)
         self.by_plugin = {plugin: tuple(group) for plugin, group in by_plugin.items()}
+
+    def chain_steps(self, arg: str, context_of: Callable[[str], Any]) -> tuple[_Step, ...]:
+        """Plan the calls of :meth:`Dispatcher.afilter` (kept until the plan changes)."""
+        self.steps = tuple(_Step(impl, arg, context_of(impl.plugin)) for impl in self.impls)
+        self.steps_arg = arg
+        self.steps_for = context_of
+        return self.steps
+
+
+_INLINE = "inline"
+_ASYNC = "async"
+_THREAD = "thread"
+
+
+class _Step:
+    """One implementation in a chain, as it is called until the plan changes: its
+    function, how its arguments are passed, its context and where it runs (``mode``)."""
+
+    __slots__ = ("arg", "argnames", "context", "function", "mode", "plugin", "probation",
+                 "shape", "stats")
+
+    def __init__(self, impl: _Impl, arg: str, context: Any) -> None:
+        self.plugin = impl.plugin
+        self.function = impl.function
+        self.argnames = impl.argnames
+        self.stats = impl.stats
+        self.probation = impl.probation
+        self.arg = arg
+        self.context = context
+        self.shape = {(arg, "context"): 2, (arg,): 1}.get(impl.argnames, 0)
+        """2: ``f(value, context)``; 1: ``f(value)``; 0: see :meth:`args`."""
+        self.mode = (_ASYNC if impl.is_async else
+                     _INLINE if impl.probation.inline else _THREAD)
+
+    def args(self, value: Any) -> list[Any]:
+        """The positional arguments for ``value`` (a missing one raises KeyError)."""
+        given = {self.arg: value, "context": self.context}
+        return [given[name] for name in self.argnames]
+
+
+class _Cursor:
+    """When the running implementation of a chain started (for its deadline)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = 0.0
+
+
+class _Supervised:
+    """The rest of a chain that waited: each implementation bounded by ``timeout``.
+
+    The chain awaits its implementations directly. Once it waits, this drives it: each
+    time it waits, the running implementation's deadline (``cursor.started`` +
+    ``timeout``) is armed, re-armed when another implementation is running. When a
+    deadline passes, the task is woken (as a cancellation, taken back at once) and a
+    :class:`HookTimeout` is thrown into the chain where the implementation waits: that
+    implementation fails and the chain goes on with the next one.
+    """
+
+    __slots__ = ("chain", "cursor", "pending", "timeout")
+
+    def __init__(self, chain: Any, pending: Any, cursor: _Cursor, timeout: float | None):
+        self.chain = chain
+        self.pending = pending
+        self.cursor = cursor
+        self.timeout = timeout
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        chain, pending, cursor, timeout = self.chain, self.pending, self.cursor, self.timeout
+        if timeout is None:
+            return (yield from Resumed(chain, pending).__await__())
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        armed_for = -1.0
+        handle: asyncio.TimerHandle | None = None
+        expired = [False]
+
+        def expire() -> None:
+            expired[0] = True
+            if task is not None:
+                task.cancel()
+
+        try:
+            while True:
+                if cursor.started != armed_for:  # another implementation waits
+                    if handle is not None:
+                        handle.cancel()
+                    armed_for = cursor.started
+                    handle = loop.call_later(max(0.0, armed_for + timeout - _perf()), expire)
+                try:
+                    sent = yield pending
+                except GeneratorExit:
+                    chain.close()
+                    raise
+                except asyncio.CancelledError as exc:
+                    if expired[0]:
+                        expired[0] = False
+                        uncancel = getattr(task, "uncancel", None)
+                        if uncancel is None or uncancel() == 0:  # ours alone
+                            thrown: BaseException = HookTimeout(
+                                f"did not finish within {timeout:g} s")
+                            armed_for = -1.0
+                        else:
+                            thrown = exc
+                    else:
+                        thrown = exc
+                    try:
+                        pending = chain.throw(thrown)
+                    except StopIteration as stop:
+                        return stop.value
+                except BaseException as exc:
+                    try:
+                        pending = chain.throw(exc)
+                    except StopIteration as stop:
+                        return stop.value
+                else:
+                    try:
+                        pending = chain.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+        finally:
+            if handle is not None:
+                handle.cancel()
 
 
 class Dispatcher:
@@ -148,8 +379,12 @@ class Dispatcher:
         self._plans: dict[str, _Plan] = {}
         self._stats: dict[tuple[str, str], HookStats] = {}
         self._consecutive: dict[str, int] = {}
+        self._probation: dict[tuple[str, str], Probation] = {}
         self.failures = FailureLog(per_plugin=failures_per_plugin)
         """Every recorded failure, with its traceback; ``failures.of(plugin)`` per plugin."""
+        self.calls = PluginCalls(record=self.record_failure, note=self.note_failure)
+        """Calls of plugin code outside hooks (health checks, slash commands, middleware,
+        tasks …) whose failures are recorded and counted here."""
 
     # --- plans -------------------------------------------------------------------------
 
@@ -171,7 +406,10 @@ class Dispatcher:
             stats = self._stats.get(key)
             if stats is None:
                 stats = self._stats[key] = HookStats()
-            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats))
+            probation = self._probation.get(key)
+            if probation is None or probation.function is not impl.function:
+                probation = self._probation[key] = Probation(plugin, hook_name, impl.function)
+            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats, probation))
         result = _Plan(tuple(plan))
         self._plans[hook_name] = result
         return result
@@ -201,13 +439,13 @@ class Dispatcher:
         Implementations run one after another, never concurrently. ``timeout`` bounds
         each one (a timed-out implementation counts as a failure). ``only`` restricts the
         call to one plugin. With ``sync_in_thread`` plain functions run in a worker
-        thread, so a blocking implementation cannot stall the event loop (and
-        ``timeout`` bounds them too); without it they run on the event loop's thread
-        and ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded
-        and then raised to the caller (the host uses this for lifecycle hooks, whose
-        failure changes the plugin's state). With ``spend_budget=False`` a failure is
-        recorded but does not count toward the fault budget (a plugin refusing new
-        settings is answering, not malfunctioning).
+        thread, so a blocking implementation cannot stall the event loop and
+        ``timeout`` bounds it too; without it they run on the event loop's thread and
+        ``timeout`` cannot interrupt them. With ``reraise`` a failure is recorded and
+        then raised to the caller (the host uses this for lifecycle hooks, whose failure
+        changes the plugin's state). With ``spend_budget=False`` a failure is recorded
+        but does not count toward the fault budget (a plugin refusing new settings is
+        answering, not malfunctioning).
         """
         plan = self._plans.get(hook_name)
         if plan is None:
@@ -222,25 +460,12 @@ class Dispatcher:
             try:
                 try:
                     args = [kwargs[a] for a in impl.argnames]
-                    if impl.is_async:
-                        coro = impl.function(*args)
-                        try:  # up to its first suspension, as a plain await would
-                            pending = coro.send(None)
-                        except StopIteration as stop:
-                            value = stop.value
-                        else:
-                            value = await _finish(coro, pending, timeout, t0)
-                    elif sync_in_thread:
-                        # A daemon thread per call: a call that never returns cannot
-                        # keep the host from stopping (see plexichat.kernel.threads).
-                        value = await _bounded(
-                            run_in_daemon_thread(impl.function, *args), timeout)
-                        if value is not None and isawaitable(value):
-                            value = await _bounded(value, timeout)
+                    if impl.is_async or sync_in_thread:
+                        value = await self._invoke(impl, args, timeout, sync_in_thread, t0)
                     else:
                         value = impl.function(*args)
                         if value is not None and isawaitable(value):
-                            value = await _bounded(value, timeout)
+                            value = await settle(value, timeout, t0)
                 except SystemExit as exc:  # plugin code must not end the host
                     raise PluginExit.wrap(exc) from None
             except Exception as exc:
@@ -257,6 +482,134 @@ class Dispatcher:
             if value is not None:
                 results.append((impl.plugin, value))
         return results
+
+    async def afilter(
+        self,
+        hook_name: str,
+        value: Any,
+        /,
+        *,
+        arg: str,
+        step: Callable[[str, Any, Any, bool], Any],
+        context_of: Callable[[str], Any],
+        timeout: float | None = None,
+        fail_closed: Container[str] = (),
+    ) -> Any:
+        """Pass ``value`` through every implementation of a hook, in call order.
+
+        Each implementation receives the current value as ``arg`` and its plugin's
+        context as ``context``: ``context_of(plugin)``, asked once per plugin while the
+        call plan stands (the host makes a plugin's context right after registering it,
+        with no await in between, and drops it after unregistering it: either renews the
+        plan; pass the same ``context_of`` object each time). Plain functions are kept off
+        the event loop until they have proved quick (see :class:`Probation`), and each call
+        is bounded by ``timeout``. A non-None result goes to ``step(plugin, result,
+        current, fail_closed)``, which returns the next value (or raises to end the
+        chain, e.g. a rejection). An implementation that fails is recorded and counted,
+        and the chain goes on with the value it was given — unless its plugin is in
+        ``fail_closed``: then :class:`ImplementationFailed` is raised after the failure
+        is recorded. Returns the
+        last value. The chat filters (``message_will_post`` …) run through here: one
+        call per message, whatever the number of filters.
+        """
+        plan = self._plans.get(hook_name)
+        if plan is None:
+            plan = self._plan(hook_name)
+        steps = plan.steps
+        if plan.steps_for is not context_of or plan.steps_arg != arg:
+            steps = plan.chain_steps(arg, context_of)
+        cursor = _Cursor()
+        chain = self._chain(hook_name, steps, value, step, fail_closed, cursor)
+        try:  # most chains never wait: they finish here, with no timer armed
+            pending = chain.send(None)
+        except StopIteration as stop:
+            return stop.value
+        return await _Supervised(chain, pending, cursor, timeout)
+
+    async def _chain(self, hook_name: str, steps: tuple[_Step, ...], value: Any,
+                     step: Callable[[str, Any, Any, bool], Any], fail_closed: Container[str],
+                     cursor: _Cursor) -> Any:
+        """The loop of :meth:`afilter`: each implementation awaited directly (a deadline
+        is armed by :class:`_Supervised` only if the chain waits)."""
+        consecutive = self._consecutive
+        perf = _perf
+        limit = INLINE_LIMIT
+        t0 = perf()
+        for s in steps:
+            try:
+                try:
+                    mode = s.mode
+                    if mode is _INLINE:  # a plain function that proved quick
+                        shape = s.shape
+                        if shape == 2:
+                            result = s.function(value, s.context)
+                        elif shape == 1:
+                            result = s.function(value)
+                        else:
+                            result = s.function(*s.args(value))
+                        t1 = perf()
+                        if t1 - t0 > limit:
+                            self._held_the_loop(hook_name, s, t1 - t0)
+                        if result is not None and isawaitable(result):
+                            cursor.started = t0
+                            result = await result
+                            t1 = perf()
+                    elif mode is _ASYNC:
+                        cursor.started = t0
+                        shape = s.shape
+                        if shape == 2:
+                            result = await s.function(value, s.context)
+                        elif shape == 1:
+                            result = await s.function(value)
+                        else:
+                            result = await s.function(*s.args(value))
+                        t1 = perf()
+                    else:  # on probation, or for good: a worker thread
+                        cursor.started = t0
+                        result, seconds = await run_in_daemon_thread(
+                            _timed, s.function, s.args(value))
+                        if s.probation.ran_in_thread(seconds):
+                            self._plans.pop(hook_name, None)  # plan it inline
+                        if result is not None and isawaitable(result):
+                            result = await result
+                        t1 = perf()
+                except SystemExit as exc:  # plugin code must not end the host
+                    raise PluginExit.wrap(exc) from None
+            except Exception as exc:
+                t1 = perf()
+                self._failed(s.plugin, s.stats, hook_name, exc, t1 - t0)
+                t0 = t1
+                if s.plugin in fail_closed:
+                    raise ImplementationFailed(s.plugin, hook_name, exc) from exc
+                continue
+            stats = s.stats
+            stats.calls += 1
+            stats.seconds += t1 - t0
+            t0 = t1
+            if consecutive and s.plugin in consecutive:
+                del consecutive[s.plugin]
+            if result is not None:
+                value = step(s.plugin, result, value, s.plugin in fail_closed)
+                t0 = perf()
+        return value
+
+    def _held_the_loop(self, hook_name: str, step: _Step, seconds: float) -> None:
+        """An inline call of ``step`` took ``seconds``: too long, back to a thread."""
+        step.probation.ran_inline(self, seconds)
+        self._plans.pop(hook_name, None)
+
+    async def _invoke(self, impl: _Impl, args: list[Any], timeout: float | None,
+                      sync_in_thread: bool, started: float) -> Any:
+        """One call of :meth:`acall` that may wait: a coroutine, or (``sync_in_thread``)
+        a plain function in a daemon worker thread, so that a call that never returns
+        cannot keep the host from stopping (see :mod:`plexichat.kernel.threads`)."""
+        if impl.is_async:
+            return await settle(impl.function(*args), timeout, started)
+        value = await run_plugin_code(impl.function, *args, timeout=timeout,
+                                      in_thread=sync_in_thread)
+        if value is not None and isawaitable(value):
+            value = await settle(value, timeout, started)
+        return value
 
     # --- faults ------------------------------------------------------------------------
 
@@ -325,65 +678,9 @@ class Dispatcher:
                 for (name, hook), stats in sorted(self._stats.items()) if name == plugin}
 
 
-async def _finish(coro: Any, pending: Any, timeout: float | None, started: float) -> Any:
-    """Finish ``coro``, run up to a suspension on ``pending``, ``timeout`` seconds after
-    ``started`` at the latest.
 
-    :meth:`Dispatcher.acall` runs each coroutine up to its first suspension itself, as a
-    plain ``await`` would: most filters never suspend, and those finish without a
-    deadline timer or a task. One that suspends is finished here under the rest of its
-    deadline (:func:`asyncio.wait_for`), so the deadline counts from ``started`` either
-    way.
-    """
-    rest = _Resumed(coro, pending)
-    if timeout is None:
-        return await rest
-    remaining = timeout - (_perf() - started)
-    if remaining <= 0:
-        coro.close()
-        raise HookTimeout(f"did not finish within {timeout:g} s")
-    return await _bounded(_await(rest), remaining, timeout)
-
-
-class _Resumed:
-    """The rest of a coroutine already run up to its first suspension (``pending``)."""
-
-    __slots__ = ("coro", "pending")
-
-    def __init__(self, coro: Any, pending: Any) -> None:
-        self.coro = coro
-        self.pending = pending
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, pending = self.coro, self.pending
-        while True:
-            try:
-                sent = yield pending
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # thrown in by the task (e.g. cancellation)
-                try:
-                    pending = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    pending = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-async def _bounded(awaitable: Any, timeout: float | None, promised: float | None = None,
-                   ) -> Any:
-    """Await ``awaitable`` within ``timeout`` seconds (``promised``: the deadline to name)."""
-    if timeout is None:
-        return await awaitable
-    try:
-        return await asyncio.wait_for(awaitable, timeout)
-    except asyncio.TimeoutError:
-        raise HookTimeout(f"did not finish within {promised or timeout:g} s") from None
+def _timed(function: Callable[..., Any], args: list[Any]) -> tuple[Any, float]:
+    """``function(*args)`` and the seconds it took (run in a worker thread)."""
+    started = _perf()
+    value = function(*args)
+    return value, _perf() - started

@@ -4,7 +4,7 @@
 plugins and call their ``register_commands`` hook. This module is all it needs for that
 and stays light on purpose: it imports neither pydantic, SQLAlchemy, FastAPI nor
 asyncio (nor :mod:`importlib.metadata`), so that listing commands costs little more
-than importing click. The host (:mod:`plexichat.manager`) uses the same functions.
+than importing click. The lifecycle (:mod:`plexichat.kernel.lifecycle`) uses the same functions.
 """
 
 from __future__ import annotations

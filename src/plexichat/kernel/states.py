@@ -5,7 +5,7 @@ The static listing (``plexichat plugins list --static``, the installer's check) 
 same states as the running host: a static view only ever sees the states a plugin is
 born in after resolution (:data:`RESOLVED_STATES`); a running host moves it on from
 there. Every change of a running plugin's state goes through
-:meth:`plexichat.manager.PluginRecord.transition`, which checks it against
+:meth:`plexichat.kernel.lifecycle.PluginRecord.transition`, which checks it against
 :data:`TRANSITIONS` and publishes a :class:`PluginStateChanged`.
 
 This module imports nothing heavy: the static listing runs without pydantic.
@@ -51,7 +51,7 @@ RESOLVED_STATES: frozenset[PluginState] = frozenset(
 
 STOP_STATES: frozenset[PluginState] = frozenset(
     {PluginState.STOPPED, PluginState.DISABLED, PluginState.REJECTED})
-"""The states :meth:`~plexichat.manager.PluginHost.stop_plugin` may leave a plugin in."""
+"""The states :meth:`~plexichat.kernel.lifecycle.Lifecycle.stop_plugin` may leave a plugin in."""
 
 _S = PluginState
 TRANSITIONS: Mapping[PluginState, frozenset[PluginState]] = {

@@ -58,4 +58,7 @@ async def run_in_daemon_thread(function: Callable[..., Any], *args: Any,
             loop.call_soon_threadsafe(settle, result, error)
 
     threading.Thread(target=run, name=name, daemon=True).start()
-    return await future
+    try:
+        return await future
+    finally:
+        future.cancel()  # the caller stopped waiting: the thread's outcome goes nowhere

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Analytics"]
+from ..kernel.calls import PluginCalls
 
-log = logging.getLogger("plexichat.analytics")
+__all__ = ["Analytics"]
 
 
 class Analytics:
@@ -31,14 +30,12 @@ class Analytics:
     def record(self, event: str, source: str = "", **properties: Any) -> None:
         """Count ``event`` and pass it to every matching hook."""
         self.counts[event] += 1
+        calls = PluginCalls(record=self.on_failure)
         for plugin, wanted, func in list(self._hooks):
             if wanted not in (event, "*"):
                 continue
             try:
-                func(event, {"source": source, **properties})
-            except Exception as exc:
-                if self.on_failure is not None:  # keeps and logs it with its traceback
-                    self.on_failure(plugin, "analytics", exc)
-                else:
-                    log.warning("plugin %s: analytics hook failed: %s", plugin, exc,
-                                exc_info=exc, extra={"plugin": plugin})
+                calls.call_inline(plugin, "analytics", func, event,
+                                  {"source": source, **properties})
+            except Exception:  # blamed on its plugin (recorded, or logged)
+                pass

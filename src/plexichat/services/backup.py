@@ -33,7 +33,10 @@ import sqlalchemy as sa
 from .. import __version__
 
 if TYPE_CHECKING:
-    from ..manager import PluginHost
+    from collections.abc import Mapping
+
+    from ..storage import Database
+    from ..wiring import Contributions
 
 __all__ = ["BackupError", "BackupReport", "BackupService"]
 
@@ -92,11 +95,16 @@ async def _maybe_await(value: Any) -> Any:
 class BackupService:
     """Creates and restores archives of one host."""
 
-    def __init__(self, host: PluginHost) -> None:
-        self.host = host
+    def __init__(self, database: Database, data_dir: Path,
+                 contributions: Mapping[str, Contributions]) -> None:
+        self.database = database
+        self.data_dir = data_dir
+        """The host's data directory: plugin data goes into the archive."""
+        self.contributions = contributions
+        """What each started plugin contributed, its backup handlers among them."""
 
     def _sqlite_files(self) -> set[Path]:
-        url = self.host.database.url
+        url = self.database.url
         if not url.startswith("sqlite"):
             return set()
         db = Path(url.split("///", 1)[-1]).resolve()
@@ -112,18 +120,18 @@ class BackupService:
         progress = progress or (lambda *_: None)
         path = Path(path)
         report = BackupReport(path)
-        engine = self.host.database.engine
+        engine = self.database.engine
         meta = sa.MetaData()
         meta.reflect(engine)
         tables = sorted(meta.tables.values(), key=lambda t: t.name)
-        data_dir = Path(self.host.settings.data_dir).resolve()
+        data_dir = Path(self.data_dir).resolve()
         skip = self._sqlite_files()
         skip_dirs = [Path(d).resolve() for d in exclude]
         files = [p for p in sorted(data_dir.rglob("*"))
                  if p.is_file() and p.resolve() not in skip
                  and not any(p.resolve().is_relative_to(d) for d in skip_dirs)
                  ] if data_dir.exists() else []
-        handlers = [(name, h) for name, c in sorted(self.host.wiring.by_plugin.items())
+        handlers = [(name, h) for name, c in sorted(self.contributions.items())
                     for h in c.backup_handlers]
         total = len(tables) + len(files) + len(handlers)
         done = 0
@@ -157,7 +165,7 @@ class BackupService:
                     progress(f"plugin {plugin}", done, total)
                 zf.writestr("backup.json", json.dumps({
                     "format": FORMAT, "host_version": __version__, "created": time.time(),
-                    "dialect": self.host.database.dialect, "tables": report.tables,
+                    "dialect": self.database.dialect, "tables": report.tables,
                     "handlers": report.handlers, "files": report.files}))
             tmp.replace(path)
         except BaseException:
@@ -188,7 +196,7 @@ class BackupService:
             handler_files = sorted(n for n in names if n.startswith("handlers/"))
             total = len(table_files) + len(file_entries) + len(handler_files)
             done = 0
-            engine = self.host.database.engine
+            engine = self.database.engine
             meta = sa.MetaData()
             meta.reflect(engine)
             for entry in table_files:
@@ -208,7 +216,7 @@ class BackupService:
                         conn.execute(sa.insert(table), rows)
                 report.tables[name] = len(rows)
                 progress(f"table {name}", done, total)
-            data_dir = Path(self.host.settings.data_dir).resolve()
+            data_dir = Path(self.data_dir).resolve()
             for entry in file_entries:
                 rel = entry[len("files/"):]
                 target = (data_dir / rel).resolve()
@@ -220,7 +228,7 @@ class BackupService:
                 report.files += 1
                 done += 1
                 progress(f"file {rel}", done, total)
-            live = {(p, h.name): h for p, c in self.host.wiring.by_plugin.items()
+            live = {(p, h.name): h for p, c in self.contributions.items()
                     for h in c.backup_handlers}
             for entry in handler_files:
                 plugin, _, rest = entry[len("handlers/"):].partition("/")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import inspect
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EventBus", "EventRejected"]
+from ..kernel.calls import PluginCalls
 
-log = logging.getLogger("plexichat.events")
+__all__ = ["EventBus", "EventRejected"]
 
 
 class EventRejected(Exception):
@@ -60,25 +59,25 @@ class EventBus:
 
     async def emit(self, event: str, *, only: str | None = None, **payload: Any) -> None:
         """Run the ``pre`` handlers, then the ``post`` handlers of ``event``."""
+        calls = PluginCalls(record=self.on_failure)
         for phase in ("pre", "post"):
             for h in list(self._handlers):
                 if h.event != event or h.phase != phase or (only and h.plugin != only):
                     continue
                 try:
-                    result = h.func(**_select(h.func, payload))
-                    if inspect.isawaitable(result):
-                        await asyncio.wait_for(result, self.timeout)
+                    await calls(h.plugin, f"event:{event}",
+                                functools.partial(h.func, **_select(h.func, payload)),
+                                timeout=self.timeout, excuse=_rejection)
                 except EventRejected:
                     if phase == "pre":
                         raise
-                except Exception as exc:
-                    if isinstance(exc, asyncio.TimeoutError):
-                        exc = TimeoutError(f"handler did not finish within {self.timeout:g} s")
-                    if self.on_failure is not None:  # keeps and logs it with its traceback
-                        self.on_failure(h.plugin, f"event:{event}", exc)
-                    else:
-                        log.warning("plugin %s: handler of %s failed: %s", h.plugin, event,
-                                    exc, exc_info=exc, extra={"plugin": h.plugin})
+                except Exception:  # blamed on its plugin (recorded, or logged)
+                    pass
+
+
+def _rejection(exc: Exception) -> bool:
+    """A handler's deliberate refusal is not a failure."""
+    return isinstance(exc, EventRejected)
 
 
 def _select(func: Callable[..., Any], payload: dict[str, Any]) -> dict[str, Any]:

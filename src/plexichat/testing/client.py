@@ -50,7 +50,7 @@ class PlexiChatClient(TestClient):
 
     @property
     def host(self) -> Any:
-        """The app's :class:`~plexichat.manager.PluginHost`."""
+        """The app's :class:`~plexichat.host.PluginHost`."""
         return self.app.state.host  # type: ignore[attr-defined]
 
     def wait_ready(self, *, timeout: float = 30.0, expect_started: bool = True) -> None:

@@ -1,9 +1,10 @@
 """``POST /api/v1/plugins/rescan`` and ``POST /api/v1/plugins/install``: plugins come and
 go in the running host, no restart.
 
-``rescan`` is what a CLI that just ran pip calls; ``install`` runs pip itself, in the
-host's own environment (``sys.executable -m pip``), then rescans. Both need the admin
-token: installing a distribution runs its code in the host process.
+``rescan`` is what a CLI that just ran pip calls; ``install`` runs pip in the host's own
+environment (``sys.executable -m pip``) through a child process
+(:mod:`plexichat.web.install_runner`), then rescans. Both need the admin token:
+installing a distribution runs its code in the host process.
 """
 
 from __future__ import annotations
@@ -11,24 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..host import PluginHost
+from ..kernel.rescan import RescanReport
 from ..kernel.states import PluginState
-from ..manager import PluginHost, RescanReport
 from .api_plugins import PluginSummary, _summary
 from .auth import require_admin
-
-if TYPE_CHECKING:
-    from ..install_outcome import DistState, InstallOutcome
-    from ..installer import Installed, PipIndex, PreparedSpecs
-
-    Before = tuple[dict[str, Installed], dict[str, DistState]]
+from .install_runner import InstallJobFailed, run_install_job
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
 
@@ -133,54 +128,29 @@ async def install(body: InstallRequest, request: Request) -> Any:
     converted to a distribution first. pip's output comes back in ``log``; ``problems``
     says why an install that pip completed still did not give a started plugin.
     """
-    from ..installer import InstallError, PipIndex, pip_command, run_pip_async
-
     host = _host(request)
-    index = PipIndex(body.index_url, list(body.extra_index_urls))
+    job = {"specs": list(body.specs), "upgrade": body.upgrade, "index_url": body.index_url,
+           "extra_index_urls": list(body.extra_index_urls),
+           "catalog": body.catalog or host.settings.catalog}
     async with _install_lock(request):
-        with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
-            try:
-                notes, args, before = await asyncio.to_thread(
-                    _prepare, body.specs, body.catalog or host.settings.catalog, index,
-                    Path(tmp))
-                command = pip_command("install", [*(["--upgrade"] if body.upgrade else []),
-                                                  *index.args(), *args.args])
-            except InstallError as exc:
-                return JSONResponse(status_code=422, content={"detail": str(exc)})
-            code, log = await run_pip_async(command)
-        if code != 0:
+        try:
+            result = await run_install_job(job)
+        except InstallJobFailed as exc:
+            return JSONResponse(status_code=500, content={"detail": str(exc)})
+        if result.error is not None:
+            return JSONResponse(status_code=422, content={"detail": result.error})
+        log = result.log[-200:]
+        if result.returncode != 0:
             return JSONResponse(status_code=422, content={
-                "detail": f"pip exited with status {code}; nothing was installed",
-                "command": command, "log": log[-200:]})
-        outcome = await asyncio.to_thread(_assess, args.distributions, before)
+                "detail": f"pip exited with status {result.returncode}; nothing was "
+                          "installed", "command": result.command, "log": log})
         report = await _rescan(request)
-    problems = list(outcome.problems)
-    for change in outcome.changes:
-        if change.change == "installed" and change.state == PluginState.AVAILABLE.value and \
-                change.name in report["not_started"]:
-            problems.append(f"{change.name} did not start: "
-                            f"{report['not_started'][change.name]}")
-    return {"command": command, "returncode": code, "notes": notes, "log": log[-200:],
-            "rescan": report, "problems": problems}
-
-
-def _prepare(specs: list[str], catalog: str | None, index: PipIndex,
-             workdir: Path) -> tuple[list[str], PreparedSpecs, Before]:
-    """Catalog names resolved, specs classified and prepared, and the environment as it
-    is before pip (raises :class:`plexichat.installer.InstallError`)."""
-    from ..install_outcome import distributions
-    from ..installer import from_catalog, prepare, snapshot
-
-    specs, picks = from_catalog(specs, catalog, index)
-    prepared = prepare(specs, workdir)
-    notes = [f"{p.name}: {p.distribution} {p.version} from {catalog}" for p in picks]
-    return notes + prepared.notes, prepared, (snapshot(), distributions())
-
-
-def _assess(requested: list[str], before: Before) -> InstallOutcome:
-    """The verdict on the install (see :func:`plexichat.install_outcome.assess`)."""
-    from ..install_outcome import assess, distributions
-    from ..installer import changes, snapshot, static_check
-
-    found = static_check(changes(before[0], snapshot()))
-    return assess(found, requested, before[1], distributions())
+    problems = list(result.problems)
+    for change in result.changes:
+        name = change.get("name")
+        if change.get("change") == "installed" and \
+                change.get("state") == PluginState.AVAILABLE.value and \
+                name in report["not_started"]:
+            problems.append(f"{name} did not start: {report['not_started'][name]}")
+    return {"command": result.command, "returncode": result.returncode, "notes": result.notes,
+            "log": log, "rescan": report, "problems": problems}

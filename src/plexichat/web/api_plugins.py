@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..host import PluginHost
+from ..kernel.lifecycle import PluginNotFound, PluginRecord
+from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
-from ..manager import PluginHost, PluginNotFound, PluginRecord, SettingsRejected
 from ..settings import SettingsInvalid, mask_secrets
 from .auth import require_admin
 from .routes import flatten_routes

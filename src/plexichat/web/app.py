@@ -13,7 +13,8 @@ from fastapi import APIRouter, FastAPI
 from .. import __version__, adapters
 from ..config import HostSettings
 from ..contributions import RouterSpec
-from ..manager import PluginHost, PluginRecord
+from ..host import PluginHost
+from ..kernel.lifecycle import PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
 from ..webhooks import DeliveryWorker
 from . import api_docs
@@ -46,9 +47,6 @@ def create_app(settings: HostSettings | None = None, *,
     (:mod:`plexichat.runtime`), so CLI commands act on this host.
     """
     settings = settings or HostSettings()
-    host = PluginHost(settings)
-    admin = AdminToken(settings, host.store)
-    webhook_worker = DeliveryWorker.from_settings(host.services.webhooks, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +83,10 @@ def create_app(settings: HostSettings | None = None, *,
         redoc_url=None,
         openapi_url=api_docs.OPENAPI_URL,
     )
+    # the host serves plugin routes on this app: its route sink is handed in here
+    host = PluginHost(settings, routes=PluginRoutes(app))
+    admin = AdminToken(settings, host.store)
+    webhook_worker = DeliveryWorker.from_settings(host.services.webhooks, settings)
     app.state.host = host
     app.state.settings = settings
     app.state.admin_token = admin
@@ -98,10 +100,6 @@ def create_app(settings: HostSettings | None = None, *,
     api_docs.install(app)
     install_ui(app)
     app.middleware("http")(run_plugin_middleware)
-    routes = PluginRoutes(app)
-    host.add_routes = routes.add
-    host.remove_routes = routes.remove
-    host.app_for = lambda record: PluginAppView(app, routes, record)
     return app
 
 
@@ -156,10 +154,17 @@ class PluginAppView:
 
 
 class PluginRoutes:
-    """Adds and removes plugin routes on a live app, refusing collisions."""
+    """Adds and removes plugin routes on a live app, refusing collisions.
+
+    The host's route sink (:class:`plexichat.kernel.ports.RouteSink`).
+    """
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
+
+    def app_for(self, record: PluginRecord) -> PluginAppView:
+        """``self.manager.app`` of ``record``'s guide-style plugin."""
+        return PluginAppView(self.app, self, record)
 
     def _taken(self) -> dict[tuple[str, str], str]:
         taken: dict[tuple[str, str], str] = {}

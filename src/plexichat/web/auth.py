@@ -65,7 +65,12 @@ class AdminToken:
 
 
 def require_admin(request: Request) -> None:
-    """FastAPI dependency: 401 without a bearer token, 403 with a wrong one."""
+    """FastAPI dependency: 401 without a bearer token, 403 with a wrong one.
+
+    Plugins guard their own routes with it (``from plexichat import require_admin``):
+    ``APIRouter(dependencies=[Depends(require_admin)])``, or one route's
+    ``dependencies=[...]``. Call it with the request to check a token by hand.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

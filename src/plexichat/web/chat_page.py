@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ..chat.service import MAX_TEXT
-from .ui import render
+from .ui_render import render
 
 __all__ = ["router"]
 

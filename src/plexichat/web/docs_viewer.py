@@ -38,9 +38,9 @@ from markupsafe import Markup, escape
 
 from .. import adapters
 from ..contributions import DocsSpec
-from ..manager import PluginRecord
+from ..kernel.lifecycle import PluginRecord
 from .safe_paths import clean_relative, is_inside, resolve_inside
-from .ui import error_page, plugin_hook_values, render
+from .ui_render import error_page, plugin_hook_values, render
 
 log = logging.getLogger("plexichat.web.docs")
 

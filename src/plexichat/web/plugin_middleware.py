@@ -12,7 +12,6 @@ or the route) is not charged to the middleware it passes through.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,13 +53,11 @@ async def _run(chain: list[tuple[str, Any]], index: int, request: Request,
         return response
 
     try:
-        result = middleware(request, next_step)
-        while inspect.isawaitable(result):
-            result = await result
-    except Exception as exc:
+        result = await host.dispatcher.calls(plugin, "middleware", middleware, request,
+                                             next_step, excuse=lambda _: failed_below)
+    except Exception:
         if failed_below:
             raise
-        host.dispatcher.record_failure(plugin, "middleware", exc)
         return answered[-1] if answered else await _run(chain, index + 1, request,
                                                         call_next, host)
     if not isinstance(result, Response):

@@ -5,7 +5,7 @@
 maximum), booleans (checkboxes), enums (selects), arrays of strings or numbers (one item
 a line; an enum of items becomes checkboxes), and anything else as JSON. Required fields
 are marked; descriptions become help text. :func:`parse_form` reads a submitted form
-back into a settings document for :meth:`plexichat.manager.PluginHost.update_settings`,
+back into a settings document for :meth:`plexichat.host.PluginHost.update_settings`,
 which validates it; :func:`errors_by_field` puts the errors it reports next to their
 fields.
 

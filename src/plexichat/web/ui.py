@@ -9,8 +9,7 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     the host's icon, linked from every page.
 ``/login`` · ``/logout``
     the admin token, checked with :class:`~plexichat.web.auth.AdminToken`, opens a
-    session; the cookie holds a random session id (``HttpOnly``, ``SameSite=Strict``,
-    path ``/``), never the token, and the session lives in this process's memory.
+    session (:mod:`.ui_session`).
 ``/chat``
     the chat page for users (:mod:`.chat_page`).
 ``/plugins``
@@ -28,61 +27,51 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     ``theme/*.css``), linked from every page.
 
 Every form that changes something carries the session's CSRF token in a hidden field,
-checked on POST together with the ``Origin`` header. The forms call the same
-:class:`~plexichat.manager.PluginHost` methods as the REST API.
+checked on POST together with the ``Origin`` header (:mod:`.ui_forms`); pages are
+rendered by :mod:`.ui_render`. The forms call the same
+:class:`~plexichat.host.PluginHost` methods as the REST API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import hashlib
-import hmac
 import logging
 import mimetypes
-import secrets
-import threading
-import time
 import urllib.parse
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .. import __version__, adapters
+from .. import adapters
 from ..contributions import UIPageSpec
-from ..kernel.states import STATE_STYLE
-from ..manager import PluginHost, PluginRecord, PluginState, SettingsRejected
+from ..host import PluginHost
+from ..kernel.lifecycle import PluginRecord
+from ..kernel.plugin_settings import SettingsRejected
+from ..kernel.states import PluginState
 from ..settings import SettingsError, SettingsInvalid
 from .safe_paths import clean_relative, is_inside, resolve_inside
-
-if TYPE_CHECKING:
-    import jinja2
+from .ui_forms import checked_post, read_form, same_origin
+from .ui_render import error_page, plugin_hook_values, render, theme_files
+from .ui_session import (
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    Answer,
+    Sessions,
+    local_target,
+    require_login,
+    session_cookie,
+    sessions_of,
+)
 
 log = logging.getLogger("plexichat.web.ui")
 
 __all__ = ["SESSION_COOKIE", "install", "router"]
 
-SESSION_COOKIE = "plexichat_session"
-SESSION_LIFETIME = 12 * 3600
-"""Seconds a UI session lasts."""
-MAX_FORM_BYTES = 1024 * 1024
-
 STATIC_DIR = Path(__file__).parent / "static"
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,244 +90,12 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
-class Answer(Exception):
-    """Raised by helpers to answer a request at once (a redirect, a 403 page)."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
 async def _answer(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Answer)
     return exc.response
 
 
-# --- sessions ---------------------------------------------------------------------------
-
-
-@dataclass
-class UISession:
-    """One logged-in browser."""
-
-    csrf: str
-    expires: float
-    flashes: list[tuple[str, str]] = field(default_factory=list)
-
-    def flash(self, kind: str, message: str) -> None:
-        """A message shown once on the next page."""
-        self.flashes.append((kind, message))
-
-
-class Sessions:
-    """Server-side sessions keyed by a hash of the random id the cookie carries."""
-
-    def __init__(self, lifetime: float = SESSION_LIFETIME, limit: int = 10_000) -> None:
-        self.lifetime = lifetime
-        self.limit = limit
-        self._items: dict[str, UISession] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(session_id: str) -> str:
-        return hashlib.sha256(session_id.encode()).hexdigest()
-
-    def create(self) -> tuple[str, UISession]:
-        """A new session and the id to put in the cookie."""
-        session_id = secrets.token_urlsafe(32)
-        session = UISession(csrf=secrets.token_urlsafe(32),
-                            expires=time.monotonic() + self.lifetime)
-        with self._lock:
-            now = time.monotonic()
-            for key in [k for k, s in self._items.items() if s.expires < now]:
-                del self._items[key]
-            while len(self._items) >= self.limit:  # the oldest goes first
-                del self._items[next(iter(self._items))]
-            self._items[self._key(session_id)] = session
-        return session_id, session
-
-    def get(self, session_id: str | None) -> UISession | None:
-        """The live session of ``session_id``, if any."""
-        if not session_id:
-            return None
-        key = self._key(session_id)
-        with self._lock:
-            session = self._items.get(key)
-            if session is not None and session.expires < time.monotonic():
-                del self._items[key]
-                return None
-        return session
-
-    def drop(self, session_id: str | None) -> None:
-        """End a session (logout)."""
-        if session_id:
-            with self._lock:
-                self._items.pop(self._key(session_id), None)
-
-
-def _sessions(request: Request) -> Sessions:
-    return request.app.state.ui_sessions  # type: ignore[no-any-return]
-
-
-def current_session(request: Request) -> UISession | None:
-    """The logged-in session of this request, if any."""
-    return _sessions(request).get(request.cookies.get(SESSION_COOKIE))
-
-
-def _session_cookie(request: Request, value: str, max_age: int) -> str:
-    secure = "; Secure" if request.url.scheme == "https" else ""
-    return (f"{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; "
-            f"SameSite=Strict{secure}")
-
-
-def _local_target(target: str, default: str = "/plugins") -> str:
-    """``target`` if it is a path on this host (no open redirects), else ``default``."""
-    if (not target.startswith("/") or target.startswith("//") or "\\" in target
-            or any(ord(c) < 32 for c in target)):
-        return default
-    return target
-
-
-def require_login(request: Request) -> UISession:
-    """The session, or an answer sending the browser to the login form."""
-    session = current_session(request)
-    if session is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise Answer(RedirectResponse(
-            "/login?" + urllib.parse.urlencode({"next": target}), status_code=303))
-    return session
-
-
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """The fields of a url-encoded form body."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise Answer(await error_page(request, 413, "The form is too large."))
-    if kind != "application/x-www-form-urlencoded" and (body or kind):
-        raise Answer(await error_page(request, 415, "Forms must be sent url-encoded."))
-    form: dict[str, list[str]] = {}
-    try:
-        pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                                       max_num_fields=2000)
-    except (UnicodeDecodeError, ValueError):
-        raise Answer(await error_page(request, 400, "The form could not be read.")) from None
-    for key, value in pairs:
-        form.setdefault(key, []).append(value)
-    return form
-
-
-def _same_origin(request: Request) -> bool:
-    """False when the browser says the request comes from another site.
-
-    Browsers send ``Origin`` with every form POST; clients that send none are let
-    through to the CSRF token check.
-    """
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    netloc = urllib.parse.urlsplit(origin).netloc
-    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
-    return bool(netloc) and netloc in hosts
-
-
-async def checked_post(request: Request) -> tuple[UISession, dict[str, list[str]]]:
-    """The session and form of a POST whose CSRF token (and ``Origin``) check out."""
-    session = require_login(request)
-    form = await read_form(request)
-    token = (form.get("csrf_token") or [""])[0]
-    if not _same_origin(request) or not hmac.compare_digest(token.encode(),
-                                                            session.csrf.encode()):
-        raise Answer(await error_page(
-            request, 403, "This form did not come from your current session (CSRF check "
-            "failed). Reload the page and try again."))
-    return session, form
-
-
-# --- rendering ---------------------------------------------------------------------------
-
-_templates: jinja2.Environment | None = None
-
-
-def templates() -> jinja2.Environment:
-    """The Jinja2 environment of the UI's templates (autoescaping on)."""
-    global _templates
-    if _templates is None:
-        import jinja2
-
-        _templates = jinja2.Environment(
-            loader=jinja2.PackageLoader("plexichat.web", "templates"),
-            autoescape=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        _templates.filters["urlpart"] = lambda s: urllib.parse.quote(str(s), safe="")
-        _templates.filters["isotime"] = _isotime
-        # state names, labels and CSS classes come from the one table of them
-        _templates.globals["PluginState"] = PluginState
-        _templates.globals["STATE_STYLE"] = STATE_STYLE
-    return _templates
-
-
-def _isotime(unix: float) -> str:
-    """Unix time as ``2026-01-31T12:00:00Z`` (UTC, to the second)."""
-    import datetime
-
-    moment = datetime.datetime.fromtimestamp(unix, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _host(request: Request) -> PluginHost:
-    return request.app.state.host  # type: ignore[no-any-return]
-
-
-async def render(request: Request, template: str, *, status: int = 200, title: str = "",
-                 **context: Any) -> HTMLResponse:
-    """A page of the UI, with the layout's common context."""
-    session = current_session(request)
-    flashes = list(session.flashes) if session else []
-    if session:
-        session.flashes.clear()
-    html = templates().get_template(template).render(
-        version=__version__,
-        title=title,
-        path=request.url.path,
-        session=session,
-        csrf=session.csrf if session else "",
-        flashes=flashes,
-        themes=theme_links(_host(request)),
-        **context,
-    )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
-
-
-async def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    """An HTML error page."""
-    return await render(request, "error.html", status=status, title=f"Error {status}",
-                        code=status, message=message)
-
-
-# --- plugin contributions the UI reads -----------------------------------------------------
-
-
-async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) -> list[Any]:
-    """What a started plugin's implementations of ``hook`` return (one value each, for
-    :mod:`plexichat.adapters`), asked once per plugin load."""
-    host = _host(request)
-    if (record.state is not PluginState.STARTED or record.obj is None
-            or not host.pm.is_registered(record.obj)):
-        return []
-    cache: dict[tuple[str, str], tuple[Any, list[Any]]] = request.app.state.ui_hook_cache
-    hit = cache.get((record.name, hook))
-    if hit is not None and hit[0] is record.obj:
-        return hit[1]
-    results = await host.dispatcher.acall(hook, only=record.name, context=record.context,
-                                          timeout=host.settings.health_timeout,
-                                          sync_in_thread=True)
-    values = list(results.values)
-    cache[(record.name, hook)] = (record.obj, values)
-    return values
+# --- plugin UI pages ------------------------------------------------------------------
 
 
 async def ui_pages(request: Request, record: PluginRecord) -> list[UIPageSpec]:
@@ -407,27 +164,8 @@ def locate_ui_file(record: PluginRecord, pages: list[UIPageSpec], path: str) -> 
     return target
 
 
-def theme_files(record: PluginRecord) -> list[Path]:
-    """The CSS files a ``theme`` plugin ships: ``theme.css``, then ``theme/*.css``."""
-    package = record.candidate.package_dir
-    if record.candidate.type != "theme" or not package:
-        return []
-    files = []
-    single = resolve_inside(package, "theme.css")
-    if single is not None and single.is_file():
-        files.append(single)
-    folder = resolve_inside(package, "theme")
-    if folder is not None and folder.is_dir():
-        files.extend(p for p in sorted(folder.glob("*.css"))
-                     if p.is_file() and is_inside(folder, p))
-    return files
-
-
-def theme_links(host: PluginHost) -> list[str]:
-    """Stylesheet URLs of every started theme plugin."""
-    return [f"/theme/{name}.css" for name, record in sorted(host.records.items())
-            if record.state is PluginState.STARTED and record.candidate.type == "theme"
-            and theme_files(record)]
+def _host(request: Request) -> PluginHost:
+    return request.app.state.host  # type: ignore[no-any-return]
 
 
 async def _health(host: PluginHost, record: PluginRecord) -> dict[str, Any]:
@@ -495,7 +233,7 @@ async def favicon() -> Response:
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/plugins") -> Response:
     """The login form."""
-    return await render(request, "login.html", title="Log in", next=_local_target(next),
+    return await render(request, "login.html", title="Log in", next=local_target(next),
                         error="")
 
 
@@ -503,19 +241,19 @@ async def login_form(request: Request, next: str = "/plugins") -> Response:
 async def login(request: Request) -> Response:
     """Check the admin token; on success open a session and go where the user was going."""
     form = await read_form(request)
-    target = _local_target((form.get("next") or ["/plugins"])[0])
+    target = local_target((form.get("next") or ["/plugins"])[0])
     token = (form.get("token") or [""])[0].strip()
-    if not _same_origin(request):
+    if not same_origin(request):
         return await error_page(request, 403, "Log in from this host's own login form.")
     admin = request.app.state.admin_token
     if not token or not await asyncio.to_thread(admin.check, token):
         return await render(request, "login.html", status=401, title="Log in", next=target,
                             error="That is not the admin token.")
-    _sessions(request).drop(request.cookies.get(SESSION_COOKIE))
-    session_id, _session = _sessions(request).create()
+    sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
+    session_id, _session = sessions_of(request).create()
     response = RedirectResponse(target, status_code=303)
     response.headers.append("set-cookie",
-                            _session_cookie(request, session_id, SESSION_LIFETIME))
+                            session_cookie(request, session_id, SESSION_LIFETIME))
     return response
 
 
@@ -523,9 +261,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """End the session."""
     await checked_post(request)
-    _sessions(request).drop(request.cookies.get(SESSION_COOKIE))
+    sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
-    response.headers.append("set-cookie", _session_cookie(request, "", 0))
+    response.headers.append("set-cookie", session_cookie(request, "", 0))
     return response
 
 
@@ -611,7 +349,7 @@ async def _toggle(request: Request, name: str, *, enable: bool) -> Response:
     wanted = PluginState.STARTED if enable else PluginState.DISABLED
     session.flash("success" if record.state is wanted else "error",
                   f"{name} is now {state}.")
-    target = _local_target((form.get("next") or ["/plugins"])[0])
+    target = local_target((form.get("next") or ["/plugins"])[0])
     return RedirectResponse(target, status_code=303)
 
 

@@ -29,9 +29,8 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from plexichat import hookimpl
+from plexichat import hookimpl, require_admin
 from plexichat.contributions import BackgroundTask, HealthCheck, RouterSpec, SelfTestResult
-from plexichat.web.auth import require_admin
 
 from .archives import ARCHIVE_NAME, Archive, ArchiveDirectory
 

@@ -98,7 +98,7 @@ def _is_admin(request: Request) -> bool:
     """No Authorization header: not an admin. A header: it must hold the admin token."""
     if not request.headers.get("authorization"):
         return False
-    from plexichat.web.auth import require_admin
+    from plexichat import require_admin
 
     require_admin(request)  # 401 / 403 for a malformed or wrong token
     return True

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..kernel.discovery import ENTRY_POINT_GROUP
+from ..kernel.states import PluginState
 from .installer import PluginChange, canonical
-from .kernel.discovery import ENTRY_POINT_GROUP
-from .kernel.states import PluginState
 
 __all__ = ["DistState", "InstallOutcome", "NotAPlugin", "assess", "distributions",
            "entry_point_snippet"]
@@ -87,8 +87,8 @@ class InstallOutcome:
 
 def assess(found: list[PluginChange], requested: Iterable[str],
            before: dict[str, DistState], after: dict[str, DistState]) -> InstallOutcome:
-    """The verdict on an install whose plugin changes (:func:`plexichat.installer.changes`
-    after :func:`~plexichat.installer.static_check`) are ``found``; ``requested`` are the
+    """The verdict on an install whose plugin changes (:func:`plexichat.devkit.installer.changes`
+    after :func:`~plexichat.devkit.installer.static_check`) are ``found``; ``requested`` are the
     distributions asked for where known, ``before``/``after`` :func:`distributions`."""
     outcome = InstallOutcome(found)
     plugin_dists = _plugin_distributions()

@@ -18,7 +18,7 @@ A catalog is either
   the newest wheel of each project is read (``METADATA``, ``entry_points.txt``,
   ``plugin.json``) and every ``plexichat.plugins`` entry point in it becomes an entry.
 
-``python -m plexichat.catalog -o catalog.json [--simple DIR] WHEEL...`` writes both
+``python -m plexichat.devkit.catalog -o catalog.json [--simple DIR] WHEEL...`` writes both
 from built wheels (``nox -s catalog`` does, for the example plugins).
 """
 
@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 __all__ = ["Catalog", "CatalogEntry", "CatalogError", "CatalogPick", "build_catalog",
            "load_catalog", "open_catalog", "pick_for_install", "search",
@@ -72,7 +72,7 @@ class CatalogEntry:
         """(compatible with this host, why not)."""
         from packaging.version import InvalidVersion, Version
 
-        from .kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
+        from ..kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
 
         if not api_version_supported(self.api_version or "1.0"):
             return False, (f"needs plugin API {self.api_version}; this host implements "
@@ -271,7 +271,7 @@ def _from_simple_url(base: str, body: bytes) -> list[CatalogEntry]:
 def entries_from_wheel(wheel: Path, url: str = "") -> list[CatalogEntry]:
     """One entry per ``plexichat.plugins`` entry point of ``wheel`` (none for a wheel
     that is not a plugin, such as the host's)."""
-    from .packaging_check import CheckFailed, WheelContents
+    from .distribution_contents import CheckFailed, WheelContents
 
     try:
         contents = WheelContents(wheel)
@@ -455,7 +455,7 @@ def write_simple_index(wheels: Sequence[Path], root: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plexichat.catalog",
+    parser = argparse.ArgumentParser(prog="python -m plexichat.devkit.catalog",
                                      description="Write a plugin catalog from built wheels.")
     parser.add_argument("wheels", nargs="+", type=Path, help="wheel files (non-plugin "
                         "wheels, such as the host's, are skipped)")

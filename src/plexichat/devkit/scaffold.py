@@ -1,4 +1,4 @@
-"""``plexichat plugins new``: a plugin distribution, ready to test, check and publish.
+"""A new plugin distribution, ready to test, check and publish (``plexichat plugins new``).
 
 :func:`scaffold` writes the project; the templates are the strings below, with
 ``__NAME__``-style placeholders (GitHub's ``${{ }}`` expressions need no escaping).
@@ -25,11 +25,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
+from .. import __version__
+from . import placeholders
 
-from .. import __version__, placeholders
-
-__all__ = ["PluginProject", "ScaffoldError", "new", "scaffold", "validate_name"]
+__all__ = ["PluginProject", "ScaffoldError", "plugin_types", "scaffold", "validate_name"]
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED = {"core_system", "plexichat"}
@@ -76,6 +75,13 @@ def validate_name(name: str) -> str:
     return name
 
 
+def plugin_types() -> list[str]:
+    """The plugin types a project can be created with (the manifest's ``type`` values)."""
+    from ..manifest import PluginType
+
+    return [t.value for t in PluginType]
+
+
 def _host_requirement() -> str:
     major, minor = (__version__.split(".") + ["0"])[:2]
     return f"plexichat>={major}.{minor}"
@@ -88,10 +94,8 @@ def scaffold(name: str, directory: Path | None = None, plugin_type: str = "featu
     ``directory`` defaults to ``./<name>``; it must not exist or be empty (unless
     ``force``). Raises :class:`ScaffoldError`.
     """
-    from ..manifest import PluginType
-
     validate_name(name)
-    types = [t.value for t in PluginType]
+    types = plugin_types()
     if plugin_type not in types:
         raise ScaffoldError(f"unknown plugin type {plugin_type!r}; choose one of: "
                             f"{', '.join(types)}")
@@ -160,50 +164,6 @@ def manifest_text(project: PluginProject) -> str:
         "api_endpoints": [f"{project.route}/status"],
     }
     return json.dumps(manifest, indent=2) + "\n"
-
-
-# --- the command ---------------------------------------------------------------------
-
-
-def _types() -> list[str]:
-    from ..manifest import PluginType
-
-    return [t.value for t in PluginType]
-
-
-@click.command("new")
-@click.argument("name")
-@click.option("--type", "plugin_type", default="feature", show_default=True,
-              type=click.Choice(_types()), help="The plugin type written to plugin.json.")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="The project directory to create (default: ./NAME).")
-@click.option("--force", is_flag=True, help="Write into a directory that is not empty.")
-def new(name: str, plugin_type: str, directory: Path | None, force: bool) -> None:
-    """Create a plugin distribution NAME: pyproject (hatchling + entry point),
-    plugin.json, a package with a startup hook and a route, tests, docs and CI/release
-    workflows. Its tests pass once it is installed: cd into it, pip install -e '.[test]',
-    pytest. Replace the placeholder metadata (authors, description, urls) before
-    publishing; plexichat plugins check points at any left."""
-    try:
-        root, written = scaffold(name, directory, plugin_type, force=force)
-    except ScaffoldError as exc:
-        raise click.UsageError(str(exc)) from None
-    project = PluginProject(name, plugin_type)
-    click.echo(f"created plugin {name!r} ({plugin_type}) in {root}:")
-    for path in written:
-        click.echo(f"  {path.relative_to(root)}")
-    try:
-        shown = root.relative_to(Path.cwd())
-    except ValueError:
-        shown = root
-    click.echo(f"""
-next:
-  cd {shown}
-  pip install -e '.[test]'                # the tests find {name} through its entry point
-  pytest                                  # a host with only {name}, GET {project.route}/status
-  plexichat plugins check .               # before publishing: also lists the placeholders
-                                          # (authors, description, urls) to replace
-  plexichat plugins install .             # into this environment (--url to go live)""")
 
 
 # --- templates -----------------------------------------------------------------------

@@ -2,16 +2,16 @@
 
 pip runs as ``sys.executable -m pip`` (or ``uv pip --python sys.executable`` where pip is
 absent), so what it installs is exactly what this interpreter, and a host started from
-it, will discover. A spec is classified by :mod:`plexichat.install_specs`: an http(s)
+it, will discover. A spec is classified by :mod:`plexichat.devkit.install_specs`: an http(s)
 URL (pip downloads it), a requirement (pip resolves it from its index: ``--index-url`` /
 ``--extra-index-url`` through :class:`PipIndex`), a local wheel, sdist or project
 directory, or a guide-style folder plugin / ``.zip`` of one, which is first converted by
-:mod:`plexichat.migrate`. Plugin names a catalog lists become one of these through
+:mod:`plexichat.devkit.migrate`. Plugin names a catalog lists become one of these through
 :func:`from_catalog`.
 
 After pip, :func:`static_check` says for each plugin that changed whether a host would
 start it, without importing anything; a running host learns about the change through
-:meth:`plexichat.manager.PluginHost.rescan`; :mod:`plexichat.install_outcome` says
+:meth:`plexichat.host.PluginHost.rescan`; :mod:`plexichat.devkit.install_outcome` says
 whether the install achieved anything.
 """
 
@@ -146,7 +146,7 @@ class PreparedSpecs:
 
 
 def prepare(specs: Iterable[str], workdir: Path) -> PreparedSpecs:
-    """Classify each spec (:func:`plexichat.install_specs.classify_spec`) and turn it into
+    """Classify each spec (:func:`plexichat.devkit.install_specs.classify_spec`) and turn it into
     a pip argument. Folder plugins and ``.zip`` files of them are converted into
     ``workdir`` first (which must outlive the pip run). Raises :class:`InstallError`."""
     from .install_specs import SpecError, SpecKind, classify_spec
@@ -205,7 +205,7 @@ def from_catalog(specs: Iterable[str], source: str | None,
     its newest version this host can run: the wheel's URL (a JSON catalog; relative URLs
     resolved against the catalog's) or ``distribution==version`` with the catalog made
     pip's index in ``index`` (a PEP 503 catalog). Other specs are left alone. Returns the
-    specs and the :class:`plexichat.catalog.CatalogPick` of each name replaced. Raises
+    specs and the :class:`plexichat.devkit.catalog.CatalogPick` of each name replaced. Raises
     :class:`InstallError`."""
     import re
 
@@ -273,7 +273,7 @@ class Installed:
 
 def snapshot() -> dict[str, Installed]:
     """Every installed plugin, read afresh (import caches invalidated, no index)."""
-    from .kernel.discovery import discover
+    from ..kernel.discovery import discover
 
     importlib.invalidate_caches()
     return {c.name: Installed(c.name, c.distribution, c.distribution_version, c.entry_point,
@@ -328,9 +328,9 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
     """Fill ``state``/``reason`` of each installed or upgraded plugin: what a host
     starting now would do with it (manifest, compatibility, dependencies), decided
     without importing it. ``available`` means it would start."""
-    from .kernel.discovery import discover
-    from .kernel.resolver import PluginFilter, resolve
-    from .storage.readonly import operator_states
+    from ..kernel.discovery import discover
+    from ..kernel.resolver import PluginFilter, resolve
+    from ..storage.readonly import operator_states
 
     wanted = [c for c in found if c.change != "removed"]
     if not wanted:
@@ -349,7 +349,7 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
 
 def distributions_for(names: Iterable[str]) -> list[str]:
     """The distributions to uninstall or upgrade for plugin or distribution ``names``."""
-    from .kernel.discovery import discover
+    from ..kernel.discovery import discover
 
     plugins = {c.name: c.distribution for c in discover(use_index=False)}
     out: list[str] = []

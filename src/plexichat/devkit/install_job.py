@@ -1,0 +1,131 @@
+"""One plugin install, run in a child process: ``python -m plexichat.devkit.install_job``.
+
+The web server never imports the developer tooling; ``POST /api/v1/plugins/install``
+starts this module with the server's own interpreter and reads its answer. The protocol
+is plain JSON:
+
+- stdin: one :class:`InstallJob` object (``specs``, ``upgrade``, ``index_url``,
+  ``extra_index_urls``, ``catalog``, ``sys_path``).
+- stdout: one JSON object per line: ``{"pip": LINE}`` for each line pip prints, as it
+  prints it, then one final ``{"outcome": ...}`` (:class:`JobOutcome`).
+
+The job resolves catalog names, prepares the specs (a folder plugin is converted first),
+runs pip and judges what it did (:func:`plexichat.devkit.install_outcome.assess`); the
+server then rescans. Anything else the job's code writes goes to stderr, never into the
+protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["InstallJob", "JobOutcome", "main", "run"]
+
+
+@dataclass
+class InstallJob:
+    """What to install, as ``POST /api/v1/plugins/install`` takes it."""
+
+    specs: list[str]
+    upgrade: bool = False
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    catalog: str | None = None
+    """The catalog plugin names are taken from (the request's, else the host's setting)."""
+    sys_path: list[str] = field(default_factory=list)
+    """The server's ``sys.path``: entries the job lacks are put first, so the job sees
+    the distributions the server sees."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InstallJob:
+        """The job from its JSON object (unknown keys are ignored)."""
+        return cls(specs=[str(s) for s in data.get("specs", [])],
+                   upgrade=bool(data.get("upgrade", False)),
+                   index_url=data.get("index_url"),
+                   extra_index_urls=[str(u) for u in data.get("extra_index_urls", [])],
+                   catalog=data.get("catalog"),
+                   sys_path=[str(p) for p in data.get("sys_path", [])])
+
+
+@dataclass
+class JobOutcome:
+    """The job's final answer. ``error`` set: nothing was run or changed (a spec is not
+    installable, pip is missing); ``returncode`` non-zero: pip failed. Otherwise
+    ``problems`` says why the install did not achieve its purpose (empty when it did)
+    and ``changes`` lists each plugin pip added, removed or changed
+    (:class:`plexichat.devkit.installer.PluginChange` as a dict)."""
+
+    command: list[str] = field(default_factory=list)
+    returncode: int | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run(job: InstallJob, on_line: Callable[[str], None]) -> JobOutcome:
+    """Prepare ``job``'s specs, run pip (each output line to ``on_line``) and judge the
+    result."""
+    from .install_outcome import assess, distributions
+    from .installer import (
+        InstallError,
+        PipIndex,
+        changes,
+        from_catalog,
+        pip_command,
+        prepare,
+        run_pip,
+        snapshot,
+        static_check,
+    )
+
+    index = PipIndex(job.index_url, list(job.extra_index_urls))
+    with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
+        try:
+            specs, picks = from_catalog(job.specs, job.catalog, index)
+            prepared = prepare(specs, Path(tmp))
+            notes = [f"{p.name}: {p.distribution} {p.version} from {job.catalog}"
+                     for p in picks] + prepared.notes
+            before, dists_before = snapshot(), distributions()
+            command = pip_command("install", [*(["--upgrade"] if job.upgrade else []),
+                                              *index.args(), *prepared.args])
+        except InstallError as exc:
+            return JobOutcome(error=str(exc))
+        code = run_pip(command, on_line)
+    if code != 0:
+        return JobOutcome(command=command, returncode=code, notes=notes)
+    found = static_check(changes(before, snapshot()))
+    outcome = assess(found, prepared.distributions, dists_before, distributions())
+    return JobOutcome(command=command, returncode=code, notes=notes,
+                      problems=list(outcome.problems),
+                      changes=[c.as_dict() for c in outcome.changes])
+
+
+def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+    """Read one job from ``stdin``, write the protocol's lines to ``stdout``."""
+    stdin = stdin if stdin is not None else sys.stdin
+    out = stdout if stdout is not None else sys.stdout
+    sys.stdout = sys.stderr  # anything printed by the job's code stays out of the protocol
+    try:
+        job = InstallJob.from_json(json.loads(stdin.read()))
+        sys.path[:0] = [p for p in job.sys_path if p not in sys.path]
+
+        def emit(obj: dict[str, Any]) -> None:
+            out.write(json.dumps(obj) + "\n")
+            out.flush()
+
+        outcome = run(job, lambda line: emit({"pip": line}))
+        emit({"outcome": asdict(outcome)})
+    finally:
+        sys.stdout = out
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The composition root: builds one host's services and its plugin lifecycle.
+
+:class:`PluginHost` is the only place that constructs things. It builds the store and
+database, the core services (AI, analytics, security, events, webhooks, backup, chat),
+the task supervisor, the wiring of contributions, the dispatcher and the
+:class:`~plexichat.kernel.lifecycle.Lifecycle`, and hands each the narrow interface it
+needs — never itself. The web layer passes its route sink in at construction
+(:func:`plexichat.web.app.create_app`); the CLI builds a host without one.
+
+The lifecycle's operations are reachable on the host (``host.enable``,
+``host.reconcile`` …) for the API, the web UI and the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .config import HostSettings
+from .context import HostServices, PluginContext
+from .contributions import HealthReport, SelfTestResult
+from .health import PluginHealth
+from .kernel.bus import Bus
+from .kernel.discovery import PluginCandidate
+from .kernel.dispatch import Dispatcher
+from .kernel.lifecycle import Lifecycle, PluginNotFound, PluginRecord
+from .kernel.plugin_settings import PluginSettings, SettingsRejected
+from .kernel.ports import RouteSink
+from .kernel.rescan import RescanReport
+from .kernel.states import PluginState
+from .markers import PROJECT_NAME
+from .providers import ServiceProviders
+from .wiring import Contributions, Wiring
+
+__all__ = [
+    "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
+    "SettingsRejected",
+]
+
+log = logging.getLogger("plexichat.host")
+
+
+class PluginHost:
+    """One PlexiChat host: its services, and the lifecycle of its plugins.
+
+    ``routes`` is where plugin routes are served (the web layer); None in a host that
+    serves no HTTP, such as the CLI's.
+    """
+
+    def __init__(self, settings: HostSettings | None = None, *,
+                 routes: RouteSink | None = None) -> None:
+        from .chat.service import ChatService
+        from .services.ai import LocalAI
+        from .services.analytics import Analytics
+        from .services.backup import BackupService
+        from .services.events import EventBus
+        from .services.security import SecurityService
+        from .services.webhooks import WebhookEvents
+        from .storage import Database, HostStore
+        from .tasks import TaskSupervisor
+
+        self.settings = settings = settings or HostSettings()
+        self.routes = routes
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.dispatcher = Dispatcher(self.pm, fault_budget=settings.fault_budget,
+                                     on_quarantine=self._quarantine)
+        self.database = Database(settings.resolved_database_url())
+        self.store = HostStore(self.database)
+        self.bus = Bus()
+        """The host's own events, e.g. every
+        :class:`~plexichat.kernel.states.PluginStateChanged`."""
+        count = self.dispatcher.record_failure
+        self.services = HostServices(
+            store=self.store,
+            database=self.database,
+            ai=LocalAI(),
+            analytics=Analytics(on_failure=count),
+            security=SecurityService(),
+            events=EventBus(on_failure=count, timeout=settings.event_timeout),
+            webhooks=WebhookEvents(self.database),
+        )
+        self.tasks = TaskSupervisor(on_crash=count, stop_timeout=settings.shutdown_timeout)
+        records: dict[str, PluginRecord] = {}  # the lifecycle's, read by chat and health
+        contributions: dict[str, Contributions] = {}  # filed by wiring, read by backup
+        self.services.chat = ChatService(self.database, settings, self.dispatcher, records,
+                                         self.services)
+        self.services.backup = BackupService(self.database, settings.data_dir, contributions)
+        self.providers = ServiceProviders(self.services)
+        self.wiring = Wiring(self.dispatcher, self.services, self.providers, self.tasks,
+                             self.database, contributions)
+        self.plugin_settings = PluginSettings(self.store, self.pm, self.dispatcher,
+                                              self.services.events,
+                                              timeout=settings.health_timeout)
+        self.lifecycle = Lifecycle(
+            settings, pm=self.pm, dispatcher=self.dispatcher, store=self.store,
+            contributor=self.wiring, plugin_settings=self.plugin_settings,
+            events=self.services.events, make_context=self._make_context, bus=self.bus,
+            routes=routes, records=records,
+        )
+        self.plugin_health = PluginHealth(records, contributions, self.dispatcher,
+                                          timeout=settings.health_timeout)
+
+    def _quarantine(self, name: str, reason: str) -> None:
+        """The dispatcher's answer to a spent fault budget."""
+        self.lifecycle.quarantine(name, reason)
+
+    def _make_context(self, record: PluginRecord) -> PluginContext:
+        return PluginContext(
+            record.name,
+            record.candidate.manifest,
+            self.settings.data_dir / "plugins" / record.name,
+            granted=self.store.grants(record.name),
+            services=self.services,
+            app=self.routes.app_for(record) if self.routes is not None else None,
+        )
+
+    # --- the lifecycle ----------------------------------------------------------------
+
+    @property
+    def records(self) -> dict[str, PluginRecord]:
+        """Every installed plugin's record."""
+        return self.lifecycle.records
+
+    @property
+    def order(self) -> list[str]:
+        """Plugin names in dependency order."""
+        return self.lifecycle.order
+
+    @property
+    def ready(self) -> bool:
+        """True once :meth:`start_all` has finished."""
+        return self.lifecycle.ready
+
+    def record(self, name: str) -> PluginRecord:
+        """The record of ``name`` or :class:`PluginNotFound`."""
+        return self.lifecycle.record(name)
+
+    def resolve(self, candidates: list[PluginCandidate] | None = None) -> None:
+        """Discover and resolve plugins; nothing is imported yet."""
+        self.lifecycle.resolve(candidates)
+
+    async def start_all(self) -> None:
+        """Load and start every resolved plugin in dependency order."""
+        await self.lifecycle.start_all()
+
+    async def stop_all(self) -> None:
+        """Stop started plugins in reverse dependency order."""
+        await self.lifecycle.stop_all()
+
+    async def start_plugin(self, name: str) -> PluginRecord:
+        """Import, register and start one plugin."""
+        return await self.lifecycle.start_plugin(name)
+
+    async def stop_plugin(self, name: str, *, state: PluginState = PluginState.STOPPED,
+                          reason: str = "") -> None:
+        """Stop one plugin; it ends in ``state`` with ``reason``."""
+        await self.lifecycle.stop_plugin(name, state=state, reason=reason)
+
+    async def enable(self, name: str) -> PluginRecord:
+        """Record the operator's decision to run ``name`` and reconcile it."""
+        return await self.lifecycle.enable(name)
+
+    async def disable(self, name: str) -> PluginRecord:
+        """Record the operator's decision not to run ``name`` and reconcile it."""
+        return await self.lifecycle.disable(name)
+
+    async def reconcile(self, name: str | None = None) -> list[str]:
+        """Bring the running plugins to the desired state in the store (see
+        :meth:`~plexichat.kernel.lifecycle.Lifecycle.reconcile`); the names changed."""
+        return await self.lifecycle.reconcile(name)
+
+    async def rescan(self) -> RescanReport:
+        """Catch up with what pip changed since the host started."""
+        return await self.lifecycle.rescan()
+
+    def hooks_of(self, name: str) -> list[str]:
+        """Names of the hooks a registered plugin implements."""
+        return self.lifecycle.hooks_of(name)
+
+    def requested_permissions(self, record: PluginRecord) -> set[str]:
+        """What the manifest and a guide-style ``get_services()`` ask for."""
+        return self.lifecycle.requested_permissions(record)
+
+    # --- settings ---------------------------------------------------------------------
+
+    async def settings_schema(self, name: str) -> dict[str, Any]:
+        """The plugin's settings schema: manifest ``settings_schema`` + ``config_schema``."""
+        return await self.plugin_settings.schema(self.record(name))
+
+    def current_settings(self, name: str) -> dict[str, Any]:
+        """The stored settings of ``name`` (secrets in clear: for the host only)."""
+        self.record(name)
+        return self.plugin_settings.current(name)
+
+    async def update_settings(self, name: str, new: dict[str, Any]) -> dict[str, Any]:
+        """Validate, persist, then tell the live plugin; roll back if it refuses.
+
+        Raises :class:`~plexichat.settings.SettingsInvalid` (nothing stored) or
+        :class:`SettingsRejected` (previous settings restored).
+        """
+        async with self.lifecycle.operator_lock:
+            return await self.plugin_settings.update(self.record(name), new)
+
+    # --- health -----------------------------------------------------------------------
+
+    async def health(self, name: str) -> HealthReport:
+        """Run a plugin's health checks, each bounded by the health timeout."""
+        return await self.plugin_health.health(name)
+
+    async def ready_problems(self) -> list[str]:
+        """Failing readiness checks of started plugins, as ``plugin: check: detail``."""
+        return await self.plugin_health.ready_problems()
+
+    async def self_test(self, name: str) -> SelfTestResult:
+        """Run one plugin's ``self_test`` hook, isolated and bounded."""
+        return await self.plugin_health.self_test(name)

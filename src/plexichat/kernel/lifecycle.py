@@ -1,0 +1,573 @@
+"""The lifecycle of every plugin: one state machine per plugin, reconciled to desired state.
+
+discovered → manifest checked → resolved → loaded (imported, registered with pluggy)
+→ started; side exits rejected, failed, quarantined, disabled. One plugin's failure is
+that plugin's alone: the lifecycle records the reason and carries on with the others.
+
+Each step is somebody else's job: :mod:`.discovery` finds candidates, :mod:`.resolver`
+orders them, :mod:`.loading` imports them, :mod:`.dispatch` calls their hooks. This
+module moves plugins between states. It builds nothing: what it needs from the rest of
+the host arrives through the ports of :mod:`.ports`, handed over by the composition
+root (:mod:`plexichat.host`).
+
+The operator's decisions (enabled or disabled, settings) are *desired state* kept in
+the :class:`~.ports.DesiredState` store. :meth:`Lifecycle.enable` and
+:meth:`Lifecycle.disable` write a decision and reconcile that plugin;
+:meth:`Lifecycle.reconcile` brings every plugin to what the store says, whoever wrote
+it (this process, the CLI, another replica). Reconciling is idempotent: when the
+running plugins already match, it changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from .bus import Bus
+from .discovery import PluginCandidate, discover
+from .dispatch import HookTimeout
+from .loading import load_object as _load_object
+from .loading import register_plugin
+from .rescan import RescanReport, apply_rescan
+from .resolver import resolve
+from .states import (
+    STOP_STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    PluginState,
+    PluginStateChanged,
+)
+from .threads import PluginExit, run_in_daemon_thread
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from ..config import HostSettings
+    from ..context import PluginContext
+    from .dispatch import Dispatcher
+    from .plugin_settings import PluginSettings
+    from .ports import ContextMaker, Contributor, DesiredState, EventEmitter, RouteSink
+
+__all__ = ["Lifecycle", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport"]
+
+log = logging.getLogger("plexichat.host")
+
+OPERATOR_DISABLED = "disabled by the operator"
+"""The reason of a plugin the operator disabled."""
+
+
+@dataclass
+class PluginRecord:
+    """Everything the host knows about one plugin.
+
+    ``state`` changes only through :meth:`transition`.
+    """
+
+    candidate: PluginCandidate
+    state: PluginState
+    reason: str = ""
+    obj: Any = None
+    context: PluginContext | None = None
+    routes: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bus: Bus | None = field(default=None, repr=False, compare=False)
+    """Where :class:`~plexichat.kernel.states.PluginStateChanged` events go."""
+    changed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    """When ``state`` (or its reason) last changed."""
+
+    @property
+    def name(self) -> str:
+        """The plugin's name (its entry-point name)."""
+        return self.candidate.name
+
+    def transition(self, new: PluginState, reason: str = "") -> None:
+        """Move to state ``new`` because of ``reason``; the only way ``state`` changes.
+
+        The move must be in :data:`~plexichat.kernel.states.TRANSITIONS`, or
+        :class:`~plexichat.kernel.states.IllegalTransition` is raised (a host bug) and nothing
+        changes. Staying in the same state only replaces the reason. A real change is
+        published as :class:`~plexichat.kernel.states.PluginStateChanged` on :attr:`bus`.
+        """
+        old = self.state
+        if new is not old and new not in TRANSITIONS.get(old, frozenset()):
+            raise IllegalTransition(self.name, old, new)
+        self.state, self.reason = new, reason
+        self.changed_at = datetime.now(timezone.utc)
+        if new is not old and self.bus is not None:
+            self.bus.publish(PluginStateChanged(self.name, old, new, reason, self.changed_at))
+
+
+
+class PluginNotFound(LookupError):
+    """No installed plugin has that name."""
+
+
+
+class Lifecycle:
+    """Resolves, starts and stops plugins, isolating each one's failures.
+
+    Everything it works with is handed in; it builds nothing.
+    """
+
+    def __init__(
+        self,
+        settings: HostSettings,
+        *,
+        pm: pluggy.PluginManager,
+        dispatcher: Dispatcher,
+        store: DesiredState,
+        contributor: Contributor,
+        plugin_settings: PluginSettings,
+        events: EventEmitter,
+        make_context: ContextMaker,
+        bus: Bus,
+        routes: RouteSink | None = None,
+        records: dict[str, PluginRecord] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.dispatcher = dispatcher
+        self.store = store
+        """The desired state: the operator's decisions."""
+        self.contributor = contributor
+        self.plugin_settings = plugin_settings
+        self.events = events
+        self.make_context = make_context
+        self.bus = bus
+        """Where every :class:`PluginStateChanged` is published."""
+        self.routes = routes
+        """The web layer serving plugin routes; None in a host without one."""
+        self.records: dict[str, PluginRecord] = {} if records is None else records
+        """Every installed plugin's record; changed in place, never replaced, so who
+        was handed it at construction (chat, health checks) always sees the current one."""
+        self.order: list[str] = []
+        # what was last logged of each plugin's warnings and rejection (see resolve)
+        self._logged_problems: dict[str, tuple[tuple[str, ...], str]] = {}
+        self.ready = False
+        # enable, disable, reconcile, rescan and settings changes run one at a time
+        self.operator_lock = asyncio.Lock()
+
+    # --- resolution --------------------------------------------------------------------
+
+    def resolve(self, candidates: list[PluginCandidate] | None = None) -> None:
+        """Discover and resolve plugins; nothing is imported yet."""
+        if candidates is None:
+            candidates = discover()
+        resolution = resolve(candidates,
+                             self.settings.plugin_filter(self.store.enabled_states()))
+        records: dict[str, PluginRecord] = {}
+        for c in candidates:
+            state, reason = resolution.state_of(c.name)
+            record = PluginRecord(c, state, reason, warnings=list(c.warnings), bus=self.bus)
+            # Duplicate names: keep the first record but never let either load.
+            if c.name in records:
+                continue
+            records[c.name] = record
+            self._log_problems(c.name, c.warnings,
+                               reason if state is PluginState.REJECTED else "")
+        # the same dict, refilled at once: whoever holds it sees the new records
+        self.records.clear()
+        self.records.update(records)
+        self.order = [c.name for c in resolution.order]
+
+    def _log_problems(self, name: str, warnings: list[str], rejection: str) -> None:
+        """Log a plugin's warnings and rejection, each once per change.
+
+        :meth:`resolve` runs again on every rescan and enable; what it logged for a
+        plugin the last time is not logged again until it changes (or the plugin is
+        uninstalled and comes back).
+        """
+        logged_warnings, logged_rejection = self._logged_problems.get(name, ((), ""))
+        for warning in warnings:
+            if warning not in logged_warnings:
+                log.warning("%s", warning, extra={"plugin": name})
+        if rejection and rejection != logged_rejection:
+            log.error("plugin %s rejected: %s", name, rejection, extra={"plugin": name})
+        self._logged_problems[name] = (tuple(warnings), rejection)
+
+    # --- start / stop ------------------------------------------------------------------
+
+    async def start_all(self) -> None:
+        """Load and start every resolved plugin in dependency order."""
+        try:
+            async with self.operator_lock:  # an enable meanwhile waits, not starts twice
+                for name in self.order:
+                    try:
+                        await self.start_plugin(name)
+                    except Exception as exc:  # a host bug must not stop the other plugins
+                        record = self.records[name]
+                        self.withdraw(record)
+                        self._fail(record, f"starting failed: {type(exc).__name__}: {exc}",
+                                   exc, "startup")
+            await self.events.emit("startup")
+        finally:
+            self.ready = True
+
+    async def start_plugin(self, name: str) -> PluginRecord:
+        """Import, register and start one plugin; never raises for the plugin's faults."""
+        record = self.records[name]
+        blocked = self._blocked_by(record)
+        if blocked:
+            record.transition(PluginState.FAILED, blocked)
+            log.error("plugin %s not started: %s", name, blocked)
+            return record
+        timeout = self.settings.startup_timeout
+        try:
+            obj = await asyncio.wait_for(run_in_daemon_thread(_load_object, record.candidate,
+                                                              name="plexichat-plugin-import"),
+                                         timeout)
+        except asyncio.TimeoutError:
+            return self._fail(record, f"import did not finish within {timeout:g} s")
+        except PluginExit as exc:
+            return self._fail(record, f"import failed: {exc}", exc, "import")
+        except Exception as exc:
+            return self._fail(record, f"import failed: {type(exc).__name__}: {exc}",
+                              exc, "import")
+        problem = self._register(record, obj)
+        if problem:
+            return self._fail(record, problem)
+        self._grant_defaults(record)
+        record.context = self.make_context(record)
+        record.transition(PluginState.LOADED, "imported and registered")
+        try:
+            record.context._set_config(await self.plugin_settings.initial(record))
+        except Exception as exc:
+            self._unregister(record)
+            return self._fail(record, str(exc), exc, "settings")
+        try:
+            await self.dispatcher.acall(
+                "startup",
+                only=name,
+                timeout=timeout,
+                sync_in_thread=True,
+                reraise=True,
+                context=record.context,
+            )
+        except HookTimeout:
+            self._unregister(record)
+            return self._fail(record, f"startup did not finish within {timeout:g} s "
+                                      "(PLEXICHAT_STARTUP_TIMEOUT)")
+        except Exception as exc:
+            self._unregister(record)
+            return self._fail(record, f"startup raised {type(exc).__name__}: {exc}")
+        await self.contributor.contribute(record)  # tables exist before routes are served
+        if record.state is not PluginState.QUARANTINED:
+            await self._contribute_routes(record)
+        if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
+            return record
+        record.transition(PluginState.STARTED)
+        log.info("plugin %s started", name)
+        return record
+
+    async def stop_all(self) -> None:
+        """Stop started plugins in reverse dependency order, each bounded and isolated.
+
+        The ``shutdown`` event goes out first, while every plugin is still running.
+        """
+        await self.emit_shutdown()
+        for name in reversed(self.order):
+            record = self.records.get(name)
+            if record is not None and record.state is PluginState.STARTED:
+                await self.stop_plugin(name)
+
+    async def stop_plugin(self, name: str, *, state: PluginState = PluginState.STOPPED,
+                          reason: str = "") -> None:
+        """Run one plugin's shutdown and take its contributions out of the host.
+
+        It ends in ``state`` (one of :data:`~plexichat.kernel.states.STOP_STATES`) with
+        ``reason``.
+        """
+        if state not in STOP_STATES:
+            raise ValueError(f"a stop cannot end in {state!r}; it ends in one of: "
+                             + ", ".join(sorted(s.value for s in STOP_STATES)))
+        record = self.records[name]
+        try:
+            await self.dispatcher.acall(
+                "shutdown",
+                only=name,
+                timeout=self.settings.shutdown_timeout,
+                sync_in_thread=True,
+                context=record.context,
+            )
+        finally:
+            await self.contributor.withdraw(record)
+            self.withdraw(record)
+            record.transition(state, reason)
+
+    async def emit_shutdown(self, only: str | None = None) -> None:
+        """The ``shutdown`` event (to one plugin's handlers with ``only``); never refused."""
+        try:
+            await self.events.emit("shutdown", only=only)
+        except Exception:  # e.g. a pre handler raising EventRejected: stop anyway
+            log.exception("the shutdown event failed")
+
+    def quarantine(self, name: str, reason: str) -> None:
+        """Take a plugin that keeps failing out of the running host."""
+        record = self.records.get(name)
+        if record is None or record.state is PluginState.QUARANTINED:
+            return
+        log.error("plugin %s quarantined: %s", name, reason)
+        self.contributor.withdraw_now(record)
+        self.withdraw(record)
+        record.transition(PluginState.QUARANTINED, reason)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _blocked_by(self, record: PluginRecord) -> str:
+        from packaging.requirements import Requirement
+
+        for dep in record.candidate.dependencies:
+            dep_name = Requirement(dep).name
+            other = self.records.get(dep_name)
+            if other is not None and other.state is not PluginState.STARTED:
+                return (f"requires {dep_name!r}, which is {other.state.value}"
+                        + (f": {other.reason}" if other.reason else ""))
+        return ""
+
+    def _register(self, record: PluginRecord, obj: Any) -> str:
+        problem = register_plugin(self.pm, record.name, obj)
+        if not problem:
+            record.obj = obj
+        self.dispatcher.invalidate()
+        return problem
+
+    def _unregister(self, record: PluginRecord) -> None:
+        if record.obj is not None and self.pm.is_registered(record.obj):
+            self.pm.unregister(record.obj)
+        self.dispatcher.invalidate()
+
+    def forget(self, name: str) -> None:
+        """Drop the record of an uninstalled plugin (and what was logged about it)."""
+        del self.records[name]
+        self._logged_problems.pop(name, None)
+
+    def withdraw(self, record: PluginRecord) -> None:
+        """Unregister ``record``'s hooks and stop serving its routes."""
+        self._unregister(record)
+        if record.routes and self.routes is not None:
+            self.routes.remove(record, record.routes)
+        record.routes = []
+
+    def _fail(self, record: PluginRecord, reason: str, exc: BaseException | None = None,
+              where: str = "") -> PluginRecord:
+        """Mark ``record`` failed; ``exc`` (raised in ``where``) is kept with its traceback.
+
+        Failures of hooks are kept by the dispatcher already; pass ``exc`` only for
+        failures outside hook calls (import, settings, a host error while starting).
+        """
+        record.transition(PluginState.FAILED, reason)
+        if exc is not None:
+            self.dispatcher.note_failure(record.name, where, exc)
+        log.error("plugin %s failed: %s", record.name, reason, extra={"plugin": record.name})
+        return record
+
+    def requested_permissions(self, record: PluginRecord) -> set[str]:
+        """What the manifest and a guide-style ``get_services()`` ask for."""
+        from ..interface import SERVICE_PERMISSIONS, PluginInterface
+
+        manifest = record.candidate.manifest
+        wanted = set(manifest.permissions if manifest is not None else [])
+        if isinstance(record.obj, PluginInterface):
+            try:
+                services = record.obj.get_services() or {}
+            except Exception as exc:
+                record.warnings.append(f"get_services raised {type(exc).__name__}: {exc}")
+                services = {}
+            for service, on in services.items():
+                permission = SERVICE_PERMISSIONS.get(service)
+                if on and permission:
+                    wanted.add(permission)
+        return wanted
+
+    def _grant_defaults(self, record: PluginRecord) -> None:
+        """On first enable, grant what the plugin requests (unless strict)."""
+        if self.settings.strict_permissions or self.store.has_grant_record(record.name):
+            return
+        self.store.grant(record.name, self.requested_permissions(record), by="default")
+
+    async def _contribute_routes(self, record: PluginRecord) -> None:
+        if self.routes is None:
+            return
+        try:
+            results = await self.dispatcher.acall(
+                "register_routers", only=record.name, reraise=True, context=record.context
+            )
+        except Exception as exc:  # recorded and counted by the dispatcher
+            record.warnings.append(f"register_routers raised {type(exc).__name__}: {exc}")
+            return
+        self.routes.add(record, results.values)
+
+    # --- operator decisions: desired state, reconciled ---------------------------------
+
+    def record(self, name: str) -> PluginRecord:
+        """The record of ``name`` or :class:`PluginNotFound`."""
+        record = self.records.get(name)
+        if record is None:
+            raise PluginNotFound(f"no plugin named {name!r} is installed")
+        return record
+
+    async def disable(self, name: str) -> PluginRecord:
+        """Record the operator's decision not to run ``name``, then reconcile it.
+
+        A started plugin hears ``plugin.disabled`` and ``shutdown``, is stopped and its
+        contributions are taken out.
+        """
+        async with self.operator_lock:
+            self.record(name)
+            self.store.set_enabled(name, False, "operator")
+            return await self._reconcile_one(name)
+
+    async def enable(self, name: str) -> PluginRecord:
+        """Record the operator's decision to run ``name``, then reconcile it.
+
+        Asking explicitly also retries a plugin that failed or was quarantined (a plain
+        :meth:`reconcile` leaves those alone). A plugin that starts hears ``startup``
+        and ``plugin.enabled``.
+        """
+        async with self.operator_lock:
+            self.record(name)
+            self.store.set_enabled(name, True, "operator")
+            return await self._reconcile_one(name, retry=True)
+
+    async def reconcile(self, name: str | None = None) -> list[str]:
+        """Bring the running plugins (or just ``name``) to the desired state in the store.
+
+        Call it after the store changed outside this process (another replica, the
+        CLI): a plugin now disabled is stopped, one now enabled is started, and a
+        running plugin whose stored settings changed is told through
+        ``config_changed``, and its grants follow the stored ones. Idempotent: when
+        everything already matches, nothing changes, no event is emitted and nothing
+        restarts. Returns the names of the plugins whose state, grants or settings
+        changed.
+        """
+        async with self.operator_lock:
+            names = list(self.records) if name is None else [self.record(name).name]
+            changed = []
+            for each in names:
+                if each not in self.records:  # forgotten by an earlier step
+                    continue
+                before = (self.records[each].state, self.records[each].reason)
+                record = await self._reconcile_one(each)
+                grants_changed = self._reconcile_grants(record)
+                settings_changed = await self._reconcile_settings(record)
+                if (record.state, record.reason) != before or grants_changed or settings_changed:
+                    changed.append(each)
+            return changed
+
+    async def _reconcile_one(self, name: str, *, retry: bool = False) -> PluginRecord:
+        """Bring ``name`` to its desired state; ``retry`` restarts a failed plugin too."""
+        record = self.record(name)
+        why_not = self._held_down_by(record)
+        if why_not is not None:
+            await self._bring_down(record, why_not)
+            return record
+        if record.state is PluginState.STARTED:
+            return record
+        if retry or record.state is PluginState.DISABLED or record.reason == OPERATOR_DISABLED:
+            return await self._bring_up(name)
+        return record
+
+    def _held_down_by(self, record: PluginRecord) -> str | None:
+        """Why the desired state says ``record``'s plugin must not run, or None."""
+        plugin_filter = self.settings.plugin_filter(self.store.enabled_states())
+        return plugin_filter.disabled_reason(record.name, record.candidate.enabled_by_manifest)
+
+    async def _bring_down(self, record: PluginRecord, reason: str) -> None:
+        """Stop ``record``'s plugin (if running) and leave it disabled for ``reason``."""
+        name = record.name
+        if record.state is PluginState.STARTED:
+            await self.events.emit("plugin.disabled", name=name)
+            await self.emit_shutdown(only=name)
+            await self.stop_plugin(name, state=PluginState.DISABLED, reason=reason)
+        elif record.state in (PluginState.REJECTED, PluginState.DISABLED):
+            if record.reason != reason:  # the same state: only the reason is new
+                record.transition(record.state, reason)
+        else:
+            self.withdraw(record)
+            record.transition(PluginState.DISABLED, reason)
+
+    async def _bring_up(self, name: str) -> PluginRecord:
+        """Resolve ``name`` again with its current candidate and start it if it may."""
+        previous = dict(self.records)
+        self.resolve([r.candidate for r in previous.values()])
+        # keep the live records of everything else
+        for other, old in previous.items():
+            if other != name:
+                self.records[other] = old
+        record = self.adopt(previous[name], self.records[name])
+        if record.state in (PluginState.REJECTED, PluginState.DISABLED):
+            return record
+        self.dispatcher.forget(name)
+        await self.start_plugin(name)
+        if record.state is PluginState.STARTED:
+            await self.events.emit("startup", only=name)
+            await self.events.emit("plugin.enabled", name=name)
+        return record
+
+    def _reconcile_grants(self, record: PluginRecord) -> bool:
+        """Hand a running plugin the permissions granted in the store; True if they changed.
+
+        A service it already holds stays until it is restarted (as with the grants API).
+        """
+        if record.state is not PluginState.STARTED or record.context is None:
+            return False
+        granted = frozenset(self.store.grants(record.name))
+        if granted == record.context.granted:
+            return False
+        record.context.granted = granted
+        return True
+
+    async def _reconcile_settings(self, record: PluginRecord) -> bool:
+        """Hand a running plugin settings changed in the store; True when it was told."""
+        try:
+            return await self.plugin_settings.reconcile(record)
+        except Exception as exc:  # refused or invalid: the running settings were kept
+            log.warning("plugin %s: stored settings not applied: %s", record.name, exc,
+                        extra={"plugin": record.name})
+            return True
+
+    def adopt(self, record: PluginRecord, resolved: PluginRecord) -> PluginRecord:
+        """Keep ``record`` (not running) in place of its freshly ``resolved`` twin.
+
+        It takes the resolved candidate and warnings, and moves to the resolved state
+        through :meth:`PluginRecord.transition`, so the change is published.
+        """
+        record.candidate, record.warnings = resolved.candidate, resolved.warnings
+        record.obj, record.context, record.routes = None, None, []
+        record.transition(resolved.state, resolved.reason)
+        self.records[record.name] = record
+        return record
+
+    # --- installs and uninstalls while running ------------------------------------------
+
+    async def rescan(self) -> RescanReport:
+        """Catch up with what pip changed since the host started, without a restart.
+
+        Import caches are invalidated and entry points read afresh. New plugins are
+        resolved with everything else (manifest, compatibility, dependencies) and
+        started if they may; one that may not stays installed but not started, its
+        record saying why. Plugins no longer installed are stopped (routes, hooks,
+        tasks withdrawn), their modules forgotten and their records dropped. A plugin
+        whose distribution changed while its old code is imported keeps running that
+        code: Python cannot swap it safely, so its reason says a restart is required.
+        A plugin never imported (rejected, disabled, failed to import) is simply
+        resolved again, so installing a missing dependency lets it start.
+        """
+        import importlib
+
+        async with self.operator_lock:  # not while starting, enabling or disabling
+            importlib.invalidate_caches()
+            candidates = await asyncio.to_thread(discover, use_index=False)
+            return await apply_rescan(self, candidates)
+
+    # --- views -------------------------------------------------------------------------
+
+    def hooks_of(self, name: str) -> list[str]:
+        """Names of the hooks a registered plugin implements."""
+        record = self.records.get(name)
+        if record is None or record.obj is None or not self.pm.is_registered(record.obj):
+            return []
+        return sorted(c.name for c in self.pm.get_hookcallers(record.obj) or [])
