@@ -53,6 +53,7 @@ __all__ = [
     "docs",
     "event_handlers",
     "health_checks",
+    "health_outcome",
     "logging_handlers",
     "middleware",
     "routers",
@@ -307,6 +308,16 @@ def docs(plugin: str, value: Any) -> list[DocsSpec]:
 
     return _convert(plugin, "register_docs", value,
                     "DocsSpec, a folder path or a list of them", one)
+
+
+def health_outcome(value: Any) -> dict[str, Any]:
+    """What one health check (a :class:`~plexichat.contributions.HealthCheck`'s
+    ``check()``) returned, as a check entry of a
+    :class:`~plexichat.contributions.HealthReport`: a mapping keeps its details with
+    ``healthy`` made a bool; anything else is its truth value."""
+    if isinstance(value, Mapping):
+        return {**value, "healthy": bool(value.get("healthy", False))}
+    return {"healthy": bool(value)}
 
 
 def self_test(plugin: str, value: Any) -> SelfTestResult:

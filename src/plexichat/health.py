@@ -79,9 +79,7 @@ class PluginHealth:
             return {"healthy": False, "detail": f"did not answer within {self.timeout:g} s"}
         except Exception as exc:  # recorded against the plugin by dispatcher.calls
             return {"healthy": False, "detail": f"{type(exc).__name__}: {exc}"}
-        if isinstance(value, dict):
-            return {**value, "healthy": bool(value.get("healthy", False))}
-        return {"healthy": bool(value)}
+        return adapters.health_outcome(value)
 
     async def self_test(self, name: str) -> SelfTestResult:
         """Run one plugin's ``self_test`` hook, isolated and bounded."""
