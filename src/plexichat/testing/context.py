@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..context import HostServices, PluginContext
+    from ..manifest import PluginManifest
 
 __all__ = ["context_services", "installed_manifest", "make_plugin_context"]
 
@@ -55,13 +56,14 @@ def make_plugin_context(
     services: HostServices,
     permissions: Iterable[str] | None = None,
     config: Mapping[str, Any] | None = None,
-    manifest: Mapping[str, Any] | None = None,
+    manifest: PluginManifest | Mapping[str, Any] | None = None,
     app: Any = None,
 ) -> PluginContext:
     """The context the host would hand plugin ``name``.
 
-    - ``manifest``: by default the installed plugin's ``plugin.json`` (or just
-      ``{"name": name}`` when it is not installed).
+    - ``manifest``: a :class:`~plexichat.manifest.PluginManifest` or ``plugin.json``
+      data (validated as the host does); by default the installed plugin's
+      ``plugin.json`` (or just ``{"name": name}`` when it is not installed).
     - ``permissions``: what is granted; by default what the manifest requests (the
       host's default on first enable). Pass ``[]`` to grant nothing.
     - ``config``: the plugin's settings. When the manifest has a ``settings_schema``,
@@ -72,8 +74,11 @@ def make_plugin_context(
     from ..manifest import PluginManifest
     from ..settings import fill_defaults, validate_settings
 
-    typed = PluginManifest.model_validate(
-        {"name": name, **(manifest if manifest is not None else installed_manifest(name) or {})})
+    if isinstance(manifest, PluginManifest):
+        typed = manifest
+    else:
+        data = manifest if manifest is not None else installed_manifest(name) or {}
+        typed = PluginManifest.model_validate({"name": name, **data})
     if permissions is None:
         permissions = typed.permissions
     settings = dict(config or {})
