@@ -187,3 +187,28 @@ def test_corrupt_index_is_ignored(site):
     discover()
     index_path().write_text("{not json")
     assert "one" in by_name(discover())
+
+
+def test_an_index_of_another_format_is_not_read(site, scans):
+    make_plugin(site, "one")
+    first = discover()
+    data = json.loads(index_path().read_text(encoding="utf-8"))
+    data["format"] = 1  # the format that stored manifests as plain dicts
+    index_path().write_text(json.dumps(data), encoding="utf-8")
+    scans.clear()
+    again = discover()
+    assert "one" in scans
+    assert [(c.name, c.manifest) for c in again] == [(c.name, c.manifest) for c in first]
+
+
+def test_the_index_rebuilds_typed_manifests(site, scans):
+    from plexichat.manifest import PluginManifest, PluginType, UIPage
+
+    make_plugin(site, "paged", manifest={"name": "paged", "type": "theme", "ui_pages": [
+        {"name": "d", "path": "ui/d", "title": "D"}]})
+    discover()
+    scans.clear()
+    [c] = by_name(discover())["paged"]
+    assert scans == []
+    assert isinstance(c.manifest, PluginManifest) and c.manifest.type is PluginType.THEME
+    assert c.manifest.ui_pages == [UIPage(name="d", path="ui/d", title="D")]
