@@ -66,7 +66,7 @@ def test_manifest_is_found_without_a_record_file(site):
     make_plugin(site, "norecord", manifest={"name": "norecord", "type": "theme"})
     (site / "plx_norecord-1.0.0.dist-info" / "RECORD").unlink()
     [c] = by_name(discover())["norecord"]
-    assert c.manifest["type"] == "theme"
+    assert c.manifest.type.value == "theme"
     assert c.manifest_file == str(site / "plx_norecord" / "plugin.json")
     assert "plx_norecord" not in sys.modules
 
@@ -148,18 +148,18 @@ def test_removing_a_plugin_invalidates_the_index(site):
 def test_changing_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "edited", manifest={"name": "edited", "type": "feature"})
     backdate(site)
-    assert by_name(discover())["edited"][0].manifest["type"] == "feature"
+    assert by_name(discover())["edited"][0].manifest.type.value == "feature"
     (pkg / "plugin.json").write_text(json.dumps({"name": "edited", "type": "theme"}))
-    assert by_name(discover())["edited"][0].manifest["type"] == "theme"
+    assert by_name(discover())["edited"][0].manifest.type.value == "theme"
 
 
 def test_removing_plugin_json_invalidates_the_index(site):
     pkg = make_plugin(site, "shrunk", manifest={"name": "shrunk", "type": "theme"})
     backdate(site)
-    assert by_name(discover())["shrunk"][0].manifest["type"] == "theme"
+    assert by_name(discover())["shrunk"][0].manifest.type.value == "theme"
     (pkg / "plugin.json").unlink()
     c = by_name(discover())["shrunk"][0]
-    assert (c.manifest_file, c.manifest["type"]) == (None, "feature")
+    assert (c.manifest_file, c.manifest.type.value) == (None, "feature")
 
 
 def test_adding_plugin_json_invalidates_the_index(site):
@@ -167,7 +167,7 @@ def test_adding_plugin_json_invalidates_the_index(site):
     backdate(site)
     assert by_name(discover())["later"][0].manifest_file is None
     (pkg / "plugin.json").write_text(json.dumps({"name": "later", "type": "theme"}))
-    assert by_name(discover())["later"][0].manifest["type"] == "theme"
+    assert by_name(discover())["later"][0].manifest.type.value == "theme"
 
 
 def test_changing_entry_points_invalidates_the_index(site):
@@ -187,3 +187,28 @@ def test_corrupt_index_is_ignored(site):
     discover()
     index_path().write_text("{not json")
     assert "one" in by_name(discover())
+
+
+def test_an_index_of_another_format_is_not_read(site, scans):
+    make_plugin(site, "one")
+    first = discover()
+    data = json.loads(index_path().read_text(encoding="utf-8"))
+    data["format"] = 1  # the format that stored manifests as plain dicts
+    index_path().write_text(json.dumps(data), encoding="utf-8")
+    scans.clear()
+    again = discover()
+    assert "one" in scans
+    assert [(c.name, c.manifest) for c in again] == [(c.name, c.manifest) for c in first]
+
+
+def test_the_index_rebuilds_typed_manifests(site, scans):
+    from plexichat.manifest import PluginManifest, PluginType, UIPage
+
+    make_plugin(site, "paged", manifest={"name": "paged", "type": "theme", "ui_pages": [
+        {"name": "d", "path": "ui/d", "title": "D"}]})
+    discover()
+    scans.clear()
+    [c] = by_name(discover())["paged"]
+    assert scans == []
+    assert isinstance(c.manifest, PluginManifest) and c.manifest.type is PluginType.THEME
+    assert c.manifest.ui_pages == [UIPage(name="d", path="ui/d", title="D")]

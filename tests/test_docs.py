@@ -50,7 +50,7 @@ def test_hookspecs_are_found():
 @pytest.mark.parametrize("hook", HOOKS)
 def test_every_hookspec_has_a_docstring(hook):
     assert (getattr(hookspecs, hook).__doc__ or "").strip(), (
-        f"hookspec {hook} has no docstring: document it in hookspecs.py")
+        f"hookspec {hook} has no docstring: document it in plexichat.hookspecs")
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -270,7 +270,8 @@ def test_wrong_hook_argument_names_the_hooks_real_signature(site, data_dir):
         misnamed = plugins_by_name(client)["misnamed"]
         assert (misnamed["state"], misnamed["reason"]) == ("failed", (
             "hook message_will_post(msg, context) takes no argument 'msg'; expected: "
-            "def message_will_post(message: MessageDraft, context: PluginContext) -> Any "
+            "def message_will_post(message: MessageDraft, context: PluginContext) -> "
+            "MessageDraft | Reject | None "
             "(an implementation takes any of these arguments, by name)"))
         assert_host_serves(client)
 

@@ -61,7 +61,7 @@ def test_guide_example_manifest_is_available_when_installed(site):
     make_plugin(site, "guide_example", manifest={**GUIDE_MANIFEST, "name": "guide_example"})
     c = candidate("guide_example")
     assert c.problems == []
-    assert c.manifest["min_plexichat_version"] == "3.0.0"
+    assert c.manifest.min_plexichat_version == "3.0.0"
 
 
 def test_all_sixteen_guide_types_are_known():
@@ -169,17 +169,17 @@ def test_missing_manifest_gives_default_manifest(site):
     c = candidate("bare")
     assert c.problems == []
     assert c.manifest_file is None
-    assert c.manifest["type"] == "feature"
-    assert c.manifest["permissions"] == []
-    assert c.manifest["name"] == "bare"
+    assert c.manifest.type.value == "feature"
+    assert c.manifest.permissions == []
+    assert c.manifest.name == "bare"
 
 
 def test_version_and_description_come_from_distribution_metadata(site):
     make_plugin(site, "meta", manifest={"name": "meta"}, version="1.5.0",
                 summary="Says things")
     c = candidate("meta")
-    assert c.manifest["version"] == "1.5.0"
-    assert c.manifest["description"] == "Says things"
+    assert c.manifest.version == "1.5.0"
+    assert c.manifest.description == "Says things"
     assert c.warnings == []
 
 
@@ -195,7 +195,7 @@ def test_manifest_disagreeing_with_metadata_is_a_warning(site):
     make_plugin(site, "meta", manifest={"name": "meta", "version": "2.0.0"}, version="1.5.0")
     c = candidate("meta")
     assert c.problems == []
-    assert c.manifest["version"] == "2.0.0"
+    assert c.manifest.version == "2.0.0"
     [warning] = c.warnings
     assert "plx-meta" in warning and "version" in warning
     assert "'2.0.0'" in warning and "'1.5.0'" in warning
@@ -214,7 +214,7 @@ def test_manifest_round_trips_through_json():
 def test_author_email_metadata_gives_the_author_name(site):
     make_plugin(site, "authored", manifest={"name": "authored"},
                 metadata={"Author-email": "Ada Lovelace <ada@example.org>"})
-    assert candidate("authored").manifest["author"] == "Ada Lovelace"
+    assert candidate("authored").manifest.author == "Ada Lovelace"
 
 
 def test_manifest_author_matching_author_email_name_is_not_a_warning(site):

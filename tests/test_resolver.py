@@ -5,6 +5,7 @@ from __future__ import annotations
 from plexichat.config import HostSettings
 from plexichat.kernel.discovery import PluginCandidate
 from plexichat.kernel.resolver import PluginFilter, resolve
+from plexichat.manifest import PluginManifest
 
 
 def cand(name, *, deps=(), version="1.0.0", problems=(), **manifest):
@@ -16,7 +17,7 @@ def cand(name, *, deps=(), version="1.0.0", problems=(), **manifest):
         distribution=f"plx-{name}",
         distribution_version=version,
         entry_point=f"plx_{name}",
-        manifest=None if problems else data,
+        manifest=None if problems else PluginManifest.from_checked(data),
         problems=list(problems),
     )
 

@@ -19,6 +19,7 @@ from .permissions import UNGATED_SERVICES, context_gates
 
 if TYPE_CHECKING:
     from .chat.types import SlashCommand
+    from .manifest import PluginManifest
     from .services.ai import LocalAI
     from .services.analytics import Analytics
     from .services.backup import BackupService
@@ -104,7 +105,7 @@ class PluginContext:
     def __init__(
         self,
         plugin_name: str,
-        manifest: Mapping[str, Any] | None = None,
+        manifest: PluginManifest | Mapping[str, Any] | None = None,
         data_dir: Path | None = None,
         *,
         config: Mapping[str, Any] | None = None,
@@ -114,8 +115,12 @@ class PluginContext:
     ) -> None:
         self.plugin_name = plugin_name
         """The plugin's name (its entry point's name)."""
-        self.manifest: Mapping[str, Any] = MappingProxyType(dict(manifest or {}))
-        """The plugin's validated ``plugin.json`` (read-only)."""
+        self.plugin_manifest = _typed_manifest(plugin_name, manifest)
+        """The plugin's validated ``plugin.json``
+        (a :class:`~plexichat.manifest.PluginManifest`)."""
+        self.manifest: Mapping[str, Any] = MappingProxyType(
+            self.plugin_manifest.model_dump(mode="json"))
+        """The plugin's validated ``plugin.json`` as JSON data (read-only)."""
         self.logger = logging.getLogger(f"plexichat.plugins.{plugin_name}")
         """The plugin's logger, ``plexichat.plugins.<name>``; no permission needed."""
         self._data_dir = data_dir
@@ -233,7 +238,7 @@ class PluginContext:
         :class:`~plexichat.webhooks.outbox.PluginWebhooks`."""
         self.require("webhooks")
         outbox = self._need_service("webhooks", self._services.webhooks)
-        return outbox.for_plugin(self.plugin_name, list(self.manifest.get("webhooks", [])))
+        return outbox.for_plugin(self.plugin_name, list(self.plugin_manifest.webhooks))
 
     @property
     def chat(self) -> Any:
@@ -274,3 +279,14 @@ class _SourceBound:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._analytics, name)
+
+
+def _typed_manifest(plugin_name: str,
+                    manifest: PluginManifest | Mapping[str, Any] | None) -> PluginManifest:
+    """``manifest`` as a :class:`~plexichat.manifest.PluginManifest` (validated when
+    given as JSON data; the default manifest of ``plugin_name`` when None)."""
+    from .manifest import PluginManifest
+
+    if isinstance(manifest, PluginManifest):
+        return manifest
+    return PluginManifest.model_validate({"name": plugin_name, **(manifest or {})})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AnalyticsHook",
     "BackgroundTask",
     "BackupHandler",
     "DocsSpec",
@@ -20,7 +21,6 @@ __all__ = [
     "SelfTestResult",
     "ServiceSpec",
     "UIPageSpec",
-    "normalize_routers",
 ]
 
 
@@ -191,30 +191,11 @@ class SelfTestResult:
     """What failed, or a summary."""
 
 
-def normalize_routers(value: Any) -> list[RouterSpec]:
-    """Accept every shape ``register_routers`` may return; raise TypeError otherwise."""
-    from fastapi import APIRouter
+@dataclass(frozen=True)
+class AnalyticsHook:
+    """A function called for each analytics event named ``event`` (``*`` for all)."""
 
-    if value is None:
-        return []
-    if isinstance(value, RouterSpec):
-        return [value]
-    if isinstance(value, APIRouter):
-        return [RouterSpec(value)]
-    if isinstance(value, Mapping):
-        specs = []
-        for prefix, router in value.items():
-            if not isinstance(router, APIRouter):
-                raise TypeError(f"router for prefix {prefix!r} is {type(router).__name__}, "
-                                "not fastapi.APIRouter")
-            specs.append(RouterSpec(router, prefix=str(prefix)))
-        return specs
-    if isinstance(value, (list, tuple)):
-        out: list[RouterSpec] = []
-        for item in value:
-            out.extend(normalize_routers(item))
-        return out
-    raise TypeError(
-        f"register_routers returned {type(value).__name__}; expected an APIRouter, a "
-        "RouterSpec, a list of them or a {prefix: router} mapping"
-    )
+    event: str
+    """The analytics event's name, or ``*`` for every event."""
+    func: Callable[..., Any]
+    """``func(event, properties)``; what it raises is logged and ignored."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import adapters
 from .contributions import HealthReport, SelfTestResult
 from .kernel.dispatch import HookTimeout
 from .kernel.lifecycle import PluginNotFound
@@ -78,9 +79,7 @@ class PluginHealth:
             return {"healthy": False, "detail": f"did not answer within {self.timeout:g} s"}
         except Exception as exc:  # recorded against the plugin by dispatcher.calls
             return {"healthy": False, "detail": f"{type(exc).__name__}: {exc}"}
-        if isinstance(value, dict):
-            return {**value, "healthy": bool(value.get("healthy", False))}
-        return {"healthy": bool(value)}
+        return adapters.health_outcome(value)
 
     async def self_test(self, name: str) -> SelfTestResult:
         """Run one plugin's ``self_test`` hook, isolated and bounded."""
@@ -98,11 +97,4 @@ class PluginHealth:
             return SelfTestResult(False, [], f"self-test raised {type(exc).__name__}: {exc}")
         if not results:
             return SelfTestResult(True, [], "the plugin defines no self-test")
-        outcome = results.values[-1]
-        if isinstance(outcome, SelfTestResult):
-            return outcome
-        if isinstance(outcome, dict):
-            return SelfTestResult(bool(outcome.get("passed")),
-                                  [str(t) for t in outcome.get("tests", [])],
-                                  str(outcome.get("message", "")))
-        return SelfTestResult(bool(outcome), [], "")
+        return adapters.self_test(name, results.values[-1])

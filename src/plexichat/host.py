@@ -111,7 +111,7 @@ class PluginHost:
     def _make_context(self, record: PluginRecord) -> PluginContext:
         return PluginContext(
             record.name,
-            record.candidate.manifest or {},
+            record.candidate.manifest,
             self.settings.data_dir / "plugins" / record.name,
             granted=self.store.grants(record.name),
             services=self.services,

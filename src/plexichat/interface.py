@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, model_validator
 
 from .contributions import (
+    AnalyticsHook,
     BackupHandler,
     EventHandler,
     HealthCheck,
@@ -29,7 +30,7 @@ from .contributions import (
     SecurityPolicy,
     SelfTestResult,
 )
-from .manifest import PluginType, UIPage
+from .manifest import ManifestFields, PluginType
 from .markers import hookimpl
 from .permissions import guide_service_permissions
 
@@ -50,37 +51,30 @@ class PluginStartupError(Exception):
     """``initialize()`` reported failure (returned False)."""
 
 
-class PluginMetadata(BaseModel):
+class PluginMetadata(ManifestFields):
     """The guide's ``PluginMetadata``: what ``get_metadata()`` returns.
 
-    It mirrors ``plugin.json``; the manifest remains the source the host reads before
-    importing, and ``get_metadata()`` is shown beside it.
+    It has the fields of ``plugin.json`` (:class:`~plexichat.manifest.ManifestFields`,
+    shared with :class:`~plexichat.manifest.PluginManifest`) without the host's checks;
+    the manifest remains what the host reads before importing. As in the guide, the
+    type is given and read as ``plugin_type`` (``type`` works too), and unknown keywords
+    are kept.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", use_enum_values=False)
 
-    name: str
-    version: str = "0"
-    description: str = ""
-    author: str = ""
-    plugin_type: PluginType = PluginType.FEATURE
-    entry_point: str = ""
-    dependencies: list[str] = Field(default_factory=list)
-    permissions: list[str] = Field(default_factory=list)
-    api_version: str = "1.0"
-    min_plexichat_version: str | None = None
-    enabled: bool = True
-    category: str = ""
-    tags: list[str] = Field(default_factory=list)
-    homepage: str = ""
-    repository: str = ""
-    license: str = ""
-    icon: str = ""
-    ui_pages: list[UIPage | dict[str, Any]] = Field(default_factory=list)
-    api_endpoints: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
-    auto_start: bool = True
-    background_tasks: list[str] = Field(default_factory=list)
+    @model_validator(mode="before")
+    @classmethod
+    def _guide_type_keyword(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "plugin_type" in data:
+            data = dict(data)
+            data.setdefault("type", data.pop("plugin_type"))
+        return data
+
+    @property
+    def plugin_type(self) -> PluginType:
+        """The plugin type (the manifest's ``type``), under the guide's name."""
+        return self.type
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -255,20 +249,20 @@ class PluginInterface:
         await _maybe_await(self.shutdown())
 
     @hookimpl(specname="register_routers")
-    def _hook_register_routers(self) -> Any:
+    def _hook_register_routers(self) -> dict[str, Any]:
         return dict(self.get_routers() or {})
 
     @hookimpl(specname="register_db_models")
-    def _hook_register_db_models(self) -> Any:
+    def _hook_register_db_models(self) -> list[Any]:
         return list((self.get_db_extensions() or {}).values())
 
     @hookimpl(specname="register_security_policies")
-    def _hook_register_security_policies(self) -> Any:
+    def _hook_register_security_policies(self) -> list[SecurityPolicy]:
         return [SecurityPolicy(name, check) for name, check in
                 (self.get_security_features() or {}).items()]
 
     @hookimpl(specname="register_event_handlers")
-    def _hook_register_event_handlers(self) -> Any:
+    def _hook_register_event_handlers(self) -> list[EventHandler]:
         handlers = [EventHandler(event, fn) for event, fn in (self.get_event_hooks() or {}).items()]
         for fn, marks in self._marked(_EVENT_ATTR):
             for event, phase in marks:
@@ -278,7 +272,7 @@ class PluginInterface:
         return handlers
 
     @hookimpl(specname="config_schema")
-    def _hook_config_schema(self) -> Any:
+    def _hook_config_schema(self) -> Mapping[str, Any] | None:
         return self.get_config_schema()
 
     @hookimpl(specname="config_changed")
@@ -289,14 +283,14 @@ class PluginInterface:
         return None
 
     @hookimpl(specname="register_health_checks")
-    def _hook_register_health_checks(self) -> Any:
+    def _hook_register_health_checks(self) -> list[HealthCheck]:
         checks = [HealthCheck(name, fn) for name, fn in (self.get_health_checks() or {}).items()]
         if type(self).health_check is not PluginInterface.health_check:
             checks.append(HealthCheck("health_check", self.health_check))
         return checks
 
     @hookimpl(specname="register_backup_handlers")
-    def _hook_register_backup_handlers(self) -> Any:
+    def _hook_register_backup_handlers(self) -> list[BackupHandler]:
         roles: dict[str, Callable[..., Any]] = dict(self.get_backup_handlers() or {})
         for fn, role in self._marked(_BACKUP_ATTR):
             roles.setdefault(role, fn)
@@ -305,7 +299,7 @@ class PluginInterface:
         return [BackupHandler(self.name, roles["backup"], roles.get("restore"))]
 
     @hookimpl(specname="register_middleware")
-    def _hook_register_middleware(self) -> Any:
+    def _hook_register_middleware(self) -> list[MiddlewareSpec]:
         specs = [MiddlewareSpec(layer, fn) for layer, fns in (self.get_middleware() or {}).items()
                  for fn in fns]
         for fn, layers in self._marked(_MIDDLEWARE_ATTR):
@@ -316,25 +310,19 @@ class PluginInterface:
         return specs
 
     @hookimpl(specname="register_logging_handlers")
-    def _hook_register_logging_handlers(self) -> Any:
+    def _hook_register_logging_handlers(self) -> dict[str, logging.Handler]:
         return dict(self.register_logging_handlers() or {})
 
     @hookimpl(specname="register_analytics_hooks")
-    def _hook_register_analytics_hooks(self) -> Any:
-        return dict(self.register_analytics_hooks() or {})
+    def _hook_register_analytics_hooks(self) -> list[AnalyticsHook]:
+        return [AnalyticsHook(event, func) for event, func in
+                (self.register_analytics_hooks() or {}).items()]
 
     @hookimpl(specname="self_test")
-    async def _hook_self_test(self) -> Any:
-        result = await _maybe_await(self.self_test())
-        if isinstance(result, SelfTestResult):
-            return result
-        if isinstance(result, Mapping):
-            return SelfTestResult(
-                passed=bool(result.get("passed")),
-                tests=[str(t) for t in result.get("tests", [])],
-                message=str(result.get("message", "")),
-            )
-        return SelfTestResult(passed=bool(result))
+    async def _hook_self_test(self) -> SelfTestResult | Mapping[str, Any] | bool:
+        # the guide's dict is converted by the host (plexichat.adapters.self_test)
+        result: SelfTestResult | Mapping[str, Any] | bool = await _maybe_await(self.self_test())
+        return result
 
 
 def plugin_package_dir(plugin: Any) -> Path | None:

@@ -1,18 +1,22 @@
 """The static view of installed plugins: what would load, without importing any.
 
 Used by ``plexichat plugins list`` and ``info``. It imports neither plugin code nor
-FastAPI, and with a warm discovery index not even pydantic.
+FastAPI, and with a warm discovery index validates nothing again.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from .kernel.discovery import discover
 from .kernel.resolver import PluginFilter, resolve
+
+if TYPE_CHECKING:
+    from .kernel.discovery import PluginCandidate
+    from .manifest import PluginManifest
 
 __all__ = ["PluginListing", "static_listing"]
 
@@ -36,15 +40,21 @@ class PluginListing:
     entry_point: str
     manifest_file: str | None
     warnings: list[str] = field(default_factory=list)
-    manifest: dict[str, Any] | None = None
+    candidate: PluginCandidate | None = field(default=None, repr=False, compare=False)
+    """What discovery found (its typed manifest is built only when read)."""
+
+    @property
+    def manifest(self) -> PluginManifest | None:
+        """The validated manifest; None when it was rejected."""
+        return self.candidate.manifest if self.candidate is not None else None
 
     def as_dict(self, *, with_manifest: bool = False) -> dict[str, Any]:
         """Plain data for ``--json``."""
-        if with_manifest:
-            return asdict(self)
-        # Without the manifest, skip asdict's deep copy of it (most of `plugins list`).
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "manifest"}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "candidate"}
         data["warnings"] = list(self.warnings)
+        if with_manifest:
+            data["manifest"] = (self.candidate.manifest_json()
+                                if self.candidate is not None else None)
         return data
 
 
@@ -71,7 +81,7 @@ def static_listing(environ: Mapping[str, str] | None = None) -> list[PluginListi
                 entry_point=c.entry_point,
                 manifest_file=c.manifest_file,
                 warnings=list(c.warnings),
-                manifest=c.manifest,
+                candidate=c,
             )
         )
     return out

@@ -21,6 +21,7 @@ from .permissions import KNOWN_PERMISSIONS
 
 __all__ = [
     "ManifestError",
+    "ManifestFields",
     "ManifestProblem",
     "PluginManifest",
     "PluginType",
@@ -66,14 +67,14 @@ class UIPage(BaseModel):
     description: str = ""
 
 
-class PluginManifest(BaseModel):
-    """A validated ``plugin.json``.
+class ManifestFields(BaseModel):
+    """The fields of ``plugin.json``, declared once.
 
-    Fields the distribution's metadata already holds (version, description, author,
-    license, homepage) are filled from it when the manifest leaves them out.
+    :class:`PluginManifest` adds the checks the host applies before loading a plugin;
+    the guide's :class:`~plexichat.interface.PluginMetadata` reuses the same fields.
     """
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(use_enum_values=False)
 
     name: str
     version: str = "0"
@@ -101,6 +102,26 @@ class PluginManifest(BaseModel):
     essential_hooks: list[str] = Field(default_factory=list)
     """Filter hooks that fail closed: while this plugin cannot run them, messages are
     refused instead of passing unfiltered (see :data:`ESSENTIAL_CAPABLE_HOOKS`)."""
+
+
+class PluginManifest(ManifestFields):
+    """A validated ``plugin.json``.
+
+    Fields the distribution's metadata already holds (version, description, author,
+    license, homepage) are filled from it when the manifest leaves them out.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+    @classmethod
+    def from_checked(cls, data: Mapping[str, Any]) -> PluginManifest:
+        """Rebuild a manifest from the JSON of one that was validated before (the
+        discovery index keeps them), without validating it again."""
+        values = {key: value for key, value in data.items() if key in cls.model_fields}
+        values["type"] = PluginType(values.get("type", PluginType.FEATURE.value))
+        values["ui_pages"] = [UIPage.model_construct(**page)
+                              for page in values.get("ui_pages") or []]
+        return cls.model_construct(**values)
 
     @field_validator("name")
     @classmethod

@@ -10,13 +10,15 @@ of them out again, which is what disabling and quarantining rely on.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import adapters
+from .adapters import ContributionError, task_name
 from .contributions import (
+    AnalyticsHook,
     BackgroundTask,
     BackupHandler,
     EventHandler,
@@ -27,6 +29,7 @@ from .contributions import (
 )
 
 if TYPE_CHECKING:
+    from .chat import SlashCommand
     from .context import HostServices
     from .kernel.dispatch import Dispatcher
     from .kernel.lifecycle import PluginRecord
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from .storage import Database
     from .tasks import TaskSupervisor
 
-__all__ = ["Contributions", "Wiring"]
+__all__ = ["HOOK_CONSUMERS", "Contributions", "HookConsumer", "Wiring", "task_name"]
 
 log = logging.getLogger("plexichat.wiring")
 
@@ -80,20 +83,6 @@ def _name(func: Callable[..., Any]) -> str:
     return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
 
 
-def task_name(func: Callable[..., Any]) -> str:
-    """The name of a task a plugin gave as a bare callable: its function's name.
-
-    ``deliver`` for a function defined inside ``register_background_tasks`` (not
-    ``register_background_tasks.<locals>.deliver``), for a bound method ``deliver`` of
-    its class, the wrapped function's for a :func:`functools.partial`.
-    """
-    target = func
-    while isinstance(target, functools.partial):
-        target = target.func
-    name = getattr(target, "__name__", None)
-    return name if isinstance(name, str) and name else type(func).__name__
-
-
 class Wiring:
     """Files each plugin's contributions into the host's registries."""
 
@@ -111,29 +100,31 @@ class Wiring:
         self.middleware: list[tuple[str, MiddlewareSpec]] = []
 
     async def contribute(self, record: PluginRecord) -> None:
-        """Collect every contribution of a plugin that has just started."""
+        """Collect every contribution of a plugin that has just started.
+
+        The hooks are those of :data:`HOOK_CONSUMERS` that the wiring files, in the
+        table's order; each result goes through its adapter, then each typed item
+        through its filer. A wrong shape or a refused item is a warning on the plugin.
+        """
         c = Contributions()
         self.by_plugin[record.name] = c
-        for hook, filer in (
-            ("register_db_models", self._tables),
-            ("register_services", self._services),
-            ("register_middleware", self._middleware),
-            ("register_event_handlers", self._events),
-            ("register_security_policies", self._policies),
-            ("register_health_checks", self._health),
-            ("register_backup_handlers", self._backups),
-            ("register_logging_handlers", self._logging),
-            ("register_analytics_hooks", self._analytics),
-            ("register_background_tasks", self._tasks),
-            ("register_slash_commands", self._slash_commands),
-        ):
+        for hook, consumer in HOOK_CONSUMERS.items():
+            if consumer.file is None:
+                continue
             for value in await self._collect(record, hook):
                 try:
-                    filer(record, c, value)
-                except Exception as exc:
-                    message = f"{hook}: {type(exc).__name__}: {exc}"
-                    record.warnings.append(message)
-                    log.warning("plugin %s: %s", record.name, message)
+                    items = consumer.adapt(record.name, value)
+                except ContributionError as exc:
+                    record.warnings.append(str(exc))
+                    log.warning("%s", exc)
+                    continue
+                for item in items:
+                    try:
+                        consumer.file(self, record, c, item)
+                    except Exception as exc:
+                        message = f"{hook}: {type(exc).__name__}: {exc}"
+                        record.warnings.append(message)
+                        log.warning("plugin %s: %s", record.name, message)
         self._declared_tasks(record, c)
 
     async def withdraw(self, record: PluginRecord) -> None:
@@ -163,6 +154,7 @@ class Wiring:
     # --- collecting ------------------------------------------------------------------
 
     async def _collect(self, record: PluginRecord, hook: str) -> list[Any]:
+        """What the plugin's implementations of ``hook`` returned, one value each."""
         try:
             results = await self.dispatcher.acall(
                 hook, only=record.name, reraise=True, context=record.context
@@ -170,17 +162,9 @@ class Wiring:
         except Exception as exc:
             record.warnings.append(f"{hook} raised {type(exc).__name__}: {exc}")
             return []
-        out: list[Any] = []
-        for value in results.values:
-            if isinstance(value, (list, tuple)):
-                out.extend(value)
-            elif isinstance(value, Mapping) and hook not in _MAPPING_HOOKS:
-                out.extend(value.values())
-            else:
-                out.append(value)
-        return out
+        return list(results.values)
 
-    # --- filers (one per hook) --------------------------------------------------------
+    # --- filers (one per hook; each files one typed item) ------------------------------
 
     def _tables(self, record: PluginRecord, c: Contributions, value: Any) -> None:
         import sqlalchemy as sa
@@ -195,101 +179,50 @@ class Wiring:
         else:
             c.other_db_extensions.append(type(value).__name__)
 
-    def _services(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        specs = ([ServiceSpec(k, v) for k, v in value.items()] if isinstance(value, Mapping)
-                 else [value])
-        for spec in specs:
-            if not isinstance(spec, ServiceSpec):
-                raise TypeError(f"expected ServiceSpec or {{name: provider}}, got "
-                                f"{type(spec).__name__}")
-            self.providers.provide(spec.name, spec.provider, record.name)
-            c.services.append(spec.name)
+    def _services(self, record: PluginRecord, c: Contributions, spec: ServiceSpec) -> None:
+        self.providers.provide(spec.name, spec.provider, record.name)
+        c.services.append(spec.name)
 
-    def _middleware(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if isinstance(value, Mapping):  # the guide's {"web": [...], "api": [...]}
-            specs = [MiddlewareSpec(layer, fn) for layer, fns in value.items()
-                     for fn in (fns if isinstance(fns, (list, tuple)) else [fns])]
-        else:
-            specs = [value]
-        for spec in specs:
-            if not isinstance(spec, MiddlewareSpec):
-                raise TypeError(f"expected MiddlewareSpec, got {type(spec).__name__}")
-            if spec.layer not in MIDDLEWARE_LAYERS:
-                raise ValueError(f"middleware layer {spec.layer!r} is not one of "
-                                 f"{', '.join(MIDDLEWARE_LAYERS)}")
-            c.middleware.append(spec)
-            self.middleware.append((record.name, spec))
+    def _middleware(self, record: PluginRecord, c: Contributions, spec: MiddlewareSpec) -> None:
+        if spec.layer not in MIDDLEWARE_LAYERS:
+            raise ValueError(f"middleware layer {spec.layer!r} is not one of "
+                             f"{', '.join(MIDDLEWARE_LAYERS)}")
+        c.middleware.append(spec)
+        self.middleware.append((record.name, spec))
 
-    def _events(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if isinstance(value, Mapping):
-            handlers = [EventHandler(k, v) for k, v in value.items()]
-        else:
-            handlers = [value]
-        for h in handlers:
-            if not isinstance(h, EventHandler):
-                raise TypeError(f"expected EventHandler or {{event: handler}}, got "
-                                f"{type(h).__name__}")
-            self.services.events.add(record.name, h.event, h.handler, h.phase)
-            c.events.append(h)
+    def _events(self, record: PluginRecord, c: Contributions, h: EventHandler) -> None:
+        self.services.events.add(record.name, h.event, h.handler, h.phase)
+        c.events.append(h)
 
-    def _policies(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if isinstance(value, Mapping):
-            policies = [SecurityPolicy(k, v) for k, v in value.items()]
-        else:
-            policies = [value]
-        for p in policies:
-            if not isinstance(p, SecurityPolicy):
-                raise TypeError(f"expected SecurityPolicy, got {type(p).__name__}")
-            self.services.security.add_policy(record.name, p.name, p.check)
-            c.policies.append(p.name)
+    def _policies(self, record: PluginRecord, c: Contributions, p: SecurityPolicy) -> None:
+        self.services.security.add_policy(record.name, p.name, p.check)
+        c.policies.append(p.name)
 
-    def _health(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if isinstance(value, Mapping):
-            checks = [HealthCheck(k, v) for k, v in value.items()]
-        else:
-            checks = [value]
-        for h in checks:
-            if not isinstance(h, HealthCheck):
-                raise TypeError(f"expected HealthCheck, got {type(h).__name__}")
-            if h.kind not in ("readiness", "liveness"):
-                raise ValueError(f"health check kind {h.kind!r} is not readiness/liveness")
-            c.health_checks.append(h)
+    def _health(self, record: PluginRecord, c: Contributions, h: HealthCheck) -> None:
+        if h.kind not in ("readiness", "liveness"):
+            raise ValueError(f"health check kind {h.kind!r} is not readiness/liveness")
+        c.health_checks.append(h)
 
-    def _backups(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if isinstance(value, Mapping):  # the guide's {"backup": fn, "restore": fn}
-            value = BackupHandler(record.name, value["backup"], value.get("restore"))
-        if not isinstance(value, BackupHandler):
-            raise TypeError(f"expected BackupHandler, got {type(value).__name__}")
+    def _backups(self, record: PluginRecord, c: Contributions, value: BackupHandler) -> None:
         c.backup_handlers.append(value)
 
-    def _logging(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        handlers = list(value.values()) if isinstance(value, Mapping) else [value]
-        for h in handlers:
-            if not isinstance(h, logging.Handler):
-                raise TypeError(f"expected logging.Handler, got {type(h).__name__}")
-            logging.getLogger("plexichat").addHandler(h)
-            c.logging_handlers.append(h)
+    def _logging(self, record: PluginRecord, c: Contributions, h: logging.Handler) -> None:
+        logging.getLogger("plexichat").addHandler(h)
+        c.logging_handlers.append(h)
 
-    def _analytics(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        if not isinstance(value, Mapping):
-            raise TypeError(f"expected {{event: callable}}, got {type(value).__name__}")
-        for event, func in value.items():
-            self.services.analytics.add_hook(record.name, event, func)
-            c.analytics_hooks.append(event)
+    def _analytics(self, record: PluginRecord, c: Contributions, hook: AnalyticsHook) -> None:
+        self.services.analytics.add_hook(record.name, hook.event, hook.func)
+        c.analytics_hooks.append(hook.event)
 
-    def _tasks(self, record: PluginRecord, c: Contributions, value: Any) -> None:
-        task = value if isinstance(value, BackgroundTask) else (
-            BackgroundTask(task_name(value), value) if callable(value) else None)
-        if task is None:
-            raise TypeError(f"expected BackgroundTask or a coroutine function, got "
-                            f"{type(value).__name__}")
+    def _tasks(self, record: PluginRecord, c: Contributions, task: BackgroundTask) -> None:
         self.tasks.start(record.name, task, {"context": record.context})
         c.tasks.append(task.name)
 
-    def _slash_commands(self, record: PluginRecord, c: Contributions, value: Any) -> None:
+    def _slash_commands(self, record: PluginRecord, c: Contributions,
+                        command: SlashCommand) -> None:
         # a name another plugin registered first raises here: refused and reported
-        self.services.chat.add_command(record.name, value)
-        c.slash_commands.append(value.name)
+        self.services.chat.add_command(record.name, command)
+        c.slash_commands.append(command.name)
 
     def _declared_tasks(self, record: PluginRecord, c: Contributions) -> None:
         """Run the manifest's ``background_tasks`` a module-style plugin names.
@@ -301,7 +234,8 @@ class Wiring:
 
         if isinstance(record.obj, PluginInterface):
             return
-        for name in (record.candidate.manifest or {}).get("background_tasks", []):
+        manifest = record.candidate.manifest
+        for name in manifest.background_tasks if manifest is not None else []:
             if name in c.tasks:
                 continue
             func = getattr(record.obj, name, None)
@@ -314,14 +248,38 @@ class Wiring:
             c.tasks.append(name)
 
 
-# hooks whose mapping results are filed whole (the mapping *is* the contribution)
-_MAPPING_HOOKS = {
-    "register_services",
-    "register_middleware",
-    "register_event_handlers",
-    "register_security_policies",
-    "register_health_checks",
-    "register_backup_handlers",
-    "register_logging_handlers",
-    "register_analytics_hooks",
+@dataclass(frozen=True)
+class HookConsumer:
+    """Who takes what one ``register_*`` hook returns."""
+
+    adapt: Callable[[str, Any], list[Any]]
+    """The :mod:`plexichat.adapters` function turning one result into typed items."""
+    file: Callable[[Wiring, PluginRecord, Contributions, Any], None] | None = None
+    """The :class:`Wiring` method filing one item into its service or registry, run
+    when the plugin starts; None when another part of the host asks for the hook."""
+    consumer: str = "the wiring"
+    """Where the contributions go, for readers of this table."""
+
+
+HOOK_CONSUMERS: dict[str, HookConsumer] = {
+    # filed by the wiring when a plugin starts, in this order
+    "register_db_models": HookConsumer(adapters.db_models, Wiring._tables),
+    "register_services": HookConsumer(adapters.services, Wiring._services),
+    "register_middleware": HookConsumer(adapters.middleware, Wiring._middleware),
+    "register_event_handlers": HookConsumer(adapters.event_handlers, Wiring._events),
+    "register_security_policies": HookConsumer(adapters.security_policies, Wiring._policies),
+    "register_health_checks": HookConsumer(adapters.health_checks, Wiring._health),
+    "register_backup_handlers": HookConsumer(adapters.backup_handlers, Wiring._backups),
+    "register_logging_handlers": HookConsumer(adapters.logging_handlers, Wiring._logging),
+    "register_analytics_hooks": HookConsumer(adapters.analytics_hooks, Wiring._analytics),
+    "register_background_tasks": HookConsumer(adapters.background_tasks, Wiring._tasks),
+    "register_slash_commands": HookConsumer(adapters.slash_commands, Wiring._slash_commands),
+    # asked for by other parts of the host, through the same adapters
+    "register_routers": HookConsumer(adapters.routers, consumer="plexichat.web.app routes"),
+    "register_ui_pages": HookConsumer(adapters.ui_pages, consumer="plexichat.web.ui pages"),
+    "register_docs": HookConsumer(adapters.docs, consumer="plexichat.web.docs_viewer"),
+    "register_commands": HookConsumer(adapters.commands,
+                                      consumer="plexichat.cli.plugin_commands"),
 }
+"""Every ``register_*`` hook: its adapter and who files its contributions. Adding such
+a hook is its hookspec, its contribution type, one line here and the service."""

@@ -128,7 +128,7 @@ class FilterChain:
         if cached is not None and cached[0] == candidates:
             return cached[1]
         names = tuple(c.name for c in candidates
-                      if hook in (c.manifest or {}).get("essential_hooks", ()))
+                      if c.manifest is not None and hook in c.manifest.essential_hooks)
         self._essential[hook] = (candidates, names)
         return names
 

@@ -404,7 +404,8 @@ def _with_dependencies(name: str) -> str:
         if current in wanted or current not in by_name:
             continue
         wanted.add(current)
-        for dep in (by_name[current].manifest or {}).get("dependencies", []):
+        found = by_name[current].candidate
+        for dep in found.dependencies if found is not None else []:
             todo.append(Requirement(dep).name)
     return ",".join(sorted(wanted))
 

@@ -8,10 +8,9 @@ and the CLI carries on.
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 import click
+
+from .. import adapters
 
 __all__ = ["PluginCommandGroup"]
 
@@ -61,7 +60,8 @@ class PluginCommandGroup(click.Group):
         loaded: set[str] = set()
         for candidate in resolution.order:
             name = candidate.name
-            deps = {d.split(";")[0] for d in (candidate.manifest or {}).get("dependencies", [])}
+            declared = candidate.manifest.dependencies if candidate.manifest is not None else []
+            deps = {d.split(";")[0] for d in declared}
             missing = [d for d in deps if _dep_name(d) in {c.name for c in resolution.order}
                        and _dep_name(d) not in loaded]
             if missing:
@@ -87,7 +87,12 @@ class PluginCommandGroup(click.Group):
                 continue
             if value is None:
                 continue
-            for command in _commands(plugin, value):
+            try:
+                commands = adapters.commands(plugin, value)
+            except adapters.ContributionError as exc:
+                _warn(str(exc))
+                continue
+            for command in commands:
                 name = command.name or ""
                 if name in self.commands:
                     _warn(f"plugin {plugin}: command {name!r} refused: it is a core command")
@@ -103,22 +108,6 @@ def _dep_name(requirement: str) -> str:
     from packaging.requirements import Requirement
 
     return Requirement(requirement).name
-
-
-def _commands(plugin: str, value: Any) -> list[click.Command]:
-    if inspect.iscoroutine(value):
-        value.close()
-        _warn(f"plugin {plugin}: register_commands must be a plain function, not async")
-        return []
-    items = value if isinstance(value, (list, tuple)) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, click.Command):
-            out.append(item)
-        else:
-            _warn(f"plugin {plugin}: register_commands returned {type(item).__name__}, "
-                  "not a click command")
-    return out
 
 
 def _warn(message: str) -> None:

@@ -8,7 +8,8 @@ Reading and validating every manifest is the expensive part, so the result is ke
 an index file per Python environment. The index is valid while the modification times
 of every ``sys.path`` directory, every plugin's ``entry_points.txt`` and every plugin's
 ``plugin.json`` are unchanged; pip creates and removes ``*.dist-info`` directories, so
-any install or uninstall invalidates it. A hit needs neither pydantic nor jsonschema.
+any install or uninstall invalidates it. A hit validates nothing again (no
+jsonschema): it rebuilds each stored manifest as it was checked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import importlib.util
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,34 @@ from ..markers import ENTRY_POINT_GROUP
 if TYPE_CHECKING:
     import importlib.metadata as md
 
+    from ..manifest import PluginManifest
+
 __all__ = ["ENTRY_POINT_GROUP", "PluginCandidate", "discover", "index_path"]
 
 MANIFEST_FILE = "plugin.json"
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2
+
+
+class _Manifest:
+    """The ``manifest`` field of :class:`PluginCandidate`: a typed
+    :class:`~plexichat.manifest.PluginManifest`, built on first use when the candidate
+    came from the index (which holds the checked JSON), so that listing plugins from a
+    warm index does not load the validation libraries."""
+
+    def __get__(self, obj: PluginCandidate | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return None  # the field's default
+        value = obj.__dict__.get("_manifest")
+        checked = obj.__dict__.get("_checked")
+        if value is None and checked is not None:
+            from ..manifest import PluginManifest
+
+            value = obj.__dict__["_manifest"] = PluginManifest.from_checked(checked)
+        return value
+
+    def __set__(self, obj: PluginCandidate, value: PluginManifest | None) -> None:
+        obj.__dict__["_manifest"] = value
+        obj.__dict__["_checked"] = None
 
 
 @dataclass
@@ -43,12 +68,33 @@ class PluginCandidate:
     distribution_version: str
     entry_point: str
     manifest_file: str | None = None
-    manifest: dict[str, Any] | None = None
-    """The validated manifest as JSON data; None when it was rejected."""
+    manifest: PluginManifest | None = _Manifest()  # type: ignore[assignment]
+    """The validated manifest; None when it was rejected."""
     problems: list[str] = field(default_factory=list)
     """Reasons this candidate cannot load at all (bad manifest, duplicate name)."""
     warnings: list[str] = field(default_factory=list)
     package_dir: str | None = None
+
+    # --- what the resolver and the listing read ------------------------------------
+    # From the typed manifest, or straight from the index's checked JSON (a complete
+    # ``PluginManifest.model_dump``) while the typed manifest is not built yet.
+
+    @property
+    def _checked(self) -> dict[str, Any] | None:
+        checked: dict[str, Any] | None = self.__dict__.get("_checked")
+        return checked
+
+    def _fact(self, key: str) -> Any:
+        manifest = self.__dict__.get("_manifest")
+        if manifest is not None:
+            return getattr(manifest, key)
+        checked = self._checked
+        return None if checked is None else checked[key]
+
+    @property
+    def has_manifest(self) -> bool:
+        """True when the manifest was accepted (``manifest`` is not None)."""
+        return self.__dict__.get("_manifest") is not None or self._checked is not None
 
     @property
     def module(self) -> str:
@@ -58,14 +104,43 @@ class PluginCandidate:
     @property
     def version(self) -> str:
         """The plugin version: the manifest's, else the distribution's."""
-        if self.manifest:
-            return str(self.manifest.get("version") or self.distribution_version)
-        return self.distribution_version
+        return str(self._fact("version") or self.distribution_version)
 
     @property
     def type(self) -> str:
-        """The plugin type as a string (``feature`` when unknown)."""
-        return str((self.manifest or {}).get("type", "feature"))
+        """The plugin type as a string (``feature`` when there is no manifest)."""
+        value = self._fact("type")
+        return "feature" if value is None else str(getattr(value, "value", value))
+
+    @property
+    def api_version(self) -> str:
+        """The manifest's ``api_version`` (``1.0`` when there is no manifest)."""
+        return str(self._fact("api_version") or "1.0")
+
+    @property
+    def min_plexichat_version(self) -> str | None:
+        """The manifest's ``min_plexichat_version``."""
+        value = self._fact("min_plexichat_version")
+        return None if value is None else str(value)
+
+    @property
+    def dependencies(self) -> list[str]:
+        """The manifest's ``dependencies`` (plugin requirements)."""
+        return [str(d) for d in self._fact("dependencies") or []]
+
+    @property
+    def enabled_by_manifest(self) -> bool:
+        """The manifest's ``enabled`` (True when there is no manifest)."""
+        value = self._fact("enabled")
+        return True if value is None else bool(value)
+
+    def manifest_json(self) -> dict[str, Any] | None:
+        """The manifest as JSON data (what the index stores)."""
+        checked = self._checked
+        if checked is not None:
+            return checked
+        manifest = self.__dict__.get("_manifest")
+        return None if manifest is None else manifest.model_dump(mode="json")
 
 
 def index_path() -> Path:
@@ -170,7 +245,7 @@ def _candidate(ep: md.EntryPoint) -> PluginCandidate:
     except ManifestError as exc:
         candidate.problems.extend(str(p) for p in exc.problems)
         return candidate
-    candidate.manifest = parsed.manifest.model_dump(mode="json")
+    candidate.manifest = parsed.manifest
     candidate.warnings.extend(parsed.warnings)
     return candidate
 
@@ -249,7 +324,7 @@ def _read_index() -> list[PluginCandidate] | None:
         for path, mtime in data["stamps"].items():
             if _stamp(path or os.getcwd()) != mtime:
                 return None
-        return [PluginCandidate(**item) for item in data["candidates"]]
+        return [_from_index(item) for item in data["candidates"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -267,7 +342,7 @@ def _write_index(candidates: list[PluginCandidate], entry_point_files: list[str]
         "format": _INDEX_FORMAT,
         "host": __version__,
         "stamps": stamps,
-        "candidates": [asdict(c) for c in candidates],
+        "candidates": [_to_index(c) for c in candidates],
     }
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,3 +351,19 @@ def _write_index(candidates: list[PluginCandidate], entry_point_files: list[str]
         os.replace(tmp, target)
     except OSError:
         pass  # an unwritable cache only costs speed
+
+
+def _to_index(candidate: PluginCandidate) -> dict[str, Any]:
+    """One candidate as JSON data; its manifest as the JSON its ``plugin.json`` became."""
+    data = {f.name: getattr(candidate, f.name) for f in fields(candidate)
+            if f.name != "manifest"}
+    data["manifest"] = candidate.manifest_json()
+    return data
+
+
+def _from_index(item: dict[str, Any]) -> PluginCandidate:
+    """A candidate from :func:`_to_index`'s data (its typed manifest built on first use)."""
+    checked = item.pop("manifest", None)
+    candidate = PluginCandidate(**item)
+    candidate.__dict__["_checked"] = checked
+    return candidate

@@ -319,7 +319,7 @@ class Lifecycle:
     def _blocked_by(self, record: PluginRecord) -> str:
         from packaging.requirements import Requirement
 
-        for dep in (record.candidate.manifest or {}).get("dependencies", []):
+        for dep in record.candidate.dependencies:
             dep_name = Requirement(dep).name
             other = self.records.get(dep_name)
             if other is not None and other.state is not PluginState.STARTED:
@@ -368,7 +368,8 @@ class Lifecycle:
         """What the manifest and a guide-style ``get_services()`` ask for."""
         from ..interface import SERVICE_PERMISSIONS, PluginInterface
 
-        wanted = set((record.candidate.manifest or {}).get("permissions", []))
+        manifest = record.candidate.manifest
+        wanted = set(manifest.permissions if manifest is not None else [])
         if isinstance(record.obj, PluginInterface):
             try:
                 services = record.obj.get_services() or {}
@@ -472,8 +473,7 @@ class Lifecycle:
     def _held_down_by(self, record: PluginRecord) -> str | None:
         """Why the desired state says ``record``'s plugin must not run, or None."""
         plugin_filter = self.settings.plugin_filter(self.store.enabled_states())
-        manifest = record.candidate.manifest or {}
-        return plugin_filter.disabled_reason(record.name, bool(manifest.get("enabled", True)))
+        return plugin_filter.disabled_reason(record.name, record.candidate.enabled_by_manifest)
 
     async def _bring_down(self, record: PluginRecord, reason: str) -> None:
         """Stop ``record``'s plugin (if running) and leave it disabled for ``reason``."""

@@ -50,7 +50,8 @@ class PluginSettings:
 
     async def schema(self, record: PluginRecord) -> dict[str, Any]:
         """The plugin's settings schema: manifest ``settings_schema`` + ``config_schema``."""
-        schemas: list[Any] = [(record.candidate.manifest or {}).get("settings_schema")]
+        manifest = record.candidate.manifest
+        schemas: list[Any] = [manifest.settings_schema if manifest is not None else None]
         if record.obj is not None and self.pm.is_registered(record.obj):
             results = await self.dispatcher.acall("config_schema", only=record.name,
                                                   context=record.context)

@@ -154,7 +154,7 @@ def resolve(
     host = Version(host_version)
 
     for c in candidates:
-        if c.problems or c.manifest is None:
+        if c.problems or not c.has_manifest:
             rejected[c.name] = "; ".join(c.problems) or "manifest missing"
             continue
         if c.name in builtins:
@@ -164,15 +164,14 @@ def resolve(
 
     requirements: dict[str, list[Requirement]] = {}
     for name, c in by_name.items():
-        manifest = c.manifest or {}
-        reason = _compat_problem(manifest, host)
+        reason = _compat_problem(c, host)
         if reason is None:
-            reqs, reason = _requirements(manifest)
+            reqs, reason = _requirements(c)
             requirements[name] = reqs
         if reason is not None:
             rejected[name] = reason
             continue
-        why_disabled = plugin_filter.disabled_reason(name, bool(manifest.get("enabled", True)))
+        why_disabled = plugin_filter.disabled_reason(name, c.enabled_by_manifest)
         if why_disabled is not None:
             disabled[name] = why_disabled
 
@@ -217,14 +216,14 @@ def resolve(
     )
 
 
-def _compat_problem(manifest: Mapping[str, object], host: Version) -> str | None:
-    api = str(manifest.get("api_version") or "1.0")
+def _compat_problem(candidate: PluginCandidate, host: Version) -> str | None:
+    api = candidate.api_version
     if not api_version_supported(api):
         return (
             f"needs plugin API {api}, but this host implements "
             f"{', '.join(SUPPORTED_API_VERSIONS)}"
         )
-    minimum = manifest.get("min_plexichat_version")
+    minimum = candidate.min_plexichat_version
     if minimum:
         try:
             if host < Version(str(minimum)):
@@ -234,15 +233,15 @@ def _compat_problem(manifest: Mapping[str, object], host: Version) -> str | None
     return None
 
 
-def _requirements(manifest: Mapping[str, object]) -> tuple[list[Requirement], str | None]:
+def _requirements(candidate: PluginCandidate) -> tuple[list[Requirement], str | None]:
     reqs: list[Requirement] = []
-    items = manifest.get("dependencies") or []
+    items = candidate.dependencies
     if not items:
         return reqs, None
     # Imported only when needed: it costs more than the rest of `plugins list`.
     from packaging.requirements import InvalidRequirement, Requirement
 
-    for item in items:  # type: ignore[attr-defined]
+    for item in items:
         try:
             reqs.append(Requirement(str(item)))
         except InvalidRequirement as exc:

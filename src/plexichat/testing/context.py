@@ -8,18 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..context import HostServices, PluginContext
+    from ..manifest import PluginManifest
 
 __all__ = ["context_services", "installed_manifest", "make_plugin_context"]
 
 
 def installed_manifest(name: str) -> dict[str, Any] | None:
-    """The validated manifest of the installed plugin ``name`` (None when not installed
-    or rejected). Reads ``plugin.json`` without importing the plugin."""
+    """The validated manifest of the installed plugin ``name`` as JSON data (None when
+    not installed or rejected). Reads ``plugin.json`` without importing the plugin."""
     from ..kernel.discovery import discover
 
     for candidate in discover():
         if candidate.name == name and candidate.manifest is not None:
-            return dict(candidate.manifest)
+            return candidate.manifest.model_dump(mode="json")
     return None
 
 
@@ -55,13 +56,14 @@ def make_plugin_context(
     services: HostServices,
     permissions: Iterable[str] | None = None,
     config: Mapping[str, Any] | None = None,
-    manifest: Mapping[str, Any] | None = None,
+    manifest: PluginManifest | Mapping[str, Any] | None = None,
     app: Any = None,
 ) -> PluginContext:
     """The context the host would hand plugin ``name``.
 
-    - ``manifest``: by default the installed plugin's ``plugin.json`` (or just
-      ``{"name": name}`` when it is not installed).
+    - ``manifest``: a :class:`~plexichat.manifest.PluginManifest` or ``plugin.json``
+      data (validated as the host does); by default the installed plugin's
+      ``plugin.json`` (or just ``{"name": name}`` when it is not installed).
     - ``permissions``: what is granted; by default what the manifest requests (the
       host's default on first enable). Pass ``[]`` to grant nothing.
     - ``config``: the plugin's settings. When the manifest has a ``settings_schema``,
@@ -69,20 +71,24 @@ def make_plugin_context(
       (:class:`~plexichat.settings.SettingsInvalid` on error), as the host does.
     """
     from ..context import PluginContext
+    from ..manifest import PluginManifest
     from ..settings import fill_defaults, validate_settings
 
-    if manifest is None:
-        manifest = installed_manifest(name) or {"name": name}
+    if isinstance(manifest, PluginManifest):
+        typed = manifest
+    else:
+        data = manifest if manifest is not None else installed_manifest(name) or {}
+        typed = PluginManifest.model_validate({"name": name, **data})
     if permissions is None:
-        permissions = manifest.get("permissions", [])
+        permissions = typed.permissions
     settings = dict(config or {})
-    schema = manifest.get("settings_schema")
+    schema = typed.settings_schema
     if schema:
         settings = fill_defaults(schema, settings)
         validate_settings(name, schema, settings)
     return PluginContext(
         name,
-        manifest,
+        typed,
         Path(data_dir) / "plugins" / name,
         config=settings,
         granted=frozenset(permissions),

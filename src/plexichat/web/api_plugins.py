@@ -155,7 +155,8 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
         raise HTTPException(404, f"no plugin named {name!r} is installed")
     return {
         **_summary(record),
-        "manifest": record.candidate.manifest,
+        "manifest": (record.candidate.manifest.model_dump(mode="json")
+                     if record.candidate.manifest is not None else None),
         "problems": record.candidate.problems,
         "warnings": record.warnings,
         "hooks": host.hooks_of(name),

@@ -10,9 +10,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from .. import __version__
+from .. import __version__, adapters
 from ..config import HostSettings
-from ..contributions import RouterSpec, normalize_routers
+from ..contributions import RouterSpec
 from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
@@ -180,8 +180,8 @@ class PluginRoutes:
         taken = self._taken()
         for value in returned:
             try:
-                specs = normalize_routers(value)
-            except TypeError as exc:
+                specs = adapters.routers(record.name, value)
+            except adapters.ContributionError as exc:
                 record.warnings.append(str(exc))
                 continue
             for spec in specs:

@@ -22,6 +22,7 @@ the n-th folder from ``register_docs``).
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 import threading
@@ -35,10 +36,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from .. import adapters
 from ..contributions import DocsSpec
 from ..kernel.lifecycle import PluginRecord
 from .safe_paths import clean_relative, is_inside, resolve_inside
 from .ui_render import error_page, plugin_hook_values, render
+
+log = logging.getLogger("plexichat.web.docs")
 
 __all__ = ["Document", "DocSource", "core_docs_dir", "render_document", "router",
            "sanitize", "search_documents"]
@@ -216,13 +220,14 @@ async def _plugin_sources(request: Request, record: PluginRecord) -> list[DocSou
                                      record.name))
             seen.add(folder)
     extra = 0
+    specs: list[DocsSpec] = []
     for value in await plugin_hook_values(request, record, "register_docs"):
-        if isinstance(value, DocsSpec):
-            directory, title = Path(value.directory), value.title
-        elif isinstance(value, (str, os.PathLike)):
-            directory, title = Path(value), ""
-        else:
-            continue
+        try:
+            specs.extend(adapters.docs(record.name, value))
+        except adapters.ContributionError as exc:
+            log.warning("%s", exc)
+    for spec in specs:
+        directory, title = Path(spec.directory), spec.title
         if not directory.is_absolute() and package:
             directory = Path(package) / directory
         try:

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import mimetypes
 import urllib.parse
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from .. import adapters
 from ..contributions import UIPageSpec
 from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
@@ -65,6 +66,8 @@ from .ui_session import (
     session_cookie,
     sessions_of,
 )
+
+log = logging.getLogger("plexichat.web.ui")
 
 __all__ = ["SESSION_COOKIE", "install", "router"]
 
@@ -98,18 +101,15 @@ async def _answer(request: Request, exc: Exception) -> Response:
 async def ui_pages(request: Request, record: PluginRecord) -> list[UIPageSpec]:
     """A plugin's UI pages: the manifest's ``ui_pages``, then ``register_ui_pages``."""
     pages: list[UIPageSpec] = []
-    for item in (record.candidate.manifest or {}).get("ui_pages", []):
-        pages.append(UIPageSpec(name=str(item["name"]), title=str(item["title"]),
-                                path=str(item["path"]),
-                                description=str(item.get("description", ""))))
+    declared = record.candidate.manifest.ui_pages if record.candidate.manifest else []
+    for item in declared:
+        pages.append(UIPageSpec(name=item.name, title=item.title, path=item.path,
+                                description=item.description))
     for value in await plugin_hook_values(request, record, "register_ui_pages"):
-        if isinstance(value, UIPageSpec):
-            pages.append(value)
-        elif isinstance(value, Mapping) and "name" in value and "path" in value:
-            pages.append(UIPageSpec(name=str(value["name"]),
-                                    title=str(value.get("title") or value["name"]),
-                                    path=str(value["path"]),
-                                    description=str(value.get("description", ""))))
+        try:
+            pages.extend(adapters.ui_pages(record.name, value))
+        except adapters.ContributionError as exc:
+            log.warning("%s", exc)
     unique: dict[str, UIPageSpec] = {}
     for page in pages:
         if clean_relative(page.name) is not None and "/" not in page.name:
@@ -305,7 +305,8 @@ async def _detail(request: Request, record: PluginRecord, *, status: int = 200,
         messages.extend(errors_by_field(errors, fields, schema))
     return await render(
         request, "plugin_detail.html", status=status, title=name, record=record,
-        detail=detail, manifest=record.candidate.manifest or {},
+        detail=detail, manifest=(record.candidate.manifest.model_dump(mode="json")
+                                 if record.candidate.manifest is not None else {}),
         health=await _health(host, record),
         health_checks=(await host.health(name)).checks
         if record.state is PluginState.STARTED else {},

@@ -96,7 +96,8 @@ async def error_page(request: Request, status: int, message: str) -> HTMLRespons
 
 
 async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) -> list[Any]:
-    """What a started plugin's ``hook`` returns (flattened), asked once per plugin load."""
+    """What a started plugin's implementations of ``hook`` return (one value each, for
+    :mod:`plexichat.adapters`), asked once per plugin load."""
     host = _host(request)
     if (record.state is not PluginState.STARTED or record.obj is None
             or not host.pm.is_registered(record.obj)):
@@ -108,9 +109,7 @@ async def plugin_hook_values(request: Request, record: PluginRecord, hook: str) 
     results = await host.dispatcher.acall(hook, only=record.name, context=record.context,
                                           timeout=host.settings.health_timeout,
                                           sync_in_thread=True)
-    values: list[Any] = []
-    for value in results.values:
-        values.extend(value if isinstance(value, (list, tuple)) else [value])
+    values = list(results.values)
     cache[(record.name, hook)] = (record.obj, values)
     return values
 
