@@ -48,8 +48,8 @@ import pluggy
 
 from plexichat import hookspecs
 from plexichat.chat.types import MessageDraft
+from plexichat.kernel.chain import PROBATION_CALLS
 from plexichat.kernel.discovery import discover
-from plexichat.kernel.dispatch import PROBATION_CALLS
 from plexichat.markers import PROJECT_NAME, hookimpl
 from plexichat.testing.app import build_app, wait_ready
 

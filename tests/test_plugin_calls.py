@@ -13,7 +13,7 @@ import threading
 import pluggy
 import pytest
 
-from plexichat.kernel import dispatch
+from plexichat.kernel import chain
 from plexichat.kernel.calls import HookTimeout, PluginCalls, run_plugin_code
 from plexichat.kernel.dispatch import Dispatcher, ImplementationFailed
 from plexichat.kernel.threads import PluginExit
@@ -188,8 +188,8 @@ def pm():
 
 @pytest.fixture
 def every_call_is_quick(monkeypatch):
-    monkeypatch.setattr(dispatch, "QUICK_CALL", float("inf"))
-    monkeypatch.setattr(dispatch, "PROBATION_CALLS", 3)
+    monkeypatch.setattr(chain, "QUICK_CALL", float("inf"))
+    monkeypatch.setattr(chain, "PROBATION_CALLS", 3)
 
 
 def where_it_ran(threads):
@@ -250,7 +250,7 @@ def test_an_inline_call_that_holds_the_loop_goes_back_to_a_thread_with_a_warning
         for _ in range(4):
             await dispatcher.afilter("on_message", "m", arg="message", step=_keep,
                                      context_of=_no_context, timeout=1.0)
-        monkeypatch.setattr(dispatch, "INLINE_LIMIT", -1.0)  # every call is too long now
+        monkeypatch.setattr(chain, "INLINE_LIMIT", -1.0)  # every call is too long now
         for _ in range(3):
             await dispatcher.afilter("on_message", "m", arg="message", step=_keep,
                                      context_of=_no_context, timeout=1.0)

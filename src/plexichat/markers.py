@@ -15,6 +15,9 @@ PROJECT_NAME = "plexichat"
 ENTRY_POINT_GROUP = "plexichat.plugins"
 """The entry-point group a distribution registers its plugins in (name = plugin name)."""
 
+BLOCKING_ATTRIBUTE = "plexichat_blocking"
+"""Set (to True) on a function by :func:`blocking`."""
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks a function in :mod:`plexichat.hookspecs` as an extension point."""
 
@@ -35,5 +38,5 @@ def blocking(function: F) -> F:
         def message_will_post(message, context):
             ...  # calls a remote service
     """
-    setattr(function, "plexichat_blocking", True)  # noqa: B010
+    setattr(function, BLOCKING_ATTRIBUTE, True)
     return function

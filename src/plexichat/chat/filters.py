@@ -5,7 +5,7 @@ Each filter receives the draft the previous one left and may change its text, re
 :meth:`~plexichat.kernel.dispatch.Dispatcher.afilter` call per message, so isolation,
 attribution, the fault budget and ``filter_timeout`` are the dispatcher's; plain filters
 run in a worker thread until they have proved quick (see
-:class:`~plexichat.kernel.dispatch.Probation`).
+:class:`~plexichat.kernel.chain.Probation`).
 
 Failure policy: a filter that raises, times out (``filter_timeout``) or returns
 something else than a :class:`~plexichat.chat.types.MessageDraft`, a

@@ -21,9 +21,9 @@ fault budget:
   message. Implementations are called directly from a pre-built plan (function,
   argument shape, the plugin's context); coroutines are awaited directly, and only if
   the chain really waits is it driven under per-implementation deadlines
-  (:class:`_Supervised`), so a chain that never waits arms no timer. Plain functions
-  start on probation in a worker thread and run inline once proved quick
-  (:class:`Probation`).
+  (:class:`~plexichat.kernel.chain.Supervised`), so a chain that never waits arms no
+  timer. Plain functions start on probation in a worker thread and run inline once
+  proved quick (:class:`~plexichat.kernel.chain.Probation`).
 
 The plans (the ordered implementations with their argument names, whether each is a
 coroutine function, grouped per plugin for ``only=``) are computed once and reused
@@ -42,31 +42,27 @@ its plugin with one call.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Container, Generator
+from collections.abc import Callable, Container
 from typing import Any
 
 import pluggy
 
-from .calls import HookTimeout, PluginCalls, Resumed, run_plugin_code, settle
+from . import chain
+from .calls import HookTimeout, PluginCalls, run_plugin_code, settle
+from .chain import ASYNC, INLINE, Cursor, Probation, Step, Supervised
 from .failures import FailureLog, PluginFailure
 from .threads import PluginExit, run_in_daemon_thread
 
 __all__ = [
-    "INLINE_LIMIT",
-    "PROBATION_CALLS",
-    "QUICK_CALL",
     "Dispatcher",
     "HookFailure",
     "HookResults",
     "HookStats",
     "HookTimeout",
     "ImplementationFailed",
-    "Probation",
-    "SlowInlineCall",
 ]
 
 log = logging.getLogger("plexichat.kernel.dispatch")
@@ -118,15 +114,6 @@ class HookStats:
         return {"calls": self.calls, "failures": self.failures, "seconds": self.seconds}
 
 
-PROBATION_CALLS = 20
-"""Quick calls in a row, in a worker thread, before a plain function runs inline."""
-QUICK_CALL = 0.001
-"""The most seconds a call on probation may take to count as quick."""
-INLINE_LIMIT = 0.020
-"""Seconds an inline call may take; one that takes longer goes back to a worker thread
-for good."""
-
-
 class ImplementationFailed(Exception):
     """A fail-closed implementation failed (raised by :meth:`Dispatcher.afilter`).
 
@@ -141,71 +128,7 @@ class ImplementationFailed(Exception):
         self.error = error
 
 
-class SlowInlineCall(Exception):
-    """A plain implementation running inline held the event loop too long.
-
-    Recorded on its plugin as a warning (not counted against the fault budget); the
-    implementation runs in a worker thread from then on.
-    """
-
-
-class Probation:
-    """Where one plugin's plain implementation of one hook runs in a chain
-    (:meth:`Dispatcher.afilter`, the chat filters).
-
-    Handing a call to a worker thread costs about a hundred microseconds; calling a
-    quick function inline costs well under one. So a plain implementation starts on
-    probation in a worker thread, bounded by the caller's deadline. After
-    :data:`PROBATION_CALLS` calls in a row that each took less than :data:`QUICK_CALL`
-    seconds it runs inline. An inline call that takes longer than :data:`INLINE_LIMIT`
-    (it blocked the event loop that long: an inline call cannot be interrupted) sends
-    it back to a worker thread for good and records a :class:`SlowInlineCall` warning
-    on its plugin. A function marked :func:`plexichat.markers.blocking` never runs
-    inline. The state outlives call plans (it is kept per plugin and hook, for the
-    same function).
-    """
-
-    __slots__ = ("function", "hook", "inline", "pinned", "plugin", "quick")
-
-    def __init__(self, plugin: str, hook: str, function: Callable[..., Any]) -> None:
-        self.plugin = plugin
-        self.hook = hook
-        self.function = function
-        self.quick = 0
-        self.inline = False
-        self.pinned = bool(getattr(function, BLOCKING_ATTRIBUTE, False))
-        """In a worker thread for good (marked blocking, or once too slow inline)."""
-
-    def ran_in_thread(self, seconds: float) -> bool:
-        """Count a call made in a worker thread that took ``seconds`` (its own time);
-        True when that call ended the probation (from now on: inline)."""
-        if self.pinned or self.inline:
-            return False
-        if seconds >= QUICK_CALL:
-            self.quick = 0
-            return False
-        self.quick += 1
-        if self.quick >= PROBATION_CALLS:
-            self.inline = True
-            return True
-        return False
-
-    def ran_inline(self, dispatcher: Dispatcher, seconds: float) -> None:
-        """Check an inline call that took ``seconds``; too slow: back to a thread."""
-        if seconds <= INLINE_LIMIT:
-            return
-        self.inline = False
-        self.pinned = True
-        dispatcher.note_failure(self.plugin, self.hook, SlowInlineCall(
-            f"a call held the event loop {seconds * 1000:.0f} ms (limit "
-            f"{INLINE_LIMIT * 1000:.0f} ms); it runs in a worker thread from now on"))
-
-
-BLOCKING_ATTRIBUTE = "plexichat_blocking"
-"""Set (to True) on a function by :func:`plexichat.markers.blocking`."""
-
-
-class _Impl:
+class Implementation:
     """One planned implementation: its plugin, function, argument names, statistics and
     probation."""
 
@@ -226,140 +149,23 @@ class _Plan:
 
     __slots__ = ("by_plugin", "impls", "steps", "steps_arg", "steps_for")
 
-    def __init__(self, impls: tuple[_Impl, ...]):
+    def __init__(self, impls: tuple[Implementation, ...]):
         self.impls = impls
-        self.steps: tuple[_Step, ...] = ()
+        self.steps: tuple[Step, ...] = ()
         """The implementations as :meth:`Dispatcher.afilter` calls them."""
         self.steps_arg = ""
         self.steps_for: Callable[[str], Any] | None = None
-        by_plugin: dict[str, list[_Impl]] = {}
+        by_plugin: dict[str, list[Implementation]] = {}
         for impl in impls:
             by_plugin.setdefault(impl.plugin, []).append(impl)
         self.by_plugin = {plugin: tuple(group) for plugin, group in by_plugin.items()}
 
-    def chain_steps(self, arg: str, context_of: Callable[[str], Any]) -> tuple[_Step, ...]:
+    def chain_steps(self, arg: str, context_of: Callable[[str], Any]) -> tuple[Step, ...]:
         """Plan the calls of :meth:`Dispatcher.afilter` (kept until the plan changes)."""
-        self.steps = tuple(_Step(impl, arg, context_of(impl.plugin)) for impl in self.impls)
+        self.steps = tuple(Step(impl, arg, context_of(impl.plugin)) for impl in self.impls)
         self.steps_arg = arg
         self.steps_for = context_of
         return self.steps
-
-
-_INLINE = "inline"
-_ASYNC = "async"
-_THREAD = "thread"
-
-
-class _Step:
-    """One implementation in a chain, as it is called until the plan changes: its
-    function, how its arguments are passed, its context and where it runs (``mode``)."""
-
-    __slots__ = ("arg", "argnames", "context", "function", "mode", "plugin", "probation",
-                 "shape", "stats")
-
-    def __init__(self, impl: _Impl, arg: str, context: Any) -> None:
-        self.plugin = impl.plugin
-        self.function = impl.function
-        self.argnames = impl.argnames
-        self.stats = impl.stats
-        self.probation = impl.probation
-        self.arg = arg
-        self.context = context
-        self.shape = {(arg, "context"): 2, (arg,): 1}.get(impl.argnames, 0)
-        """2: ``f(value, context)``; 1: ``f(value)``; 0: see :meth:`args`."""
-        self.mode = (_ASYNC if impl.is_async else
-                     _INLINE if impl.probation.inline else _THREAD)
-
-    def args(self, value: Any) -> list[Any]:
-        """The positional arguments for ``value`` (a missing one raises KeyError)."""
-        given = {self.arg: value, "context": self.context}
-        return [given[name] for name in self.argnames]
-
-
-class _Cursor:
-    """When the running implementation of a chain started (for its deadline)."""
-
-    __slots__ = ("started",)
-
-    def __init__(self) -> None:
-        self.started = 0.0
-
-
-class _Supervised:
-    """The rest of a chain that waited: each implementation bounded by ``timeout``.
-
-    The chain awaits its implementations directly. Once it waits, this drives it: each
-    time it waits, the running implementation's deadline (``cursor.started`` +
-    ``timeout``) is armed, re-armed when another implementation is running. When a
-    deadline passes, the task is woken (as a cancellation, taken back at once) and a
-    :class:`HookTimeout` is thrown into the chain where the implementation waits: that
-    implementation fails and the chain goes on with the next one.
-    """
-
-    __slots__ = ("chain", "cursor", "pending", "timeout")
-
-    def __init__(self, chain: Any, pending: Any, cursor: _Cursor, timeout: float | None):
-        self.chain = chain
-        self.pending = pending
-        self.cursor = cursor
-        self.timeout = timeout
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        chain, pending, cursor, timeout = self.chain, self.pending, self.cursor, self.timeout
-        if timeout is None:
-            return (yield from Resumed(chain, pending).__await__())
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        armed_for = -1.0
-        handle: asyncio.TimerHandle | None = None
-        expired = [False]
-
-        def expire() -> None:
-            expired[0] = True
-            if task is not None:
-                task.cancel()
-
-        try:
-            while True:
-                if cursor.started != armed_for:  # another implementation waits
-                    if handle is not None:
-                        handle.cancel()
-                    armed_for = cursor.started
-                    handle = loop.call_later(max(0.0, armed_for + timeout - _perf()), expire)
-                try:
-                    sent = yield pending
-                except GeneratorExit:
-                    chain.close()
-                    raise
-                except asyncio.CancelledError as exc:
-                    if expired[0]:
-                        expired[0] = False
-                        uncancel = getattr(task, "uncancel", None)
-                        if uncancel is None or uncancel() == 0:  # ours alone
-                            thrown: BaseException = HookTimeout(
-                                f"did not finish within {timeout:g} s")
-                            armed_for = -1.0
-                        else:
-                            thrown = exc
-                    else:
-                        thrown = exc
-                    try:
-                        pending = chain.throw(thrown)
-                    except StopIteration as stop:
-                        return stop.value
-                except BaseException as exc:
-                    try:
-                        pending = chain.throw(exc)
-                    except StopIteration as stop:
-                        return stop.value
-                else:
-                    try:
-                        pending = chain.send(sent)
-                    except StopIteration as stop:
-                        return stop.value
-        finally:
-            if handle is not None:
-                handle.cancel()
 
 
 class Dispatcher:
@@ -409,7 +215,8 @@ class Dispatcher:
             probation = self._probation.get(key)
             if probation is None or probation.function is not impl.function:
                 probation = self._probation[key] = Probation(plugin, hook_name, impl.function)
-            plan.append(_Impl(plugin, impl.function, tuple(impl.argnames), stats, probation))
+            plan.append(Implementation(plugin, impl.function, tuple(impl.argnames), stats,
+                                       probation))
         result = _Plan(tuple(plan))
         self._plans[hook_name] = result
         return result
@@ -518,28 +325,28 @@ class Dispatcher:
         steps = plan.steps
         if plan.steps_for is not context_of or plan.steps_arg != arg:
             steps = plan.chain_steps(arg, context_of)
-        cursor = _Cursor()
+        cursor = Cursor()
         chain = self._chain(hook_name, steps, value, step, fail_closed, cursor)
         try:  # most chains never wait: they finish here, with no timer armed
             pending = chain.send(None)
         except StopIteration as stop:
             return stop.value
-        return await _Supervised(chain, pending, cursor, timeout)
+        return await Supervised(chain, pending, cursor, timeout)
 
-    async def _chain(self, hook_name: str, steps: tuple[_Step, ...], value: Any,
+    async def _chain(self, hook_name: str, steps: tuple[Step, ...], value: Any,
                      step: Callable[[str, Any, Any, bool], Any], fail_closed: Container[str],
-                     cursor: _Cursor) -> Any:
+                     cursor: Cursor) -> Any:
         """The loop of :meth:`afilter`: each implementation awaited directly (a deadline
-        is armed by :class:`_Supervised` only if the chain waits)."""
+        is armed by :class:`Supervised` only if the chain waits)."""
         consecutive = self._consecutive
         perf = _perf
-        limit = INLINE_LIMIT
+        limit = chain.INLINE_LIMIT
         t0 = perf()
         for s in steps:
             try:
                 try:
                     mode = s.mode
-                    if mode is _INLINE:  # a plain function that proved quick
+                    if mode is INLINE:  # a plain function that proved quick
                         shape = s.shape
                         if shape == 2:
                             result = s.function(value, s.context)
@@ -554,7 +361,7 @@ class Dispatcher:
                             cursor.started = t0
                             result = await result
                             t1 = perf()
-                    elif mode is _ASYNC:
+                    elif mode is ASYNC:
                         cursor.started = t0
                         shape = s.shape
                         if shape == 2:
@@ -593,12 +400,12 @@ class Dispatcher:
                 t0 = perf()
         return value
 
-    def _held_the_loop(self, hook_name: str, step: _Step, seconds: float) -> None:
+    def _held_the_loop(self, hook_name: str, step: Step, seconds: float) -> None:
         """An inline call of ``step`` took ``seconds``: too long, back to a thread."""
         step.probation.ran_inline(self, seconds)
         self._plans.pop(hook_name, None)
 
-    async def _invoke(self, impl: _Impl, args: list[Any], timeout: float | None,
+    async def _invoke(self, impl: Implementation, args: list[Any], timeout: float | None,
                       sync_in_thread: bool, started: float) -> Any:
         """One call of :meth:`acall` that may wait: a coroutine, or (``sync_in_thread``)
         a plain function in a daemon worker thread, so that a call that never returns
