@@ -259,3 +259,20 @@ def test_no_index_without_the_discovery_index(site, cli, tmp_path):
     cli("--help", PLEXICHAT_DISCOVERY_INDEX="0")
     assert index_files(tmp_path) == []
     assert cli("--help", PLEXICHAT_DISCOVERY_INDEX="0").plugins == ["plx_tool"]
+
+
+def test_a_plugin_that_failed_is_tried_again(site, cli):
+    make_plugin(site, "tool", code=TOOL)
+    make_plugin(site, "broken", code=(
+        "import os\n"
+        "if 'BROKEN_FIXED' not in os.environ:\n"
+        "    raise SystemExit('configuration missing')\n" + OTHER))
+    assert "configuration missing" in cli("--help").err
+    assert "configuration missing" in cli("--help").err  # from the index, tried again
+    fixed = cli("--help", BROKEN_FIXED="1")
+    assert fixed.err == ""
+    assert "Another plugin's command." in fixed.out
+    assert fixed.plugins == ["plx_broken", "plx_tool"]  # the index was rebuilt
+    served = cli("--help", BROKEN_FIXED="1")
+    assert served.plugins == []
+    assert served.out == fixed.out

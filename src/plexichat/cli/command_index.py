@@ -53,6 +53,8 @@ class CommandIndex:
     commands: list[PluginCommandRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """What collecting them reported on stderr, in order."""
+    failed: list[str] = field(default_factory=list)
+    """Plugins that did not load or add commands: their commands are not known."""
 
 
 def index_file() -> Path:
@@ -96,6 +98,7 @@ def read_index(key: str) -> CommandIndex | None:
                                           CommandRecord.from_json(item["record"]))
                       for item in data["commands"]],
             warnings=[str(w) for w in data["warnings"]],
+            failed=[str(name) for name in data["failed"]],
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -110,6 +113,7 @@ def write_index(index: CommandIndex) -> None:
         "commands": [{"plugin": c.plugin, "record": c.record.to_json()}
                      for c in index.commands],
         "warnings": index.warnings,
+        "failed": index.failed,
     }
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

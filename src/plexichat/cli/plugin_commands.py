@@ -12,13 +12,18 @@ plugins it depends on) only.
 A plugin that fails to import, or whose command name is taken, is reported on stderr
 and the CLI carries on. The index keeps those reports, and every run it serves prints
 them again, so an operator sees the same warnings whether or not the index was used.
+A plugin that failed (to import, or in ``register_commands``) is tried again, quietly,
+on every run the index serves: its commands are unknown, and a failure that was
+passing (a missing setting, since provided) must not hide them; once it succeeds the
+index is rebuilt.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Collection
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -61,20 +66,14 @@ class PluginCommandGroup(click.Group):
         """Fill ``found`` from the command index, or collect and record the commands."""
         from ..kernel.discovery import discover
         from ..storage.readonly import operator_states
-        from .command_index import (
-            CommandIndex,
-            PluginCommandRecord,
-            index_key,
-            read_index,
-            write_index,
-        )
+        from .command_index import index_key, read_index
 
         candidates, operator = discover(), operator_states()
         resolution = _Resolution(candidates, operator)
         use_index = os.environ.get("PLEXICHAT_DISCOVERY_INDEX", "1") != "0"
         key = index_key(candidates, os.environ, operator) if use_index else ""
         index = read_index(key) if use_index else None
-        if index is not None:
+        if index is not None and self._still_failing(resolution, index.failed):
             from .recorded import recorded_command
 
             for message in index.warnings:
@@ -83,28 +82,30 @@ class PluginCommandGroup(click.Group):
                 found[item.record.name] = recorded_command(
                     item.record, _RealCommand(self, resolution, item, index.warnings))
             return
-        warnings: list[str] = []
-        owners = self._collect(resolution(), found, warnings)
-        if not use_index:
-            return
-        from .recorded import record_command
+        collected = self._collect(resolution(), found, _warn)
+        if use_index:
+            _write(root, key, found, collected)
 
-        written = CommandIndex(key=key, warnings=warnings)
-        for name, command in found.items():
-            try:
-                record = record_command(command, root, name)
-            except Exception:  # a command that cannot be recorded is not cached at all
-                return
-            written.commands.append(PluginCommandRecord(owners[name], record))
-        write_index(written)
+    def _still_failing(self, resolution: _Resolution, failed: list[str]) -> bool:
+        """Whether the plugins that failed when the index was built fail still.
+
+        They are tried again on every run the index serves (quietly): one that loads and
+        adds its commands now makes the index stale.
+        """
+        if not failed:
+            return True
+        order = resolution().order
+        retried = self._collect(resolution(), {}, lambda message: None,
+                                only=_with_dependencies(order, failed))
+        return set(failed) <= retried.failed
 
     def _collect(self, resolution: Resolution, found: dict[str, click.Command],
-                 warnings: list[str], only: set[str] | None = None,
-                 shown: Collection[str] = ()) -> dict[str, str]:
+                 report: Callable[[str], object], only: set[str] | None = None,
+                 ) -> _Collected:
         """Import the plugins (those in ``only``, or all) and collect their commands.
 
-        Fills ``found`` and returns which plugin added each command; every problem is
-        appended to ``warnings`` and printed, unless it is among those ``shown`` already.
+        Fills ``found``; every problem is passed to ``report`` (which prints it, or not)
+        and kept in the result.
         """
         import pluggy
 
@@ -113,10 +114,15 @@ class PluginCommandGroup(click.Group):
         from ..kernel.loading import call_each, load_object, register_plugin
         from ..markers import PROJECT_NAME
 
+        collected = _Collected()
+
         def warn(message: str) -> None:
-            warnings.append(message)
-            if message not in shown:
-                _warn(message)
+            collected.warnings.append(message)
+            report(message)
+
+        def fail(plugin: str, message: str) -> None:
+            collected.failed.add(plugin)
+            warn(f"plugin {plugin}: {message}")
 
         pm = pluggy.PluginManager(PROJECT_NAME)
         pm.add_hookspecs(hookspecs)
@@ -128,25 +134,24 @@ class PluginCommandGroup(click.Group):
                 continue
             missing = [d for d in _dependencies(candidate) if d in resolved and d not in loaded]
             if missing:
-                warn(f"plugin {name}: not loaded: a dependency failed to load")
+                fail(name, "not loaded: a dependency failed to load")
                 continue
             try:
                 obj = load_object(candidate)
             except BaseException as exc:  # SystemExit included: the plugin's, not ours
-                warn(f"plugin {name}: not loaded: {type(exc).__name__}: {exc}")
+                fail(name, f"not loaded: {type(exc).__name__}: {exc}")
                 continue
             problem = register_plugin(pm, name, obj)
             if problem:
-                warn(f"plugin {name}: {problem}")
+                fail(name, problem)
                 continue
             loaded.add(name)
-        owners: dict[str, str] = {}
+        owners = collected.owners
         # In load order: on a clash, the plugin loaded later is the one refused, as with
         # routes.
         for plugin, value, error in call_each(pm, "register_commands", context=None):
             if error is not None:
-                warn(f"plugin {plugin}: register_commands raised "
-                     f"{type(error).__name__}: {error}")
+                fail(plugin, f"register_commands raised {type(error).__name__}: {error}")
                 continue
             if value is None:
                 continue
@@ -160,7 +165,35 @@ class PluginCommandGroup(click.Group):
                 else:
                     found[name] = command
                     owners[name] = plugin
-        return owners
+        return collected
+
+
+@dataclass
+class _Collected:
+    """What one collection found besides the commands."""
+
+    owners: dict[str, str] = field(default_factory=dict)
+    """Command name -> the plugin that added it."""
+    warnings: list[str] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+    """Plugins that did not load, or whose ``register_commands`` raised."""
+
+
+def _write(root: click.Context, key: str, found: dict[str, click.Command],
+           collected: _Collected) -> None:
+    """Record the commands ``found`` in the command index."""
+    from .command_index import CommandIndex, PluginCommandRecord, write_index
+    from .recorded import record_command
+
+    index = CommandIndex(key=key, warnings=collected.warnings,
+                         failed=sorted(collected.failed))
+    for name, command in found.items():
+        try:
+            record = record_command(command, root, name)
+        except Exception:  # a command that cannot be recorded: no index at all
+            return
+        index.commands.append(PluginCommandRecord(collected.owners[name], record))
+    write_index(index)
 
 
 class _RealCommand:
@@ -176,8 +209,8 @@ class _RealCommand:
 
         found: dict[str, click.Command] = {}
         resolution = self.resolution()
-        self.group._collect(resolution, found, [], only=self._needed(resolution),
-                            shown=self.shown)
+        self.group._collect(resolution, found, self._report,
+                            only=_with_dependencies(resolution.order, [self.plugin]))
         command = found.get(self.name)
         if command is None:
             forget_index()
@@ -186,18 +219,23 @@ class _RealCommand:
                 "the command list is rebuilt on the next run")
         return command
 
-    def _needed(self, resolution: Resolution) -> set[str]:
-        """The plugin and, transitively, the resolved plugins it depends on."""
-        by_name = {c.name: c for c in resolution.order}
-        needed: set[str] = set()
-        todo = [self.plugin]
-        while todo:
-            name = todo.pop()
-            if name in needed or name not in by_name:
-                continue
-            needed.add(name)
-            todo.extend(_dependencies(by_name[name]))
-        return needed
+    def _report(self, message: str) -> None:
+        if message not in self.shown:  # printed from the index already
+            _warn(message)
+
+
+def _with_dependencies(order: list[PluginCandidate], plugins: list[str]) -> set[str]:
+    """``plugins`` and, transitively, the plugins of ``order`` they depend on."""
+    by_name = {c.name: c for c in order}
+    needed: set[str] = set()
+    todo = list(plugins)
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        todo.extend(_dependencies(by_name[name]))
+    return needed
 
 
 class _Resolution:
@@ -226,7 +264,7 @@ def _dependencies(candidate: PluginCandidate) -> list[str]:
     return [Requirement(r.split(";")[0]).name for r in requirements]
 
 
-def _commands(plugin: str, value: Any, warn: Any) -> list[click.Command]:
+def _commands(plugin: str, value: Any, warn: Callable[[str], None]) -> list[click.Command]:
     if inspect.iscoroutine(value):
         value.close()
         warn(f"plugin {plugin}: register_commands must be a plain function, not async")

@@ -29,6 +29,9 @@ import click
 
 __all__ = ["CommandRecord", "ParamShape", "record_command", "recorded_command"]
 
+# click 8.2+ raises this for a command that shows its help when given no arguments
+# (8.1 prints the help and exits instead, which needs no special case).
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 _RENDERING = ("format_help", "format_usage", "format_help_text", "format_options",
               "format_epilog", "format_commands", "get_help", "get_usage",
               "collect_usage_pieces", "parse_args", "make_context", "invoke")
@@ -203,7 +206,7 @@ class RecordedCommand(click.Command):
             return
         try:
             click.Command.make_context(self, info_name, list(args), parent=parent)
-        except click.exceptions.NoArgsIsHelpError:
+        except _NO_ARGS_IS_HELP:
             raise
         except click.UsageError:
             return
@@ -257,11 +260,14 @@ class RecordedGroup(RecordedCommand, click.Group):
             return
         try:
             ctx = click.Command.make_context(self, info_name, list(args), parent=parent)
-        except click.exceptions.NoArgsIsHelpError:
+        except _NO_ARGS_IS_HELP:
             raise
         except click.UsageError:
             return
-        rest = [*ctx._protected_args, *ctx.args]
+        protected = getattr(ctx, "_protected_args", None)
+        if protected is None:  # click 8.1
+            protected = getattr(ctx, "protected_args", [])
+        rest = [*protected, *ctx.args]
         if not rest:
             return
         try:
