@@ -276,3 +276,16 @@ def test_a_plugin_that_failed_is_tried_again(site, cli):
     served = cli("--help", BROKEN_FIXED="1")
     assert served.plugins == []
     assert served.out == fixed.out
+
+
+def test_running_a_command_imports_the_plugins_it_depends_on(site, cli):
+    make_plugin(site, "base", code="")
+    make_plugin(site, "tool", code=TOOL,
+                manifest={"name": "tool", "type": "feature", "dependencies": ["base"]})
+    make_plugin(site, "other", code=OTHER)
+    plugins = "tool,base,other"
+    assert cli("--help", PLEXICHAT_LOAD_PLUGINS=plugins).plugins == [
+        "plx_base", "plx_other", "plx_tool"]
+    ran = cli("solo", PLEXICHAT_LOAD_PLUGINS=plugins)
+    assert (ran.code, ran.out.strip()) == (0, "solo world")
+    assert ran.plugins == ["plx_base", "plx_tool"]

@@ -82,7 +82,8 @@ def index_key(candidates: Iterable[PluginCandidate], environ: Mapping[str, str],
         "filter": [environ.get(name) for name in _FILTER_VARIABLES],
         "operator": dict(operator),
     }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(facts, sort_keys=True, default=_plain)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def read_index(key: str) -> CommandIndex | None:
@@ -130,6 +131,12 @@ def forget_index() -> None:
         index_file().unlink()
     except OSError:
         pass
+
+
+def _plain(value: object) -> object:
+    """JSON for what ``json`` cannot write itself (a typed manifest, say)."""
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else repr(value)
 
 
 def _module_file(candidate: PluginCandidate) -> str:

@@ -256,12 +256,16 @@ class _Resolution:
 
 def _dependencies(candidate: PluginCandidate) -> list[str]:
     """The names of the plugins ``candidate``'s manifest depends on."""
-    requirements = (candidate.manifest or {}).get("dependencies", [])
+    manifest: Any = candidate.manifest
+    if isinstance(manifest, dict):
+        requirements = manifest.get("dependencies") or []
+    else:  # a typed manifest
+        requirements = getattr(manifest, "dependencies", None) or []
     if not requirements:
         return []
     from packaging.requirements import Requirement
 
-    return [Requirement(r.split(";")[0]).name for r in requirements]
+    return [Requirement(str(r).split(";")[0]).name for r in requirements]
 
 
 def _commands(plugin: str, value: Any, warn: Callable[[str], None]) -> list[click.Command]:
