@@ -289,3 +289,30 @@ def test_running_a_command_imports_the_plugins_it_depends_on(site, cli):
     ran = cli("solo", PLEXICHAT_LOAD_PLUGINS=plugins)
     assert (ran.code, ran.out.strip()) == (0, "solo world")
     assert ran.plugins == ["plx_base", "plx_tool"]
+
+
+FANCY = '''
+import click
+from plexichat import hookimpl
+
+class Fancy(click.Command):
+    def format_help(self, ctx, formatter):
+        formatter.write_text("*** fancy help of " + ctx.command_path + " ***")
+
+@hookimpl
+def register_commands():
+    return Fancy("fancy", help="A command with its own help.",
+                 callback=lambda: click.echo("fancy ran"))
+'''
+
+
+def test_a_command_that_renders_its_own_help_is_asked_for_it(site, cli):
+    make_plugin(site, "tool", code=FANCY)
+    cli("--help")
+    listing = cli("--help")
+    assert listing.plugins == []
+    assert "A command with its own help." in listing.out
+    own = cli("fancy", "--help")
+    assert own.plugins == ["plx_tool"]
+    assert own.out.strip() == "*** fancy help of plexichat fancy ***"
+    assert cli("fancy").out.strip() == "fancy ran"

@@ -117,7 +117,8 @@ def record_command(command: click.Command, parent: click.Context,
     except (TypeError, ValueError):
         settings = None
     chained = isinstance(command, click.Group) and command.chain
-    if settings is None or chained or any(_overrides(command, m, base) for m in _RENDERING):
+    if (settings is None or chained or any(_overrides(command, m, base) for m in _RENDERING)
+            or not all(_parses_plainly(p) for p in command.params)):
         record.opaque = True
         return record
     record.context_settings = settings
@@ -147,6 +148,15 @@ def record_command(command: click.Command, parent: click.Context,
 
 def _overrides(command: click.Command, method: str, base: type[click.Command]) -> bool:
     return getattr(type(command), method, None) is not getattr(base, method, None)
+
+
+def _parses_plainly(param: click.Parameter) -> bool:
+    """Whether ``param`` reaches the parser as click's own options and arguments do."""
+    for base in (click.Option, click.Argument):
+        if isinstance(param, base):
+            return all(getattr(type(param), m) is getattr(base, m)
+                       for m in ("add_to_parser", "handle_parse_result"))
+    return False
 
 
 def _shape(param: click.Parameter) -> ParamShape:
