@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 from support.dists import make_plugin
 
+import plexichat
 from plexichat.cli import main
+
+SRC = str(Path(plexichat.__file__).resolve().parents[1])
 
 GREETER = '''
 import click
@@ -144,7 +149,9 @@ def test_help_imports_no_host_machinery(site, tmp_path):
     )
     env = {"PLEXICHAT_CACHE_DIR": str(tmp_path / "cache"),
            "PLEXICHAT_DATA_DIR": str(tmp_path / "data"),
-           "PLEXICHAT_LOAD_PLUGINS": "greeter", "PYTHONPATH": str(site), "PATH": ""}
+           "PLEXICHAT_LOAD_PLUGINS": "greeter", "PATH": "",
+           # this tree's plexichat, not whichever the interpreter has installed
+           "PYTHONPATH": os.pathsep.join([str(site), SRC])}
     cwd = tmp_path / "cwd"  # on sys.path (''): its modification time must not change
     cwd.mkdir()
     for _ in range(2):  # the first run builds the discovery index (that needs pydantic)

@@ -20,7 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,7 +78,7 @@ def index_key(candidates: Iterable[PluginCandidate], environ: Mapping[str, str],
     facts = {
         "host": __version__,
         "paths": {p: _stamp(p or os.getcwd()) for p in sys.path},
-        "plugins": [[asdict(c), _stamp(_module_file(c))] for c in candidates],
+        "plugins": [_facts(c) for c in candidates],
         "filter": [environ.get(name) for name in _FILTER_VARIABLES],
         "operator": dict(operator),
     }
@@ -131,6 +131,14 @@ def forget_index() -> None:
         index_file().unlink()
     except OSError:
         pass
+
+
+def _facts(candidate: PluginCandidate) -> list[object]:
+    """What of ``candidate`` decides whether and how it loads (its manifest as JSON:
+    the typed manifest is not built for this)."""
+    return [candidate.name, candidate.distribution, candidate.distribution_version,
+            candidate.entry_point, candidate.manifest_file, candidate.manifest_json(),
+            candidate.problems, candidate.warnings, _stamp(_module_file(candidate))]
 
 
 def _plain(value: object) -> object:

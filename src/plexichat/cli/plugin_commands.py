@@ -20,7 +20,6 @@ index is rebuilt.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -256,32 +255,22 @@ class _Resolution:
 
 def _dependencies(candidate: PluginCandidate) -> list[str]:
     """The names of the plugins ``candidate``'s manifest depends on."""
-    manifest: Any = candidate.manifest
-    if isinstance(manifest, dict):
-        requirements = manifest.get("dependencies") or []
-    else:  # a typed manifest
-        requirements = getattr(manifest, "dependencies", None) or []
+    requirements = candidate.dependencies
     if not requirements:
         return []
     from packaging.requirements import Requirement
 
-    return [Requirement(str(r).split(";")[0]).name for r in requirements]
+    return [Requirement(r.split(";")[0]).name for r in requirements]
 
 
 def _commands(plugin: str, value: Any, warn: Callable[[str], None]) -> list[click.Command]:
-    if inspect.iscoroutine(value):
-        value.close()
-        warn(f"plugin {plugin}: register_commands must be a plain function, not async")
+    from .. import adapters
+
+    try:
+        return adapters.commands(plugin, value)
+    except adapters.ContributionError as exc:
+        warn(str(exc))
         return []
-    items = value if isinstance(value, (list, tuple)) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, click.Command):
-            out.append(item)
-        else:
-            warn(f"plugin {plugin}: register_commands returned {type(item).__name__}, "
-                 "not a click command")
-    return out
 
 
 def _warn(message: str) -> None:
