@@ -123,8 +123,10 @@ def register_security_policies(context: PluginContext) -> list[SecurityPolicy]:
 def register_commands(context: PluginContext | None) -> list[click.Command]:
     """Contribute click commands or groups to the ``plexichat`` command line.
 
-    When: whenever the CLI builds its command list (the CLI never starts plugins, so
-    ``context`` may be None there).
+    When: when the CLI records the plugins' commands (the first run after a plugin is
+    installed, upgraded, enabled or disabled: ``plexichat --help`` is then answered from
+    that record without importing plugins) and when one of this plugin's commands runs.
+    The CLI never starts plugins, so ``context`` may be None there.
 
     Return: a :class:`click.Command` / :class:`click.Group`, or a list of them. A name
     already used by the core or an earlier plugin is refused.
