@@ -205,3 +205,32 @@ def test_a_plugin_never_started_has_no_timings(site, data_dir):
     with starting_host(data_dir, "off", "healthy") as client:
         wait_ready(client)
         assert client.get("/api/v1/plugins/off").json()["timings"] is None
+
+
+def test_cancelling_the_startup_cancels_every_start_still_running():
+    import asyncio
+
+    from plexichat.kernel.startup import start_concurrently
+
+    began: list[str] = []
+    finished: list[str] = []
+    deps = {"a": [], "b": [], "c": ["a"]}
+
+    async def start(name: str) -> None:
+        began.append(name)
+        await asyncio.sleep(0 if name == "b" else 3600)
+        finished.append(name)
+
+    async def scenario() -> None:
+        starting = asyncio.create_task(start_concurrently(["a", "b", "c"], deps.__getitem__,
+                                                          start))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        assert all(t.done() for t in asyncio.all_tasks() if t is not asyncio.current_task())
+
+    asyncio.run(scenario())
+    assert began == ["a", "b"]  # c waited for a, which never finished
+    assert finished == ["b"]
