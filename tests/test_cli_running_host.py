@@ -398,3 +398,17 @@ def test_plugins_info_prints_failures_with_or_without_tracebacks(capsys, monkeyp
     assert "an older host's plain text" in out
     _print_info({"name": "p", "state": "started"})  # no failures field at all
     assert "failures" not in capsys.readouterr().out
+
+
+def test_plugins_info_prints_the_start_timings(capsys, monkeypatch):
+    from plexichat.cli.views import _print_info
+
+    monkeypatch.setenv("COLUMNS", "120")
+    _print_info({"name": "p", "state": "failed", "timings": {
+        "import_seconds": 0.0123, "settings_seconds": 0.001, "startup_seconds": 3.0,
+        "contribute_seconds": None, "routes_seconds": None, "total_seconds": 3.0151}})
+    out = capsys.readouterr().out
+    assert ("start: 3.015 s (import 0.012 s, settings 0.001 s, startup hook 3.000 s)"
+            in out)
+    _print_info({"name": "p", "state": "available", "timings": None})  # never started
+    assert "start:" not in capsys.readouterr().out

@@ -210,6 +210,10 @@ def test_detail_shows_hooks_routes_tasks_health_and_permissions(client, csrf):
     assert "<code>events:emit</code>" in html and ">granted<" in html
     assert 'href="/plugins/panel/ui/dashboard/"' in html
     assert 'href="/docs/plugins/panel/README.md"' in html
+    timings = html[html.index('id="plugin-timings"'):]
+    for step in ("import", "settings", "startup hook", "wiring/contributions", "routes",
+                 "total"):
+        assert re.search(rf'<td data-step="{step}">\d+\.\d{{3}}</td>', timings), step
 
 
 def test_the_settings_form_is_generated_from_the_schema(client, csrf):

@@ -40,6 +40,10 @@ class HostSettings(BaseSettings):
                                    "take to import and start.")
     shutdown_timeout: float = Field(default=5.0, gt=0, description="Seconds one plugin may "
                                     "take to stop.")
+    slow_start_warning: float = Field(
+        default=2.0, gt=0,
+        description="Seconds past which a plugin's start earns a warning naming its "
+                    "slowest step (import, settings, startup hook, contributions, routes).")
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for mutating endpoints; generated on first start when unset.",

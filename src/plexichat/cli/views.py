@@ -155,6 +155,8 @@ def _print_info(info: dict[str, Any]) -> None:
     for key, label in (("permissions_granted", "granted"), ("hooks", "hooks")):
         if info.get(key):
             line(label, ", ".join(info[key]))
+    if isinstance(info.get("timings"), dict):
+        line("start", _start_timings(info["timings"]))
     for warning in info.get("warnings") or []:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     for problem in info.get("problems") or []:
@@ -167,6 +169,21 @@ def _print_info(info: dict[str, Any]) -> None:
     if info.get("manifest"):
         console.print("[bold]manifest[/] (plugin.json):")
         console.print_json(json.dumps(info["manifest"]))
+
+
+def _start_timings(timings: dict[str, Any]) -> str:
+    """``0.270 s (import 0.012 s, …)``: the last start and each of its steps reached."""
+    from ..kernel.startup import START_PHASES
+
+    def seconds(value: Any) -> str:
+        return f"{value:.3f} s" if isinstance(value, (int, float)) else "?"
+
+    steps = [f"{label} {seconds(timings.get(f'{phase}_seconds'))}"
+             for phase, label in START_PHASES.items()
+             if timings.get(f"{phase}_seconds") is not None]
+    total = timings.get("total_seconds")
+    head = seconds(total) if total is not None else "still starting"
+    return head + (f" ({', '.join(steps)})" if steps else "")
 
 
 def _print_failure(console: Any, failure: Any) -> None:

@@ -15,9 +15,11 @@ arguments by name. It may be a plain function or ``async def``::
         context.logger.info("ready")
 
 Ordering: implementations run in pluggy's order: ``@hookimpl(tryfirst=True)`` first,
-``trylast=True`` last, otherwise the plugin registered last runs first. Plugins are
-registered in dependency order, so a plugin's implementation runs *before* those of the
-plugins it depends on unless it says ``trylast``.
+``trylast=True`` last, otherwise the plugin registered last runs first. A plugin is
+registered only once the plugins it depends on have started, so its implementation runs
+*before* those of the plugins it depends on unless it says ``trylast``. Plugins with no
+dependency between them start concurrently: their order is the order they happened to be
+registered in.
 
 Failure: every call goes through :mod:`plexichat.kernel.dispatch`. An implementation that raises
 (or exceeds its time limit) is logged and counted against its plugin, and the other

@@ -41,8 +41,9 @@ def message_will_post(
 
     Ordering: implementations run one after another in pluggy's order:
     ``@hookimpl(tryfirst=True)`` first, ``trylast=True`` last, otherwise the plugin
-    registered (started) later runs first — so a plugin runs before the plugins it
-    depends on. Each filter receives the draft as the previous filters left it; the
+    registered later runs first — so a plugin runs before the plugins it depends on
+    (plugins with no dependency between them start concurrently, in no fixed order).
+    Each filter receives the draft as the previous filters left it; the
     first rejection ends the call.
 
     Failure: fail-open by default. A filter that raises, takes longer than

@@ -18,8 +18,9 @@ def startup(context: PluginContext) -> None:
     """Start the plugin: open resources, warm caches, check what it needs.
 
     When: once per plugin, after it is imported and registered, in dependency order
-    (a plugin starts after everything it depends on has started). Called only for the
-    plugin being started (``context`` is that plugin's own).
+    (a plugin starts after everything it depends on has started; plugins with no
+    dependency between them start concurrently). Called only for the plugin being
+    started (``context`` is that plugin's own).
 
     Arguments: ``context``, the plugin's :class:`~plexichat.context.PluginContext`.
 

@@ -83,7 +83,9 @@ def register_middleware(context: PluginContext) -> list[MiddlewareSpec]:
     ``fn(request, call_next)``; it may be sync and return ``call_next(request)``
     without awaiting it.
 
-    Ordering: middleware of plugins registered later wraps that of earlier ones.
+    Ordering: the middleware of a plugin that started earlier runs first, around that of
+    plugins started later (a plugin starts after the plugins it depends on; plugins with
+    no dependency between them start concurrently, in no fixed order).
 
     Failure: a middleware that raises is counted against its plugin and the request
     continues without it (the host calls ``call_next`` itself).

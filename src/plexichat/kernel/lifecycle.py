@@ -22,31 +22,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import time
 from typing import TYPE_CHECKING, Any
 
-from .bus import Bus
 from .discovery import PluginCandidate, discover
 from .dispatch import HookTimeout
 from .loading import load_object as _load_object
 from .loading import register_plugin
+from .records import PluginNotFound, PluginRecord
 from .rescan import RescanReport, apply_rescan
 from .resolver import resolve
-from .states import (
-    STOP_STATES,
-    TRANSITIONS,
-    IllegalTransition,
-    PluginState,
-    PluginStateChanged,
-)
+from .startup import StartTimings, slow_start_warning, start_concurrently
+from .states import STOP_STATES, PluginState
 from .threads import PluginExit, run_in_daemon_thread
 
 if TYPE_CHECKING:
     import pluggy
 
     from ..config import HostSettings
-    from ..context import PluginContext
+    from .bus import Bus
     from .dispatch import Dispatcher
     from .plugin_settings import PluginSettings
     from .ports import ContextMaker, Contributor, DesiredState, EventEmitter, RouteSink
@@ -57,53 +51,6 @@ log = logging.getLogger("plexichat.host")
 
 OPERATOR_DISABLED = "disabled by the operator"
 """The reason of a plugin the operator disabled."""
-
-
-@dataclass
-class PluginRecord:
-    """Everything the host knows about one plugin.
-
-    ``state`` changes only through :meth:`transition`.
-    """
-
-    candidate: PluginCandidate
-    state: PluginState
-    reason: str = ""
-    obj: Any = None
-    context: PluginContext | None = None
-    routes: list[Any] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    bus: Bus | None = field(default=None, repr=False, compare=False)
-    """Where :class:`~plexichat.kernel.states.PluginStateChanged` events go."""
-    changed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    """When ``state`` (or its reason) last changed."""
-
-    @property
-    def name(self) -> str:
-        """The plugin's name (its entry-point name)."""
-        return self.candidate.name
-
-    def transition(self, new: PluginState, reason: str = "") -> None:
-        """Move to state ``new`` because of ``reason``; the only way ``state`` changes.
-
-        The move must be in :data:`~plexichat.kernel.states.TRANSITIONS`, or
-        :class:`~plexichat.kernel.states.IllegalTransition` is raised (a host bug) and nothing
-        changes. Staying in the same state only replaces the reason. A real change is
-        published as :class:`~plexichat.kernel.states.PluginStateChanged` on :attr:`bus`.
-        """
-        old = self.state
-        if new is not old and new not in TRANSITIONS.get(old, frozenset()):
-            raise IllegalTransition(self.name, old, new)
-        self.state, self.reason = new, reason
-        self.changed_at = datetime.now(timezone.utc)
-        if new is not old and self.bus is not None:
-            self.bus.publish(PluginStateChanged(self.name, old, new, reason, self.changed_at))
-
-
-
-class PluginNotFound(LookupError):
-    """No installed plugin has that name."""
-
 
 
 class Lifecycle:
@@ -191,34 +138,64 @@ class Lifecycle:
     # --- start / stop ------------------------------------------------------------------
 
     async def start_all(self) -> None:
-        """Load and start every resolved plugin in dependency order."""
+        """Load and start every resolved plugin, each as soon as its dependencies started.
+
+        Plugins with no dependency path between them import and start concurrently;
+        a plugin whose start hangs delays only the plugins depending on it. When every
+        plugin has started, failed or timed out, the ``startup`` event goes out once
+        and the host is ready.
+        """
         try:
             async with self.operator_lock:  # an enable meanwhile waits, not starts twice
-                for name in self.order:
-                    try:
-                        await self.start_plugin(name)
-                    except Exception as exc:  # a host bug must not stop the other plugins
-                        record = self.records[name]
-                        self.withdraw(record)
-                        self._fail(record, f"starting failed: {type(exc).__name__}: {exc}",
-                                   exc, "startup")
+                await start_concurrently(self.order, self._dependency_names,
+                                         self._start_isolated)
             await self.events.emit("startup")
         finally:
             self.ready = True
 
+    async def _start_isolated(self, name: str) -> None:
+        """:meth:`start_plugin`, with a host bug failing only that plugin."""
+        try:
+            await self.start_plugin(name)
+        except Exception as exc:  # a host bug must not stop the other plugins
+            record = self.records[name]
+            self.withdraw(record)
+            self._fail(record, f"starting failed: {type(exc).__name__}: {exc}",
+                       exc, "startup")
+
     async def start_plugin(self, name: str) -> PluginRecord:
-        """Import, register and start one plugin; never raises for the plugin's faults."""
+        """Import, register and start one plugin; never raises for the plugin's faults.
+
+        Each step is timed into ``record.timings``; a start slower than
+        ``PLEXICHAT_SLOW_START_WARNING`` earns a warning naming its slowest step.
+        """
         record = self.records[name]
         blocked = self._blocked_by(record)
         if blocked:
             record.transition(PluginState.FAILED, blocked)
             log.error("plugin %s not started: %s", name, blocked)
             return record
+        record.timings = timings = StartTimings()
+        began = time.perf_counter()
+        try:
+            return await self._start_steps(record, timings)
+        finally:
+            timings.total_seconds = time.perf_counter() - began
+            warning = slow_start_warning(timings, self.settings.slow_start_warning)
+            if warning:
+                record.warnings.append(warning)
+                log.warning("plugin %s: %s", name, warning, extra={"plugin": name})
+
+    async def _start_steps(self, record: PluginRecord, timings: StartTimings) -> PluginRecord:
+        """The steps of :meth:`start_plugin`, in order, each timed into ``timings``."""
+        name = record.name
         timeout = self.settings.startup_timeout
         try:
-            obj = await asyncio.wait_for(run_in_daemon_thread(_load_object, record.candidate,
-                                                              name="plexichat-plugin-import"),
-                                         timeout)
+            with timings.phase("import"):
+                obj = await asyncio.wait_for(
+                    run_in_daemon_thread(_load_object, record.candidate,
+                                         name="plexichat-plugin-import"),
+                    timeout)
         except asyncio.TimeoutError:
             return self._fail(record, f"import did not finish within {timeout:g} s")
         except PluginExit as exc:
@@ -226,26 +203,23 @@ class Lifecycle:
         except Exception as exc:
             return self._fail(record, f"import failed: {type(exc).__name__}: {exc}",
                               exc, "import")
-        problem = self._register(record, obj)
+        problem = self._register(record, obj)  # on the event loop's thread, never a worker
         if problem:
             return self._fail(record, problem)
         self._grant_defaults(record)
         record.context = self.make_context(record)
         record.transition(PluginState.LOADED, "imported and registered")
         try:
-            record.context._set_config(await self.plugin_settings.initial(record))
+            with timings.phase("settings"):
+                record.context._set_config(await self.plugin_settings.initial(record))
         except Exception as exc:
             self._unregister(record)
             return self._fail(record, str(exc), exc, "settings")
         try:
-            await self.dispatcher.acall(
-                "startup",
-                only=name,
-                timeout=timeout,
-                sync_in_thread=True,
-                reraise=True,
-                context=record.context,
-            )
+            with timings.phase("startup"):
+                await self.dispatcher.acall("startup", only=name, timeout=timeout,
+                                            sync_in_thread=True, reraise=True,
+                                            context=record.context)
         except HookTimeout:
             self._unregister(record)
             return self._fail(record, f"startup did not finish within {timeout:g} s "
@@ -253,9 +227,11 @@ class Lifecycle:
         except Exception as exc:
             self._unregister(record)
             return self._fail(record, f"startup raised {type(exc).__name__}: {exc}")
-        await self.contributor.contribute(record)  # tables exist before routes are served
+        with timings.phase("contribute"):  # tables exist before routes are served
+            await self.contributor.contribute(record)
         if record.state is not PluginState.QUARANTINED:
-            await self._contribute_routes(record)
+            with timings.phase("routes"):
+                await self._contribute_routes(record)
         if record.state is PluginState.QUARANTINED:  # its fault budget ran out meanwhile
             return record
         record.transition(PluginState.STARTED)
@@ -316,11 +292,14 @@ class Lifecycle:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _blocked_by(self, record: PluginRecord) -> str:
+    def _dependency_names(self, name: str) -> list[str]:
+        """The names of the plugins ``name`` depends on."""
         from packaging.requirements import Requirement
 
-        for dep in record.candidate.dependencies:
-            dep_name = Requirement(dep).name
+        return [Requirement(dep).name for dep in self.records[name].candidate.dependencies]
+
+    def _blocked_by(self, record: PluginRecord) -> str:
+        for dep_name in self._dependency_names(record.name):
             other = self.records.get(dep_name)
             if other is not None and other.state is not PluginState.STARTED:
                 return (f"requires {dep_name!r}, which is {other.state.value}"

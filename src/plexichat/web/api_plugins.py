@@ -52,6 +52,27 @@ class FailureInfo(BaseModel):
     at: float = Field(description="When, in Unix time (seconds).")
 
 
+class StartTimingsInfo(BaseModel):
+    """How long each step of the plugin's last start took, in seconds.
+
+    A step the start never reached (it failed earlier) is null; ``total_seconds`` is
+    null while the plugin is still starting.
+    """
+
+    import_seconds: float | None = Field(
+        description="Importing the plugin's module.", examples=[0.012])
+    settings_seconds: float | None = Field(
+        description="Reading and validating its settings.", examples=[0.001])
+    startup_seconds: float | None = Field(
+        description="Its startup hook.", examples=[0.25])
+    contribute_seconds: float | None = Field(
+        description="Collecting and filing its contributions.", examples=[0.004])
+    routes_seconds: float | None = Field(
+        description="Collecting and serving its routes.", examples=[0.002])
+    total_seconds: float | None = Field(
+        description="The whole start.", examples=[0.27])
+
+
 class PluginDetail(PluginSummary):
     """One plugin in full: manifest, hooks and contributions."""
 
@@ -67,6 +88,10 @@ class PluginDetail(PluginSummary):
     tasks: list[dict[str, Any]]
     failures: list[FailureInfo] = Field(
         description="The plugin's last failures (at most 20), oldest first.")
+    timings: StartTimingsInfo | None = Field(
+        description="How long each step of its last start took; null when this host "
+                    "never started it. A start slower than PLEXICHAT_SLOW_START_WARNING "
+                    "also has a warning naming its slowest step.")
 
 
 class SettingsView(BaseModel):
@@ -172,6 +197,7 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
                           if name in host.wiring.by_plugin else {}),
         "tasks": [t.as_dict() for t in host.tasks.status(name)],
         "failures": [f.as_dict() for f in host.dispatcher.failures.of(name)],
+        "timings": record.timings.as_dict() if record.timings is not None else None,
     }
 
 

@@ -286,6 +286,19 @@ async def _not_found(request: Request, name: str) -> HTMLResponse:
     return await error_page(request, 404, f"No plugin named {name!r} is installed.")
 
 
+def _start_steps(record: PluginRecord) -> list[tuple[str, float | None]]:
+    """``(step, seconds)`` of the plugin's last start, the whole start last; empty when
+    this host never started it."""
+    from ..kernel.startup import START_PHASES
+
+    timings = record.timings
+    if timings is None:
+        return []
+    return ([(label, getattr(timings, f"{phase}_seconds"))
+             for phase, label in START_PHASES.items()]
+            + [("total", timings.total_seconds)])
+
+
 async def _detail(request: Request, record: PluginRecord, *, status: int = 200,
                   submitted: dict[str, list[str]] | None = None,
                   errors: list[SettingsError] | None = None,
@@ -305,7 +318,8 @@ async def _detail(request: Request, record: PluginRecord, *, status: int = 200,
         messages.extend(errors_by_field(errors, fields, schema))
     return await render(
         request, "plugin_detail.html", status=status, title=name, record=record,
-        detail=detail, manifest=(record.candidate.manifest.model_dump(mode="json")
+        detail=detail, start_steps=_start_steps(record),
+        manifest=(record.candidate.manifest.model_dump(mode="json")
                                  if record.candidate.manifest is not None else {}),
         health=await _health(host, record),
         health_checks=(await host.health(name)).checks
