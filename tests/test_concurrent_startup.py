@@ -234,3 +234,33 @@ def test_cancelling_the_startup_cancels_every_start_still_running():
     asyncio.run(scenario())
     assert began == ["a", "b"]  # c waited for a, which never finished
     assert finished == ["b"]
+
+
+def filter_importing_slowly(slow: bool) -> str:
+    """A ``message_will_post`` filter; with ``slow``, its import takes 0.5 s."""
+    return f"""
+        import time
+        from plexichat import hookimpl
+
+        if {slow!r}:
+            time.sleep(0.5)
+
+        @hookimpl
+        def message_will_post(message):
+            return None
+    """
+
+
+@pytest.mark.parametrize("slow", ["alpha", "beta"])
+def test_hook_order_follows_dependency_order_not_who_started_first(site, data_dir, slow):
+    """alpha and beta depend on nothing: whichever imports slower registers with pluggy
+    last, and still their filters run in the same order (the later in dependency
+    order first, as if registered one by one in that order)."""
+    for name in ("alpha", "beta"):
+        make_plugin(site, name, code=filter_importing_slowly(name == slow))
+    make_healthy(site)
+    with starting_host(data_dir, "alpha", "beta", "healthy") as client:
+        wait_ready(client)
+        host = client.app.state.host  # type: ignore[attr-defined]
+        assert host.order.index("alpha") < host.order.index("beta")
+        assert host.dispatcher.implementers("message_will_post") == ["beta", "alpha"]

@@ -14,12 +14,12 @@ arguments by name. It may be a plain function or ``async def``::
     async def startup(context):
         context.logger.info("ready")
 
-Ordering: implementations run in pluggy's order: ``@hookimpl(tryfirst=True)`` first,
-``trylast=True`` last, otherwise the plugin registered last runs first. A plugin is
-registered only once the plugins it depends on have started, so its implementation runs
-*before* those of the plugins it depends on unless it says ``trylast``. Plugins with no
-dependency between them start concurrently: their order is the order they happened to be
-registered in.
+Ordering: ``@hookimpl(tryfirst=True)`` implementations first, ``trylast=True`` last;
+within each, the plugin later in dependency order runs first, as in pluggy when plugins
+are registered in that order. So a plugin's implementation runs *before* those of the
+plugins it depends on unless it says ``trylast``. Plugins start concurrently, but the
+order of their implementations does not depend on which finished starting first: it
+follows the resolved order (dependencies, then names), the same on every start.
 
 Failure: every call goes through :mod:`plexichat.kernel.dispatch`. An implementation that raises
 (or exceeds its time limit) is logged and counted against its plugin, and the other

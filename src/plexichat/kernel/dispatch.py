@@ -45,7 +45,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 import pluggy
@@ -183,6 +183,8 @@ class Dispatcher:
         self.fault_budget = fault_budget
         self.on_quarantine = on_quarantine
         self._plans: dict[str, _Plan] = {}
+        self._rank: dict[str, int] = {}
+        """Each plugin's place in dependency order (:meth:`set_order`)."""
         self._stats: dict[tuple[str, str], HookStats] = {}
         self._consecutive: dict[str, int] = {}
         self._probation: dict[tuple[str, str], Probation] = {}
@@ -196,6 +198,19 @@ class Dispatcher:
 
     def invalidate(self) -> None:
         """Forget every call plan; call after registering or unregistering a plugin."""
+        self._plans.clear()
+
+    def set_order(self, names: Sequence[str]) -> None:
+        """Order implementations by the plugins' places in ``names`` (dependency order).
+
+        Plugins start concurrently, so the order pluggy registered them in is the order
+        they happened to finish importing. With an order set, a hook's implementations
+        run as if the plugins had been registered one by one in ``names``: within
+        ``tryfirst``, plain and ``trylast`` alike, a plugin later in ``names`` runs
+        first (before the plugins it depends on). A plugin not in ``names`` keeps
+        pluggy's place for it.
+        """
+        self._rank = {name: i for i, name in enumerate(names)}
         self._plans.clear()
 
     def _plan(self, hook_name: str) -> _Plan:
@@ -217,6 +232,11 @@ class Dispatcher:
                 probation = self._probation[key] = Probation(plugin, hook_name, impl.function)
             plan.append(Implementation(plugin, impl.function, tuple(impl.argnames), stats,
                                        probation))
+        rank = self._rank
+        if rank and all(impl.plugin in rank for impl in plan):
+            groups = {id(i.function): (0 if i.tryfirst else 2 if i.trylast else 1)
+                      for i in caller.get_hookimpls()}
+            plan.sort(key=lambda impl: (groups.get(id(impl.function), 1), -rank[impl.plugin]))
         result = _Plan(tuple(plan))
         self._plans[hook_name] = result
         return result

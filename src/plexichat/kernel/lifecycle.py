@@ -119,6 +119,7 @@ class Lifecycle:
         self.records.clear()
         self.records.update(records)
         self.order = [c.name for c in resolution.order]
+        self.dispatcher.set_order(self.order)
 
     def _log_problems(self, name: str, warnings: list[str], rejection: str) -> None:
         """Log a plugin's warnings and rejection, each once per change.

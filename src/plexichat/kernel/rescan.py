@@ -102,6 +102,7 @@ async def apply_rescan(lifecycle: Lifecycle, candidates: list[PluginCandidate]) 
             lifecycle.adopt(record, fresh[name])
     lifecycle.order = ([n for n in old_order if n in keep and n not in lifecycle.order]
                        + lifecycle.order)
+    lifecycle.dispatcher.set_order(lifecycle.order)
     for name, record in keep.items():  # running, but a dependency is gone now
         now = fresh[name]
         if (record.state is PluginState.STARTED and name not in report.restart_required
