@@ -310,8 +310,8 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
     Each installed plugin is checked (manifest, compatibility, dependencies). The exit
     status is non-zero when the plan is refused, when nothing was installed, when a
     distribution installed has no plexichat.plugins entry point (the pyproject.toml table
-    that adds it is shown), when a plugin installed would not start (its reason is shown; it stays installed), and,
-    with --url, when the running host does not start it.
+    that adds it is shown), when a plugin installed would not start (its reason is shown;
+    it stays installed), and, with --url, when the running host does not start it.
     """
     _install(specs, upgrade_, url, token, quiet, catalog,
              PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json)
