@@ -91,7 +91,6 @@ def run(job: InstallJob, on_line: Callable[[str], None],
     it breaks an installed requirement, unless ``job.force``), run pip (each output line
     to ``on_line``) and judge the result."""
     from .install_outcome import assess, distributions
-    from .install_plan import plan_install
     from .installer import (
         InstallError,
         PipIndex,
@@ -114,13 +113,11 @@ def run(job: InstallJob, on_line: Callable[[str], None],
             before, dists_before = snapshot(), distributions()
             pip_args = [*(["--upgrade"] if job.upgrade else []), *index.args(),
                         *prepared.args]
-            plan = plan_install(pip_args, Path(tmp), exclude=prepared.distributions)
-            if on_plan is not None:
-                on_plan(plan.as_dict())
-            conflicts = plan.as_dict()["conflicts"]
+            plan = _plan(job, pip_args, Path(tmp), prepared.distributions, on_plan)
+            conflicts = plan["conflicts"] if plan is not None else []
             if conflicts and not job.force:
-                return JobOutcome(error=_refusal(plan.conflicts[0].message()),
-                                  notes=notes, plan=plan.as_dict(), conflicts=conflicts)
+                return JobOutcome(error=_refusal(conflicts[0]["message"]), notes=notes,
+                                  plan=plan, conflicts=conflicts)
             for conflict in conflicts:
                 _log.warning("installing despite a conflict (force): %s",
                              conflict["message"])
@@ -130,13 +127,32 @@ def run(job: InstallJob, on_line: Callable[[str], None],
         code = run_pip(command, on_line)
     if code != 0:
         return JobOutcome(command=command, returncode=code, notes=notes,
-                          plan=plan.as_dict(), conflicts=conflicts)
+                          plan=plan, conflicts=conflicts)
     found = static_check(changes(before, snapshot()))
     outcome = assess(found, prepared.distributions, dists_before, distributions())
     return JobOutcome(command=command, returncode=code, notes=notes,
                       problems=list(outcome.problems),
                       changes=[c.as_dict() for c in outcome.changes],
-                      plan=plan.as_dict(), conflicts=conflicts)
+                      plan=plan, conflicts=conflicts)
+
+
+def _plan(job: InstallJob, pip_args: list[str], workdir: Path, requested: list[str],
+          on_plan: Callable[[dict[str, Any]], None] | None) -> dict[str, Any] | None:
+    """The install's plan as data (handed to ``on_plan``); ``None`` when pip cannot make
+    one and ``job.force`` is set. Raises :class:`plexichat.devkit.installer.InstallError`."""
+    from .install_plan import plan_install
+    from .installer import InstallError
+
+    try:
+        plan = plan_install(pip_args, workdir, exclude=requested).as_dict()
+    except InstallError as exc:
+        if not job.force:
+            raise
+        _log.warning("installing without a plan (force): %s", exc)
+        return None
+    if on_plan is not None:
+        on_plan(plan)
+    return plan
 
 
 def _refusal(first: str) -> str:
