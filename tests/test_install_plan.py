@@ -9,6 +9,7 @@ pip never reaches an index: ``PIP_NO_INDEX=1`` and a local find-links directory 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as md
 import json
 from pathlib import Path
@@ -153,3 +154,27 @@ def test_conflicts_are_checked_against_installed_requirements():
     assert (f"rich 12.6.0 would replace 15.0.0, but plexichat {md.version('plexichat')} "
             "requires rich>=13.7") in messages
     assert find_conflicts([PlanChange("rich", "99.0", "upgraded", "15.0.0")]) == []
+
+
+def test_a_catalog_wheel_not_matching_its_sha256_is_refused(links, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from plexichat.cli.install import install
+    from plexichat.devkit.catalog import open_catalog, pick_for_install
+
+    wheel = links / "plx_plan_b-1.0-py3-none-any.whl"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    entry = {"name": "plan_b", "version": "1.0", "distribution": "plx-plan-b",
+             "url": str(wheel), "sha256": digest}
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps([entry]))
+    bad.write_text(json.dumps([{**entry, "sha256": "0" * 64}]))
+    [pick] = pick_for_install(open_catalog(str(good)), ["plan_b"])
+    pick.verify()  # the wheel is the one the catalog lists
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # were the check missing, pip asks no index
+    result = CliRunner().invoke(install, ["plan_b", "--catalog", str(bad)])
+    assert result.exit_code == 1
+    assert (f"plan_b 1.0: {wheel} does not match the catalog: its sha256 is {digest}, the "
+            f"catalog lists {'0' * 64}; refusing to install it") in result.output, \
+        result.output

@@ -221,6 +221,8 @@ def from_catalog(specs: Iterable[str], source: str | None,
     try:
         catalog = open_catalog(source)
         picks = {p.name: p for p in pick_for_install(catalog, names)}
+        for pick in picks.values():
+            pick.verify()
     except CatalogError as exc:
         raise InstallError(str(exc)) from None
     if picks and catalog.index_url is not None:
