@@ -178,3 +178,14 @@ def test_a_catalog_wheel_not_matching_its_sha256_is_refused(links, tmp_path, mon
     assert (f"plan_b 1.0: {wheel} does not match the catalog: its sha256 is {digest}, the "
             f"catalog lists {'0' * 64}; refusing to install it") in result.output, \
         result.output
+
+
+def test_an_installed_plugin_asked_for_is_not_pinned(env, links, tmp_path):
+    """A newer wheel of plugin A, given as a path, replaces it: only the plugins the
+    install does not name are pinned."""
+    wheel = write_wheel(tmp_path / "newer", "plx-plan-a", "2.0", requires=[f"{LIB}>=2"],
+                        plugin="plan_a")
+    result = cli(env, "install", str(wheel))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "plan_a (plx-plan-a 1.0 → 2.0): upgraded" in result.stdout
+    assert f"plx-plan-a @ {wheel.as_uri()}" in env.freeze()
