@@ -105,6 +105,9 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from support.dists import make_plugin
 site = Path({site!r})
+if "--dry-run" in sys.argv:  # the plan: pip's report of an install changing nothing
+    print('{{"version": "1", "install": []}}')
+    sys.exit(0)
 action, args = sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("-")]
 print(f"fake pip {{action}} {{' '.join(args)}}", flush=True)
 for spec in args:
@@ -149,7 +152,8 @@ def fake_pip(site, monkeypatch):
     calls = []
 
     def command(action, args):
-        calls.append([action, *args])
+        if "--dry-run" not in args:  # the plan before each install is not recorded here
+            calls.append([action, *args])
         return [sys.executable, "-c", textwrap.dedent(script), action, *args]
 
     monkeypatch.setattr(installer, "pip_command", command)

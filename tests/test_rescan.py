@@ -161,6 +161,9 @@ def test_install_endpoint_runs_pip_then_rescans(site, tmp_path, monkeypatch):
     fake_pip = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        if "--dry-run" in sys.argv:  # the plan: an install changing nothing
+            print('{{"version": "1", "install": []}}')
+            sys.exit(0)
         print("Collecting " + " ".join(sys.argv[1:]))
         if "broken" in sys.argv:
             print("ERROR: no such distribution")

@@ -8,17 +8,25 @@ install is served and an uninstall vanishes without a restart.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..devkit.installer import PipIndex
 from ..kernel.states import PluginState
 
+if TYPE_CHECKING:
+    from ..devkit.install_plan import InstallPlan
+
 __all__ = ["install", "uninstall", "upgrade"]
+
+_log = logging.getLogger("plexichat.install")
 
 _url_option = click.option(
     "--url", envvar="PLEXICHAT_URL", default=None,
@@ -139,25 +147,98 @@ def _from_catalog(specs: tuple[str, ...], source: str | None,
     return tuple(out)
 
 
+def _show_plan(plan: InstallPlan) -> None:
+    """The plan as a table: each distribution added or replaced, and its versions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not plan.changes:
+        click.echo("plan: pip would change no distribution")
+        return
+    table = Table(title="plan: what pip would install", title_justify="left")
+    for column in ("distribution", "change", "installed", "after"):
+        table.add_column(column)
+    for change in plan.changes:
+        style = "red" if change.change == "downgraded" else ""
+        table.add_row(change.distribution + (" (requested)" if change.requested else ""),
+                      change.change, change.previous or "-", change.version, style=style)
+    Console(file=sys.stdout, width=100, soft_wrap=True).print(table)
+
+
+def _plan(pip_args: list[str], workdir: Path, exclude: list[str], *, force: bool,
+          as_json: bool) -> None:
+    """Resolve the install without performing it, show the plan, and refuse one that
+    would break an installed distribution's requirement (unless ``force``)."""
+    from ..devkit.install_plan import plan_install
+    from ..devkit.installer import InstallError
+
+    try:
+        plan = plan_install(pip_args, workdir, exclude=exclude)
+    except InstallError as exc:
+        if not force:
+            raise click.ClickException(str(exc)) from None
+        _log.warning("installing without a plan (--force): %s", exc)
+        click.secho(f"warning: --force: installing without a plan: {exc}", fg="yellow",
+                    err=True)
+        return
+    if as_json:
+        click.echo(json.dumps(plan.as_dict(), indent=2))
+    else:
+        _show_plan(plan)
+    if plan.ok:
+        return
+    messages = [c.message() for c in plan.conflicts]
+    if force:
+        for message in messages:
+            _log.warning("installing despite a conflict (--force): %s", message)
+            click.secho(f"warning: --force: {message}", fg="yellow", err=True)
+        return
+    for message in messages[:-1]:
+        click.secho(f"error: {message}", fg="red", err=True)
+    raise click.ClickException(f"{messages[-1]}\nrefused: the install would break what is "
+                               "installed; nothing was changed (--force installs anyway)")
+
+
+def _human(as_json: bool) -> contextlib.AbstractContextManager[Any]:
+    """Where messages for people go: stdout, or stderr when stdout carries the JSON
+    plan."""
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+
+
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
-             quiet: bool, catalog: str | None = None, index: PipIndex | None = None) -> None:
-    from ..devkit.install_outcome import assess, distributions
-    from ..devkit.installer import InstallError, changes, prepare, snapshot, static_check
+             quiet: bool, catalog: str | None = None, index: PipIndex | None = None, *,
+             force: bool = False, as_json: bool = False) -> None:
+    from ..devkit.install_outcome import distributions
+    from ..devkit.installer import InstallError, prepare, snapshot
 
     index = index or PipIndex()
-    specs = _from_catalog(specs, catalog, index)
+    with _human(as_json):
+        specs = _from_catalog(specs, catalog, index)
     before, dists_before = snapshot(), distributions()
     with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
         try:
             prepared = prepare(specs, Path(tmp))
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
-        for note in prepared.notes:
-            click.echo(note)
-        _run("install", [*(["--upgrade"] if upgrade_ else []), *index.args(),
-                         *prepared.args], quiet=quiet)
+        pip_args = [*(["--upgrade"] if upgrade_ else []), *index.args(), *prepared.args]
+        with _human(as_json):
+            for note in prepared.notes:
+                click.echo(note)
+        _plan(pip_args, Path(tmp), prepared.distributions, force=force, as_json=as_json)
+        with _human(as_json):
+            _run("install", pip_args, quiet=quiet)
+    with _human(as_json):
+        _after(before, dists_before, prepared.distributions, upgrade_, url, token)
+
+
+def _after(before: Any, dists_before: Any, requested: list[str], upgrade_: bool,
+           url: str | None, token: str | None) -> None:
+    """Check and report what pip changed; fail when the install missed its purpose."""
+    from ..devkit.install_outcome import assess, distributions
+    from ..devkit.installer import changes, snapshot, static_check
+
     found = static_check(changes(before, snapshot()))
-    outcome = assess(found, prepared.distributions, dists_before, distributions())
+    outcome = assess(found, requested, dists_before, distributions())
     if outcome.already_installed:
         names = ", ".join(outcome.already_installed)
         click.echo(f"already the newest version pip finds, nothing changed: {names}"
@@ -186,6 +267,15 @@ def _with_index_options(f: Any) -> Any:
     return f
 
 
+def _plan_options(f: Any) -> Any:
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="Print the plan as JSON on stdout (other messages go to "
+                          "stderr).")(f)
+    return click.option("--force", is_flag=True,
+                        help="Install even when the plan would break a requirement of "
+                             "the host or an installed plugin (logged as a warning).")(f)
+
+
 @click.command("install")
 @click.argument("specs", metavar="SPEC...", nargs=-1, required=True)
 @_url_option
@@ -196,10 +286,11 @@ def _with_index_options(f: Any) -> Any:
                    "simple index, a path or an http(s) URL) from it (default: "
                    "PLEXICHAT_CATALOG).")
 @_with_index_options
+@_plan_options
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_: bool,
             catalog: str | None, index_url: str | None, extra_index_urls: tuple[str, ...],
-            quiet: bool) -> None:
+            force: bool, as_json: bool, quiet: bool) -> None:
     """Install plugins with pip into this (the host's) environment.
 
     SPEC is an http(s) URL of a wheel or sdist, a local wheel or sdist, a project
@@ -210,14 +301,20 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
     newest version this host can run: the wheel a JSON catalog names (relative URLs
     resolved against the catalog's), or from a PEP 503 catalog as pip's index.
 
+    pip first resolves the install without performing it, with the host and the
+    installed plugins pinned; the plan (each distribution added, upgraded, downgraded) is
+    shown, and a plan that would move a distribution outside the range the host or
+    another installed distribution requires is refused, naming who requires what, with
+    nothing changed (--force installs anyway).
+
     Each installed plugin is checked (manifest, compatibility, dependencies). The exit
-    status is non-zero when nothing was installed, when a distribution installed has no
-    plexichat.plugins entry point (the pyproject.toml table that adds it is shown), when
-    a plugin installed would not start (its reason is shown; it stays installed), and,
-    with --url, when the running host does not start it.
+    status is non-zero when the plan is refused, when nothing was installed, when a
+    distribution installed has no plexichat.plugins entry point (the pyproject.toml table
+    that adds it is shown), when a plugin installed would not start (its reason is shown;
+    it stays installed), and, with --url, when the running host does not start it.
     """
     _install(specs, upgrade_, url, token, quiet, catalog,
-             PipIndex(index_url, list(extra_index_urls)))
+             PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json)
 
 
 @click.command("upgrade")
@@ -225,13 +322,16 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
 @_url_option
 @_token_option
 @_with_index_options
+@_plan_options
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
-            index_url: str | None, extra_index_urls: tuple[str, ...], quiet: bool) -> None:
+            index_url: str | None, extra_index_urls: tuple[str, ...], force: bool,
+            as_json: bool, quiet: bool) -> None:
     """Upgrade installed plugins (by plugin or distribution name, or a newer wheel's
     http(s) URL or path, or a project path) with pip install --upgrade, from pip's index
     (--index-url / --extra-index-url). A running host keeps the code it has imported
-    until restarted, and says "restart required"."""
+    until restarted, and says "restart required". The plan is checked first, as for
+    install."""
     from ..devkit.install_specs import SpecError, SpecKind, classify_spec
     from ..devkit.installer import InstallError, distributions_for
 
@@ -249,7 +349,7 @@ def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
     _install(tuple(specs), True, url, token, quiet,
-             index=PipIndex(index_url, list(extra_index_urls)))
+             index=PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json)
 
 
 @click.command("uninstall")

@@ -368,6 +368,27 @@ class CatalogPick:
     spec: str
     """The wheel's URL or path (JSON index), or ``distribution==version`` (simple index,
     resolved by pip from the catalog's ``index_url``)."""
+    sha256: str = ""
+    """The wheel's digest as the catalog lists it (empty when it lists none)."""
+
+    def verify(self) -> None:
+        """Check a wheel on this machine (a path or ``file:`` URL) against the catalog's
+        digest; pip checks an http(s) download itself (the ``#sha256=`` fragment). Raises
+        :class:`CatalogError` on a mismatch."""
+        if not self.sha256:
+            return
+        parsed = urllib.parse.urlparse(self.spec)
+        if parsed.scheme == "file":
+            path = Path(urllib.request.url2pathname(parsed.path))
+        elif parsed.scheme not in ("http", "https") and Path(self.spec).is_file():
+            path = Path(self.spec)
+        else:
+            return
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != self.sha256.lower():
+            raise CatalogError(f"{self.name} {self.version}: {path} does not match the "
+                               f"catalog: its sha256 is {digest}, the catalog lists "
+                               f"{self.sha256}; refusing to install it")
 
 
 def pick_for_install(catalog: Catalog, names: Iterable[str],
@@ -396,7 +417,7 @@ def pick_for_install(catalog: Catalog, names: Iterable[str],
         else:
             raise CatalogError(f"{name} {version} in {catalog.source}: the entry names no "
                                "wheel (url) to install")
-        picks.append(CatalogPick(name, distribution, version, spec))
+        picks.append(CatalogPick(name, distribution, version, spec, entry.sha256))
     return picks
 
 

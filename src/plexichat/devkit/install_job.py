@@ -5,12 +5,16 @@ starts this module with the server's own interpreter and reads its answer. The p
 is plain JSON:
 
 - stdin: one :class:`InstallJob` object (``specs``, ``upgrade``, ``index_url``,
-  ``extra_index_urls``, ``catalog``, ``sys_path``).
-- stdout: one JSON object per line: ``{"pip": LINE}`` for each line pip prints, as it
-  prints it, then one final ``{"outcome": ...}`` (:class:`JobOutcome`).
+  ``extra_index_urls``, ``catalog``, ``force``, ``sys_path``).
+- stdout: one JSON object per line: ``{"plan": ...}`` once pip has resolved the install
+  without performing it (:meth:`plexichat.devkit.install_plan.InstallPlan.as_dict`),
+  ``{"pip": LINE}`` for each line pip prints, as it prints it, then one final
+  ``{"outcome": ...}`` (:class:`JobOutcome`).
 
 The job resolves catalog names, prepares the specs (a folder plugin is converted first),
-runs pip and judges what it did (:func:`plexichat.devkit.install_outcome.assess`); the
+plans the install (:func:`plexichat.devkit.install_plan.plan_install`) and refuses a plan
+that breaks an installed requirement unless ``force`` is set, runs pip and judges what
+it did (:func:`plexichat.devkit.install_outcome.assess`); the
 server then rescans. Anything else the job's code writes goes to stderr, never into the
 protocol.
 """
@@ -18,6 +22,7 @@ protocol.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable
@@ -26,6 +31,8 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = ["InstallJob", "JobOutcome", "main", "run"]
+
+_log = logging.getLogger("plexichat.install")
 
 
 @dataclass
@@ -38,6 +45,8 @@ class InstallJob:
     extra_index_urls: list[str] = field(default_factory=list)
     catalog: str | None = None
     """The catalog plugin names are taken from (the request's, else the host's setting)."""
+    force: bool = False
+    """Install even when the plan breaks an installed requirement (logged as a warning)."""
     sys_path: list[str] = field(default_factory=list)
     """The server's ``sys.path``: entries the job lacks are put first, so the job sees
     the distributions the server sees."""
@@ -50,13 +59,15 @@ class InstallJob:
                    index_url=data.get("index_url"),
                    extra_index_urls=[str(u) for u in data.get("extra_index_urls", [])],
                    catalog=data.get("catalog"),
+                   force=bool(data.get("force", False)),
                    sys_path=[str(p) for p in data.get("sys_path", [])])
 
 
 @dataclass
 class JobOutcome:
     """The job's final answer. ``error`` set: nothing was run or changed (a spec is not
-    installable, pip is missing); ``returncode`` non-zero: pip failed. Otherwise
+    installable, pip is missing, the plan was refused: ``conflicts`` then says what it
+    would break); ``returncode`` non-zero: pip failed. Otherwise
     ``problems`` says why the install did not achieve its purpose (empty when it did)
     and ``changes`` lists each plugin pip added, removed or changed
     (:class:`plexichat.devkit.installer.PluginChange` as a dict)."""
@@ -67,11 +78,18 @@ class JobOutcome:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] | None = None
+    """What pip resolved before installing (``None`` when no plan was made)."""
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """What the plan would break (:class:`plexichat.devkit.install_plan.Conflict` as a
+    dict with its ``message``); with ``error`` set, the reason for the refusal."""
 
 
-def run(job: InstallJob, on_line: Callable[[str], None]) -> JobOutcome:
-    """Prepare ``job``'s specs, run pip (each output line to ``on_line``) and judge the
-    result."""
+def run(job: InstallJob, on_line: Callable[[str], None],
+        on_plan: Callable[[dict[str, Any]], None] | None = None) -> JobOutcome:
+    """Prepare ``job``'s specs, plan the install (the plan to ``on_plan``; refused when
+    it breaks an installed requirement, unless ``job.force``), run pip (each output line
+    to ``on_line``) and judge the result."""
     from .install_outcome import assess, distributions
     from .installer import (
         InstallError,
@@ -93,18 +111,53 @@ def run(job: InstallJob, on_line: Callable[[str], None]) -> JobOutcome:
             notes = [f"{p.name}: {p.distribution} {p.version} from {job.catalog}"
                      for p in picks] + prepared.notes
             before, dists_before = snapshot(), distributions()
-            command = pip_command("install", [*(["--upgrade"] if job.upgrade else []),
-                                              *index.args(), *prepared.args])
+            pip_args = [*(["--upgrade"] if job.upgrade else []), *index.args(),
+                        *prepared.args]
+            plan = _plan(job, pip_args, Path(tmp), prepared.distributions, on_plan)
+            conflicts = plan["conflicts"] if plan is not None else []
+            if conflicts and not job.force:
+                return JobOutcome(error=_refusal(conflicts[0]["message"]), notes=notes,
+                                  plan=plan, conflicts=conflicts)
+            for conflict in conflicts:
+                _log.warning("installing despite a conflict (force): %s",
+                             conflict["message"])
+            command = pip_command("install", pip_args)
         except InstallError as exc:
             return JobOutcome(error=str(exc))
         code = run_pip(command, on_line)
     if code != 0:
-        return JobOutcome(command=command, returncode=code, notes=notes)
+        return JobOutcome(command=command, returncode=code, notes=notes,
+                          plan=plan, conflicts=conflicts)
     found = static_check(changes(before, snapshot()))
     outcome = assess(found, prepared.distributions, dists_before, distributions())
     return JobOutcome(command=command, returncode=code, notes=notes,
                       problems=list(outcome.problems),
-                      changes=[c.as_dict() for c in outcome.changes])
+                      changes=[c.as_dict() for c in outcome.changes],
+                      plan=plan, conflicts=conflicts)
+
+
+def _plan(job: InstallJob, pip_args: list[str], workdir: Path, requested: list[str],
+          on_plan: Callable[[dict[str, Any]], None] | None) -> dict[str, Any] | None:
+    """The install's plan as data (handed to ``on_plan``); ``None`` when pip cannot make
+    one and ``job.force`` is set. Raises :class:`plexichat.devkit.installer.InstallError`."""
+    from .install_plan import plan_install
+    from .installer import InstallError
+
+    try:
+        plan = plan_install(pip_args, workdir, exclude=requested).as_dict()
+    except InstallError as exc:
+        if not job.force:
+            raise
+        _log.warning("installing without a plan (force): %s", exc)
+        return None
+    if on_plan is not None:
+        on_plan(plan)
+    return plan
+
+
+def _refusal(first: str) -> str:
+    return (f"refused: {first}; the install would break what is installed, nothing was "
+            "changed (force: true installs anyway)")
 
 
 def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
@@ -120,7 +173,8 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
             out.write(json.dumps(obj) + "\n")
             out.flush()
 
-        outcome = run(job, lambda line: emit({"pip": line}))
+        outcome = run(job, lambda line: emit({"pip": line}),
+                      lambda plan: emit({"plan": plan}))
         emit({"outcome": asdict(outcome)})
     finally:
         sys.stdout = out

@@ -41,6 +41,7 @@ __all__ = [
     "PreparedSpecs",
     "canonical",
     "pip_command",
+    "pip_env",
     "prepare",
     "prepare_specs",
     "run_pip",
@@ -72,7 +73,8 @@ def pip_command(action: str, args: Iterable[str]) -> list[str]:
                        f"with `{sys.executable} -m ensurepip` or put uv on PATH")
 
 
-def _pip_env() -> dict[str, str]:
+def pip_env() -> dict[str, str]:
+    """The environment pip runs in: ours, unbuffered, without pip's version check."""
     env = dict(os.environ)
     env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     env["PYTHONUNBUFFERED"] = "1"
@@ -83,7 +85,7 @@ def run_pip(command: list[str], on_line: Callable[[str], None]) -> int:
     """Run ``command``, handing each line of its output to ``on_line`` as it comes."""
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, bufsize=1,
-                          env=_pip_env()) as proc:
+                          env=pip_env()) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             on_line(line.rstrip("\n"))
@@ -95,7 +97,7 @@ async def run_pip_async(command: list[str],
     """:func:`run_pip` without blocking the event loop; returns (exit code, lines)."""
     proc = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        stdin=asyncio.subprocess.DEVNULL, env=_pip_env())
+        stdin=asyncio.subprocess.DEVNULL, env=pip_env())
     lines: list[str] = []
     assert proc.stdout is not None
     async for raw in proc.stdout:
@@ -219,6 +221,8 @@ def from_catalog(specs: Iterable[str], source: str | None,
     try:
         catalog = open_catalog(source)
         picks = {p.name: p for p in pick_for_install(catalog, names)}
+        for pick in picks.values():
+            pick.verify()
     except CatalogError as exc:
         raise InstallError(str(exc)) from None
     if picks and catalog.index_url is not None:

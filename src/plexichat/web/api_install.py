@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from typing import Any
 
@@ -26,6 +27,7 @@ from .auth import require_admin
 from .install_runner import InstallJobFailed, run_install_job
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
+_log = logging.getLogger("plexichat.install")
 
 _ADMIN: dict[int | str, dict[str, Any]] = {
     401: {"description": "No admin token."},
@@ -62,6 +64,50 @@ class InstallRequest(BaseModel):
     catalog: str | None = Field(
         default=None, description="Take plugin names this catalog (JSON or PEP 503, path "
                                   "or URL) lists from it; default: PLEXICHAT_CATALOG.")
+    force: bool = Field(default=False,
+                        description="Install even when the plan would break a requirement "
+                                    "of the host or an installed plugin (logged).")
+
+
+class PlanChangeView(BaseModel):
+    """One distribution the install would add or replace."""
+
+    distribution: str = Field(examples=["rich"])
+    version: str = Field(examples=["12.6.0"])
+    change: str = Field(description="new, upgraded, downgraded or reinstalled",
+                        examples=["downgraded"])
+    previous: str | None = Field(default=None, examples=["15.0.0"])
+    requested: bool = Field(default=False,
+                            description="Named by the install, not a dependency.")
+
+
+class ConflictView(BaseModel):
+    """A change outside the range an installed distribution requires."""
+
+    distribution: str = Field(examples=["rich"])
+    version: str = Field(examples=["12.6.0"])
+    previous: str | None = Field(default=None, examples=["15.0.0"])
+    requirer: str = Field(examples=["plexichat"])
+    requirer_version: str = Field(examples=["3.0.0"])
+    requirement: str = Field(examples=["rich>=13.7"])
+    message: str = Field(examples=["rich 12.6.0 would replace 15.0.0, but plexichat 3.0.0 "
+                                   "requires rich>=13.7"])
+
+
+class InstallPlanView(BaseModel):
+    """What pip resolved before installing anything, and what it would break."""
+
+    changes: list[PlanChangeView]
+    conflicts: list[ConflictView]
+    ok: bool = Field(description="Nothing installed would be broken.")
+
+
+class RefusedView(BaseModel):
+    """An install refused before pip touched the environment."""
+
+    detail: str
+    plan: InstallPlanView
+    conflicts: list[ConflictView]
 
 
 class InstallView(BaseModel):
@@ -73,6 +119,9 @@ class InstallView(BaseModel):
     notes: list[str] = Field(examples=[[]])
     log: list[str] = Field(examples=[["Successfully installed plexichat-hello-1.0.0"]])
     rescan: RescanView
+    plan: InstallPlanView | None = Field(
+        default=None, description="What pip resolved before installing; with force, its "
+                                  "conflicts were overridden.")
     problems: list[str] = Field(
         description="Why the install did not achieve its purpose (nothing installed, a "
                     "distribution without the plexichat.plugins entry point, a plugin "
@@ -117,8 +166,13 @@ def _install_lock(request: Request) -> asyncio.Lock:
 
 
 @router.post("/install", response_model=InstallView,
-             responses={**_ADMIN, 422: {"description": "pip failed or a spec is not "
-                                                       "installable; nothing changed."}},
+             responses={**_ADMIN,
+                        409: {"model": RefusedView,
+                              "description": "The plan would break a requirement of the "
+                                             "host or an installed plugin; nothing "
+                                             "changed (force: true installs anyway)."},
+                        422: {"description": "pip failed or a spec is not installable; "
+                                             "nothing changed."}},
              dependencies=[Depends(require_admin)])
 async def install(body: InstallRequest, request: Request) -> Any:
     """Run pip in the host's environment, then rescan (see ``POST .../rescan``).
@@ -127,16 +181,25 @@ async def install(body: InstallRequest, request: Request) -> Any:
     read on the host's machine; a guide-style folder plugin or a ``.zip`` of one is
     converted to a distribution first. pip's output comes back in ``log``; ``problems``
     says why an install that pip completed still did not give a started plugin.
+
+    pip first resolves the install without performing it, with the host and the
+    installed plugins pinned; ``plan`` lists what it would add, upgrade or downgrade. A
+    plan that moves a distribution outside the range the host or another installed
+    distribution requires is refused with 409 and the conflicts, nothing changed, unless
+    ``force`` is set (the override is logged).
     """
     host = _host(request)
     job = {"specs": list(body.specs), "upgrade": body.upgrade, "index_url": body.index_url,
            "extra_index_urls": list(body.extra_index_urls),
-           "catalog": body.catalog or host.settings.catalog}
+           "catalog": body.catalog or host.settings.catalog, "force": body.force}
     async with _install_lock(request):
         try:
             result = await run_install_job(job)
         except InstallJobFailed as exc:
             return JSONResponse(status_code=500, content={"detail": str(exc)})
+        if result.error is not None and result.conflicts and result.plan is not None:
+            return JSONResponse(status_code=409, content={
+                "detail": result.error, "plan": result.plan, "conflicts": result.conflicts})
         if result.error is not None:
             return JSONResponse(status_code=422, content={"detail": result.error})
         log = result.log[-200:]
@@ -144,6 +207,9 @@ async def install(body: InstallRequest, request: Request) -> Any:
             return JSONResponse(status_code=422, content={
                 "detail": f"pip exited with status {result.returncode}; nothing was "
                           "installed", "command": result.command, "log": log})
+        for conflict in result.conflicts:
+            _log.warning("plugin install forced despite a conflict: %s",
+                         conflict.get("message"))
         report = await _rescan(request)
     problems = list(result.problems)
     for change in result.changes:
@@ -153,4 +219,4 @@ async def install(body: InstallRequest, request: Request) -> Any:
                 name in report["not_started"]:
             problems.append(f"{name} did not start: {report['not_started'][name]}")
     return {"command": result.command, "returncode": result.returncode, "notes": result.notes,
-            "log": log, "rescan": report, "problems": problems}
+            "log": log, "rescan": report, "plan": result.plan, "problems": problems}

@@ -38,6 +38,12 @@ class JobResult:
     problems: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     """Each plugin pip added, removed or changed: ``name``, ``change``, ``state`` …"""
+    plan: dict[str, Any] | None = None
+    """What pip resolved before installing: ``changes`` (``distribution``, ``version``,
+    ``change``, ``previous``, ``requested``), ``conflicts``, ``ok``."""
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    """What the plan would break, each with its ``message``; with ``error`` set the
+    install was refused for them."""
 
 
 def job_command() -> list[str]:
@@ -69,6 +75,8 @@ async def run_install_job(request: dict[str, Any]) -> JobResult:
                 continue
             if isinstance(message, dict) and "pip" in message:
                 result.log.append(str(message["pip"]))
+            elif isinstance(message, dict) and isinstance(message.get("plan"), dict):
+                result.plan = message["plan"]
             elif isinstance(message, dict) and isinstance(message.get("outcome"), dict):
                 final = message["outcome"]
 
@@ -85,4 +93,7 @@ async def run_install_job(request: dict[str, Any]) -> JobResult:
     result.notes = [str(n) for n in final.get("notes", [])]
     result.problems = [str(p) for p in final.get("problems", [])]
     result.changes = [c for c in final.get("changes", []) if isinstance(c, dict)]
+    if isinstance(final.get("plan"), dict):
+        result.plan = final["plan"]
+    result.conflicts = [c for c in final.get("conflicts", []) if isinstance(c, dict)]
     return result
