@@ -31,6 +31,13 @@ class HostSettings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the host database; default: SQLite under data_dir.",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (`redis://127.0.0.1:6379/0`) of the cluster this replica "
+        "joins: change signals, fan-out and ephemeral state between replicas sharing one "
+        "database (needs `pip install 'plexichat[cluster]'`). Unset: one process, "
+        "everything in memory and the database.",
+    )
     load_plugins: str | None = Field(
         default=None,
         description="Comma list of the only plugins to load; empty string loads none.",

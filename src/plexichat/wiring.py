@@ -174,7 +174,7 @@ class Wiring:
             if not value.name.startswith(prefix):
                 raise ValueError(f"table {value.name!r} must be named {prefix}<name>; "
                                  "use context.db.table(name, ...) to get such a table")
-            value.create(self.database.engine, checkfirst=True)
+            self.database.create_tables(value.metadata, [value])
             c.tables.append(value.name)
         else:
             c.other_db_extensions.append(type(value).__name__)

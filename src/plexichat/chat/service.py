@@ -118,7 +118,7 @@ class ChatService:
         """Every plugin's record (read only): states and contexts of the filters' plugins."""
         self.services = services
         """The host's services: webhook outbox and events."""
-        t.metadata.create_all(self.database.engine, tables=t.CHAT_TABLES, checkfirst=True)
+        self.database.create_tables(t.metadata, t.CHAT_TABLES)
         self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
                                         memory_kib=settings.password_hash_memory_kib)
         self.fanout = FanoutHub()

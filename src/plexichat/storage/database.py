@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -121,6 +122,9 @@ def default_url(data_dir: Path) -> str:
     return f"sqlite:///{(Path(data_dir) / 'plexichat.db').resolve()}"
 
 
+_SCHEMA_LOCK = 0x706C7863  # "plxc": the advisory lock key of schema changes
+
+
 class Database:
     """One engine plus the core tables, created on first use."""
 
@@ -135,7 +139,21 @@ class Database:
         self.engine: Engine = sa.create_engine(url, **kwargs)  # type: ignore[arg-type]
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self.create_tables(metadata)
+
+    def create_tables(self, tables_of: sa.MetaData,
+                      tables: Sequence[sa.Table] | None = None) -> None:
+        """Create the missing ``tables`` of ``tables_of`` (all of them by default).
+
+        Replicas sharing one PostgreSQL database start together: there the check and the
+        creation run under a transaction-scoped advisory lock, one replica at a time,
+        so two never race to create the same table (or its types).
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _SCHEMA_LOCK})
+            tables_of.create_all(conn, tables=tables, checkfirst=True)
 
     @property
     def dialect(self) -> str:

@@ -37,9 +37,7 @@ class HostStore:
     def set_enabled(self, plugin: str, enabled: bool, reason: str = "") -> None:
         """Persist the operator's decision for ``plugin``."""
         with self.db.engine.begin() as conn:
-            conn.execute(sa.delete(plugin_state).where(plugin_state.c.plugin == plugin))
-            conn.execute(sa.insert(plugin_state).values(
-                plugin=plugin, enabled=enabled, reason=reason))
+            _upsert(conn, plugin_state, plugin=plugin, enabled=enabled, reason=reason)
 
     # --- grants ----------------------------------------------------------------------
 
@@ -68,8 +66,8 @@ class HostStore:
             have = {p for (p,) in conn.execute(
                 sa.select(plugin_grants.c.permission).where(plugin_grants.c.plugin == plugin))}
             for permission in sorted(set(permissions) - have):
-                conn.execute(sa.insert(plugin_grants).values(
-                    plugin=plugin, permission=permission, granted_by=by))
+                _insert_new(conn, plugin_grants, plugin=plugin, permission=permission,
+                            granted_by=by)
             _decided(conn, plugin, by)
 
     def revoke(self, plugin: str, permissions: Iterable[str]) -> None:
@@ -92,8 +90,7 @@ class HostStore:
     def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
         """Replace the settings of ``plugin`` in one transaction."""
         with self.db.engine.begin() as conn:
-            conn.execute(sa.delete(plugin_settings).where(plugin_settings.c.plugin == plugin))
-            conn.execute(sa.insert(plugin_settings).values(plugin=plugin, settings=settings))
+            _upsert(conn, plugin_settings, plugin=plugin, settings=settings)
 
     # --- key-value -------------------------------------------------------------------
 
@@ -107,9 +104,7 @@ class HostStore:
     def kv_set(self, plugin: str, key: str, value: Any) -> None:
         """Store a JSON-serialisable value under ``key``."""
         with self.db.engine.begin() as conn:
-            conn.execute(sa.delete(plugin_kv).where(
-                plugin_kv.c.plugin == plugin, plugin_kv.c.key == key))
-            conn.execute(sa.insert(plugin_kv).values(plugin=plugin, key=key, value=value))
+            _upsert(conn, plugin_kv, plugin=plugin, key=key, value=value)
 
     def kv_delete(self, plugin: str, key: str) -> bool:
         """Remove ``key``; True when it existed."""
@@ -137,13 +132,33 @@ class HostStore:
     def set_host_value(self, key: str, value: str) -> None:
         """Store a host-level value."""
         with self.db.engine.begin() as conn:
-            conn.execute(sa.delete(host_secrets).where(host_secrets.c.key == key))
-            conn.execute(sa.insert(host_secrets).values(key=key, value=value))
+            _upsert(conn, host_secrets, key=key, value=value)
 
 
 def _decided(conn: sa.Connection, plugin: str, by: str) -> None:
     """Remember that the grants of ``plugin`` were decided."""
-    row = conn.execute(sa.select(plugin_grant_decisions.c.plugin)
-                       .where(plugin_grant_decisions.c.plugin == plugin)).first()
-    if row is None:
-        conn.execute(sa.insert(plugin_grant_decisions).values(plugin=plugin, decided_by=by))
+    _insert_new(conn, plugin_grant_decisions, plugin=plugin, decided_by=by)
+
+
+def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the connection's database."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, **values: Any) -> None:
+    """Insert the row, or update the row of the same primary key: one statement, so two
+    replicas writing it at once cannot both insert (delete + insert could)."""
+    keys = [c.name for c in table.primary_key.columns]
+    statement = _dialect_insert(conn, table).values(**values)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}))
+
+
+def _insert_new(conn: sa.Connection, table: sa.Table, **values: Any) -> None:
+    """Insert the row unless one with its primary key exists (then nothing changes)."""
+    keys = [c.name for c in table.primary_key.columns]
+    conn.execute(_dialect_insert(conn, table).values(**values)
+                 .on_conflict_do_nothing(index_elements=keys))
