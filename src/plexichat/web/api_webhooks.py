@@ -25,6 +25,7 @@ from ..webhooks import (
 )
 from ..webhooks.validation import validate_events, validate_secret, validate_url
 from .auth import require_admin
+from .path_ids import ResourceId, before_id
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
                    dependencies=[Depends(require_admin)],
@@ -129,6 +130,21 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No subscription has that id"}}
 
 
+def _link(suffix: str, method: str, description: str) -> dict[str, Any]:
+    """An OpenAPI link from a created subscription to one of its operations."""
+    path = "/api/v1/webhooks/{subscription_id}" + suffix
+    return {"operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+            "parameters": {"subscription_id": "$response.body#/id"},
+            "description": description}
+
+
+_CREATED_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {
+    "GetWebhook": _link("", "get", "Show the new subscription."),
+    "ListDeliveries": _link("/deliveries", "get", "Its delivery log."),
+    "DeleteWebhook": _link("", "delete", "Delete the new subscription."),
+}}}
+
+
 def _view(sub: Subscription, counts: dict[str, int] | None,
           model: type[WebhookView] = WebhookView, *, reveal: bool = False) -> Any:
     return model(id=sub.id, url=sub.url, events=sub.events, description=sub.description,
@@ -153,7 +169,7 @@ def _get(outbox: WebhookEvents, subscription_id: int) -> Subscription:
         raise HTTPException(404, str(exc)) from None
 
 
-@router.post("", status_code=201, response_model=WebhookCreated,
+@router.post("", status_code=201, response_model=WebhookCreated, responses=_CREATED_LINKS,
              summary="Create a webhook subscription")
 def create_webhook(body: WebhookCreate, outbox: Outbox) -> WebhookCreated:
     """Subscribe a URL to events. The response holds the signing secret: the only time
@@ -185,7 +201,7 @@ def recent_events(outbox: Outbox,
 
 @router.get("/{subscription_id}", response_model=WebhookView, responses=NOT_FOUND,
             summary="Show one webhook subscription")
-def get_webhook(subscription_id: int, outbox: Outbox) -> WebhookView:
+def get_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
     """One subscription (secret masked) with its delivery counts."""
     sub = _get(outbox, subscription_id)
     result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
@@ -194,7 +210,7 @@ def get_webhook(subscription_id: int, outbox: Outbox) -> WebhookView:
 
 @router.delete("/{subscription_id}", status_code=204, responses=NOT_FOUND,
                summary="Delete a webhook subscription")
-def delete_webhook(subscription_id: int, outbox: Outbox) -> Response:
+def delete_webhook(subscription_id: ResourceId, outbox: Outbox) -> Response:
     """Delete the subscription and its delivery log; pending deliveries are dropped."""
     try:
         outbox.unsubscribe(subscription_id)
@@ -206,13 +222,13 @@ def delete_webhook(subscription_id: int, outbox: Outbox) -> Response:
 @router.get("/{subscription_id}/deliveries", response_model=list[DeliveryView],
             responses=NOT_FOUND, summary="The delivery log of one subscription")
 def list_deliveries(
-    subscription_id: int,
+    subscription_id: ResourceId,
     outbox: Outbox,
     status: Annotated[Literal["pending", "delivered", "failed"] | None,
                       Query(description="Only deliveries in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(description="Only deliveries with a smaller id "
-                                                    "(to page back).")] = None,
+    before: Annotated[int | None, before_id("Only deliveries with a smaller id (to page "
+                                            "back).")] = None,
 ) -> list[DeliveryView]:
     """Deliveries, newest first: status, attempts, next attempt, last error and the
     receiver's last response code."""
@@ -224,7 +240,8 @@ def list_deliveries(
 @router.post("/{subscription_id}/deliveries/{delivery_id}/retry",
              response_model=DeliveryView, responses=NOT_FOUND,
              summary="Send a delivery again")
-def retry_delivery(subscription_id: int, delivery_id: int, outbox: Outbox) -> DeliveryView:
+def retry_delivery(subscription_id: ResourceId, delivery_id: ResourceId,
+                   outbox: Outbox) -> DeliveryView:
     """Queue a delivery (typically a failed one) again, with its attempts reset."""
     _get(outbox, subscription_id)
     found = outbox.delivery(delivery_id)
