@@ -15,8 +15,9 @@ of both runs and exits non-zero when either found a failure.
 
 The served host has ``PIP_NO_INDEX=1`` and no find-links, so the generated names that
 ``POST /api/v1/plugins/install`` receives can only fail locally: pip never asks an
-index for them. Webhook subscriptions the fuzzer creates point nowhere reachable (the
-host refuses private and loopback targets by default).
+index for them. Webhook deliveries to the targets the fuzzer subscribes go through a
+proxy on a closed port of 127.0.0.1 and fail there; loopback and private targets are
+refused by the host itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
 ROLES = ("admin", "user")
+_CLOSED_PROXY = "http://127.0.0.1:9"
+"""The discard port of loopback: nothing listens there, so a request sent through it
+fails at once without leaving the machine."""
 
 # Never through a proxy: this talks to the server it started, nothing else.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -71,10 +75,15 @@ def _post(url: str, payload: dict[str, str]) -> int:
 
 
 def _server_env(data_dir: Path, admin_token: str) -> dict[str, str]:
-    """The served host's environment: no index, no find-links, cheap password hashes."""
+    """The served host's environment: no index, no find-links, no way out for webhooks,
+    cheap password hashes."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PLEXICHAT_", "PIP_"))}
+           if not k.startswith(("PLEXICHAT_", "PIP_"))
+           and k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}}
     env.update(PLEXICHAT_DATA_DIR=str(data_dir), PLEXICHAT_ADMIN_TOKEN=admin_token,
+               # webhook deliveries to the targets the fuzzer subscribes (example.com...)
+               # go to a closed local port and fail there
+               HTTP_PROXY=_CLOSED_PROXY, HTTPS_PROXY=_CLOSED_PROXY, ALL_PROXY=_CLOSED_PROXY,
                PLEXICHAT_PASSWORD_HASH_TIME_COST="1",
                PLEXICHAT_PASSWORD_HASH_MEMORY_KIB="64",
                PLEXICHAT_WEBHOOK_MAX_ATTEMPTS="1",

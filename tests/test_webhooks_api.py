@@ -21,8 +21,9 @@ from plexichat.webhooks.validation import (
 
 @pytest.fixture
 def client(tmp_path):
-    with running_host(tmp_path / "data", admin_token=TOKEN,
-                      webhook_poll_interval=0.2) as client:
+    # the delivery log test subscribes a closed port of 127.0.0.1: allowed explicitly
+    with running_host(tmp_path / "data", admin_token=TOKEN, webhook_poll_interval=0.2,
+                      webhook_allowed_networks="127.0.0.1/32") as client:
         yield client
 
 

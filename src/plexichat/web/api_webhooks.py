@@ -1,5 +1,10 @@
 """``/api/v1/webhooks``: operators manage outgoing webhook subscriptions (admin token).
 
+A target whose host is (or resolves to) a loopback, private, link-local, multicast or
+reserved address is refused with 422 unless the operator allows it
+(``PLEXICHAT_WEBHOOK_ALLOW_PRIVATE``, ``PLEXICHAT_WEBHOOK_ALLOWED_NETWORKS``); the delivery
+worker checks again before every delivery.
+
 A subscription's secret is returned once, by the ``POST`` that creates it; afterwards
 the API shows only a masked form. Deliveries are signed per Standard Webhooks
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), so receivers verify
@@ -20,6 +25,7 @@ from ..webhooks import (
     InvalidSubscription,
     Subscription,
     SubscriptionNotFound,
+    TargetGuard,
     WebhookEvents,
     mask_secret,
 )
@@ -125,7 +131,13 @@ def _outbox(request: Request) -> WebhookEvents:
     return worker.outbox
 
 
+def _guard(request: Request) -> TargetGuard:
+    worker: DeliveryWorker = request.app.state.webhook_worker
+    return worker.guard
+
+
 Outbox = Annotated[WebhookEvents, Depends(_outbox)]
+Guard = Annotated[TargetGuard, Depends(_guard)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No subscription has that id"}}
 
@@ -171,15 +183,20 @@ def _get(outbox: WebhookEvents, subscription_id: int) -> Subscription:
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=_CREATED_LINKS,
              summary="Create a webhook subscription")
-def create_webhook(body: WebhookCreate, outbox: Outbox) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard) -> WebhookCreated:
     """Subscribe a URL to events. The response holds the signing secret: the only time
-    the API shows it."""
+    the API shows it. A target on a non-public address is refused (422) unless the
+    operator allows it."""
     if body.secret is not None:
         try:  # checked here so that a 422 never echoes the secret back
             validate_secret(body.secret)
         except InvalidSubscription as exc:
             raise HTTPException(422, [{"type": "value_error", "loc": ["body", "secret"],
                                        "msg": exc.message}]) from None
+    refusal = guard.refusal(body.url)  # a sync route: FastAPI runs it in a worker thread
+    if refusal:
+        raise HTTPException(422, [{"type": "value_error", "loc": ["body", "url"],
+                                   "msg": refusal}])
     sub = outbox.subscribe(body.url, body.events, body.secret, body.description)
     result: WebhookCreated = _view(sub, None, WebhookCreated, reveal=True)
     return result
