@@ -317,6 +317,9 @@ async def join_channel(channel_id: ResourceId, user: CurrentUser,
                  400: {"model": ErrorOut, "description": "Empty or too long, or a plugin's "
                        "filter or slash command rejected it (the detail names the plugin "
                        "and its reason; plugins may use another 4xx)."},
+                 429: {"model": ErrorOut, "description": "A plugin's rate limit (such as "
+                       "the moderation plugin's) refused it; `Retry-After` says when to "
+                       "try again."},
                  503: {"model": ErrorOut, "description": "A filter a plugin declared "
                        "essential cannot run; nothing was stored."}})
 async def post_message(channel_id: ResourceId, body: MessageIn, user: CurrentUser,

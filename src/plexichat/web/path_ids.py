@@ -1,9 +1,10 @@
 """The one type of every database id the HTTP API takes in a path or a query.
 
-Ids are stored as 64-bit signed integers (SQLite and PostgreSQL alike), so an id outside
-``1 .. 2**63 - 1`` names nothing. FastAPI refuses such an id with 422 and the reason
-(``Input should be less than or equal to 9223372036854775807``) before a handler runs:
-the database is never asked about a number it cannot hold.
+Ids are stored in SQL ``INTEGER`` columns, which PostgreSQL holds in 32 bits (SQLite in
+64), so an id outside ``1 .. 2**31 - 1`` names nothing on every database the host runs
+on. FastAPI refuses such an id with 422 and the reason (``Input should be less than or
+equal to 2147483647``) before a handler runs: the database is never asked about a number
+it cannot hold (PostgreSQL would answer that with an error, not with "not found").
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from fastapi import Path, Query
 
 __all__ = ["MAX_ID", "ResourceId", "before_id"]
 
-MAX_ID = 2**63 - 1
-"""The largest id the database holds (a signed 64-bit integer)."""
+MAX_ID = 2**31 - 1
+"""The largest id every supported database holds (PostgreSQL's ``INTEGER``)."""
 
 ResourceId = Annotated[int, Path(ge=1, le=MAX_ID,
-                                 description="A positive id (at most 2**63 - 1).")]
+                                 description="A positive id (at most 2147483647).")]
 """A path parameter naming one stored thing (a channel, message, subscription...)."""
 
 
