@@ -202,3 +202,35 @@ def test_metadata_and_private_targets_are_never_sent(tmp_path):
         assert outbox.deliveries(public.id)[0].status == "delivered"
     finally:
         database.dispose()
+
+
+def test_redirects_are_not_followed(tmp_path):
+    """A public receiver answering 307 towards the metadata service gets a failed
+    attempt; the Location is never requested (the transport records every request)."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(307, headers={"location": "http://169.254.169.254/latest/"})
+
+    database = Database(f"sqlite:///{tmp_path / 'webhooks.db'}")
+    outbox = WebhookEvents(database)
+    try:
+        sub = outbox.subscribe("http://93.184.215.14/hook", ["*"])
+        outbox.record("message.posted", "core", {"text": "hello"})
+
+        async def scenario():
+            worker = DeliveryWorker(outbox, transport=httpx.MockTransport(answer),
+                                    max_attempts=1, guard=TargetGuard(resolver=_no_dns))
+            await worker.start()
+            try:
+                await worker.run_once()
+            finally:
+                await worker.stop()
+
+        asyncio.run(scenario())
+        (delivery,) = outbox.deliveries(sub.id)
+        assert (delivery.status, delivery.response_code) == ("failed", 307)
+        assert [str(r.url) for r in sent] == ["http://93.184.215.14/hook"]
+    finally:
+        database.dispose()

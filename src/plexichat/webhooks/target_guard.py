@@ -133,7 +133,10 @@ class TargetGuard:
         return None
 
     async def refusal_async(self, url: str) -> str | None:
-        """:meth:`refusal`, with the DNS lookup in a worker thread."""
+        """:meth:`refusal`, with the DNS lookup in a worker thread (an address needs
+        none)."""
+        if self.allow_private or _literal(urlsplit(url).hostname or "") is not None:
+            return self.refusal(url)
         return await asyncio.to_thread(self.refusal, url)
 
 
