@@ -13,11 +13,11 @@ included; the checks are ``not_a_server_error``, ``status_code_conformance``,
 ``content_type_conformance`` and ``response_schema_conformance``. It prints a summary
 of both runs and exits non-zero when either found a failure.
 
-The served host has ``PIP_NO_INDEX=1`` and no find-links, so the generated names that
-``POST /api/v1/plugins/install`` receives can only fail locally: pip never asks an
-index for them. Webhook deliveries to the targets the fuzzer subscribes go through a
-proxy on a closed port of 127.0.0.1 and fail there; loopback and private targets are
-refused by the host itself.
+The served host has ``PIP_NO_INDEX=1``, no find-links and no pip configuration file,
+so the generated names that ``POST /api/v1/plugins/install`` receives can only fail
+locally: pip never asks an index for them. Webhook deliveries to the targets the fuzzer
+subscribes go through a proxy on a closed port of 127.0.0.1 and fail there; loopback
+and private targets are refused by the host itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,7 +104,9 @@ def _server_env(data_dir: Path, admin_token: str) -> dict[str, str]:
                PLEXICHAT_PASSWORD_HASH_TIME_COST="1",
                PLEXICHAT_PASSWORD_HASH_MEMORY_KIB="64",
                PLEXICHAT_WEBHOOK_MAX_ATTEMPTS="1",
-               PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+               # no index, and no pip configuration file (one may name find-links)
+               PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull,
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
     return env
 
 
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                         PLEXICHAT_FUZZ_PASSWORD=password,
                         PLEXICHAT_FUZZ_ADMIN_TOKEN=admin_token)
         for role in ROLES:
-            _lift_rate_limit(base, admin_token)  # again: the admin run changes settings
+            _lift_rate_limit(base, admin_token)  # before each run: fuzzing changes settings
             results.append(_schemathesis(base, role, fuzz_env, args, workdir / "reports"))
     finally:
         server.terminate()
@@ -201,8 +204,6 @@ def main(argv: list[str] | None = None) -> int:
             for line in log_path.read_text(errors="replace").splitlines()[-40:]:
                 print("   ", line)
     else:
-        import shutil
-
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
 
