@@ -233,6 +233,30 @@ def test_the_admin_token_edits_and_deletes_anyones_message(client):
     assert ada.texts(general) == []
 
 
+@pytest.mark.parametrize("bad_id", [2**31, 2**63, 10**30, 0, -1])
+def test_ids_the_database_cannot_hold_answer_422_with_the_reason(client, bad_id):
+    ada = Chatter(client, "ada")
+    general = ada.create_channel()
+    limit = "less than or equal to 2147483647" if bad_id > 0 else "greater than"
+    for response in (ada.edit(bad_id, "x"), ada.delete(bad_id),
+                     ada.edit(bad_id, "x", admin=True), ada.delete(bad_id, admin=True),
+                     ada.join(bad_id), ada.post(bad_id, "x"),
+                     client.get(f"/api/v1/channels/{bad_id}/messages", headers=ada.headers),
+                     client.get(f"/api/v1/channels/{general}/messages",
+                                params={"before": bad_id}, headers=ada.headers)):
+        assert response.status_code == 422, (response.request.url, response.text)
+        assert limit in response.json()["detail"][0]["msg"], response.text
+
+
+def test_the_largest_id_is_looked_up_and_not_found(client):
+    ada = Chatter(client, "ada")
+    largest = 2**31 - 1  # PostgreSQL INTEGER
+    assert ada.edit(largest, "x").status_code == 404
+    assert ada.delete(largest).status_code == 404
+    assert ada.join(largest).status_code == 404
+    assert ada.post(largest, "x").status_code == 404
+
+
 def test_the_admin_token_is_no_user(client):
     assert client.get("/api/v1/users/me", headers=AUTH).status_code == 401
     assert client.post("/api/v1/channels", json={"name": "x"}, headers=AUTH).status_code == 401

@@ -21,8 +21,9 @@ from plexichat.webhooks.validation import (
 
 @pytest.fixture
 def client(tmp_path):
-    with running_host(tmp_path / "data", admin_token=TOKEN,
-                      webhook_poll_interval=0.2) as client:
+    # the delivery log test subscribes a closed port of 127.0.0.1: allowed explicitly
+    with running_host(tmp_path / "data", admin_token=TOKEN, webhook_poll_interval=0.2,
+                      webhook_allowed_networks="127.0.0.1/32") as client:
         yield client
 
 
@@ -218,3 +219,19 @@ def test_openapi_documents_the_webhook_api(client):
     post = paths["/api/v1/webhooks"]["post"]
     assert post["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "WebhookCreated")
+
+
+@pytest.mark.parametrize("bad_id", [2**31, 2**63, 10**30, 0])
+def test_ids_the_database_cannot_hold_answer_422(client, bad_id):
+    for method, path in [("GET", f"/api/v1/webhooks/{bad_id}"),
+                         ("DELETE", f"/api/v1/webhooks/{bad_id}"),
+                         ("GET", f"/api/v1/webhooks/{bad_id}/deliveries"),
+                         ("POST", f"/api/v1/webhooks/1/deliveries/{bad_id}/retry"),
+                         ("POST", f"/api/v1/webhooks/{bad_id}/deliveries/1/retry")]:
+        response = client.request(method, path, headers=AUTH)
+        assert response.status_code == 422, (path, response.text)
+    largest = 2**31 - 1  # PostgreSQL INTEGER
+    assert client.get(f"/api/v1/webhooks/{largest}/deliveries",
+                      headers=AUTH).status_code == 404
+    assert client.get("/api/v1/webhooks/1/deliveries", headers=AUTH,
+                      params={"before": 2**31}).status_code == 422

@@ -21,6 +21,8 @@ FAST = {
     "webhook_backoff_base": 0.05,
     "webhook_backoff_cap": 0.2,
     "webhook_timeout": 2.0,
+    # the receiver listens on loopback, which webhooks may reach only when allowed
+    "webhook_allowed_networks": "127.0.0.1/32",
 }
 
 

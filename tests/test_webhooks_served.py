@@ -51,6 +51,7 @@ def served(site, tmp_path, port, run):
         PLEXICHAT_WEBHOOK_BACKOFF_CAP="0.3",
         PLEXICHAT_WEBHOOK_TIMEOUT="2",
         PLEXICHAT_WEBHOOK_MAX_ATTEMPTS="1000",
+        PLEXICHAT_WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32",  # the receiver is on loopback
     )
     env.pop("PLEXICHAT_DATABASE_URL", None)
     log_path = tmp_path / f"server-{run}.log"

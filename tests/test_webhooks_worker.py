@@ -10,8 +10,12 @@ from support.databases import BACKENDS, database_url
 from support.webhook_receiver import receiving
 
 from plexichat.storage import Database
-from plexichat.webhooks import DeliveryWorker, WebhookEvents
+from plexichat.webhooks import DeliveryWorker, TargetGuard, WebhookEvents
 from plexichat.webhooks.outbox import utcnow
+from plexichat.webhooks.target_guard import parse_networks
+
+LOOPBACK = TargetGuard(allowed_networks=parse_networks("127.0.0.1/32"))
+"""The receivers listen on 127.0.0.1, which deliveries may reach only when allowed."""
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,7 +38,7 @@ def test_stopping_mid_request_hands_the_delivery_back(outbox):
         sub = outbox.subscribe(receiver.url(), ["*"])
 
         async def scenario():
-            worker = DeliveryWorker(outbox, poll_interval=0.1, timeout=5)
+            worker = DeliveryWorker(outbox, poll_interval=0.1, timeout=5, guard=LOOPBACK)
             await worker.start()
             try:
                 outbox.record("a.b", "core", {})
@@ -63,7 +67,7 @@ def test_stopping_while_claiming_hands_the_claims_back(outbox, monkeypatch):
     monkeypatch.setattr(outbox, "claim_due", slow_claim)
 
     async def scenario():
-        worker = DeliveryWorker(outbox, poll_interval=0.1, timeout=5)
+        worker = DeliveryWorker(outbox, poll_interval=0.1, timeout=5, guard=LOOPBACK)
         await worker.start()
         await _until(lambda: bool(claiming))
         await worker.stop()

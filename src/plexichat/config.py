@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -86,6 +87,13 @@ class HostSettings(BaseSettings):
                                        "seconds between two attempts of a webhook.")
     webhook_concurrency: int = Field(default=10, ge=1, description="Webhook requests in "
                                      "flight at once.")
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook targets on loopback, private, link-local, "
+        "multicast and reserved addresses. Unset, a target whose host is (or resolves to) "
+        "one is refused when subscribing and again before each delivery.")
+    webhook_allowed_networks: str = Field(
+        default="", description="Comma list of networks (CIDR, e.g. `127.0.0.1/32,"
+        "10.20.0.0/16`) webhook targets may be in although they are not public.")
 
     log_level: LogLevel = Field(
         default="info", description="Least severe log level `plexichat serve` shows "
@@ -100,6 +108,18 @@ class HostSettings(BaseSettings):
         description="The plugin catalog `plexichat plugins search` reads and `plugins "
         "install NAME` installs from: a JSON index or a PEP 503 simple index, by path or "
         "http(s) URL.")
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks = []
+        for item in filter(None, (i.strip() for i in value.split(","))):
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP network in CIDR form, such as "
+                                 "127.0.0.1/32 or 10.0.0.0/8") from None
+        return ",".join(networks)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

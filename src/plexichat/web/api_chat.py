@@ -34,6 +34,7 @@ from ..chat.errors import ChatError
 from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
+from .path_ids import ResourceId, before_id
 
 __all__ = ["router", "ws_router"]
 
@@ -170,6 +171,29 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut} for code in codes}
 
 
+def _link(path: str, method: str, parameter: str, description: str) -> dict[str, Any]:
+    """An OpenAPI link: the ``id`` of this response is ``parameter`` of that operation."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}",
+            "parameters": {parameter: "$response.body#/id"}, "description": description}
+
+
+_CHANNEL_LINKS = {"links": {
+    "PostMessage": _link("/api/v1/channels/{channel_id}/messages", "post", "channel_id",
+                         "Post a message to the new channel."),
+    "ListMessages": _link("/api/v1/channels/{channel_id}/messages", "get", "channel_id",
+                          "Read the new channel's messages."),
+    "JoinChannel": _link("/api/v1/channels/{channel_id}/join", "post", "channel_id",
+                         "Join the new channel."),
+}}
+_MESSAGE_LINKS = {"links": {
+    "EditMessage": _link("/api/v1/messages/{message_id}", "patch", "message_id",
+                         "Edit the message just posted."),
+    "DeleteMessage": _link("/api/v1/messages/{message_id}", "delete", "message_id",
+                           "Delete the message just posted."),
+}}
+
+
 # --- authentication ----------------------------------------------------------------------
 
 
@@ -253,7 +277,7 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @router.post("/channels", response_model=ChannelOut, status_code=201,
-             responses=_errors(400, 401, 409))
+             responses={**_errors(400, 401, 409), 201: _CHANNEL_LINKS})
 async def create_channel(body: ChannelIn, user: CurrentUser, request: Request) -> ChannelOut:
     """Create a channel; its creator joins it."""
     try:
@@ -273,7 +297,8 @@ async def list_channels(user: CurrentUser, request: Request) -> list[ChannelOut]
 
 @router.post("/channels/{channel_id}/join", response_model=ChannelOut,
              responses=_errors(401, 404))
-async def join_channel(channel_id: int, user: CurrentUser, request: Request) -> ChannelOut:
+async def join_channel(channel_id: ResourceId, user: CurrentUser,
+                       request: Request) -> ChannelOut:
     """Join a channel: read and post its messages, receive them on the WebSocket."""
     try:
         channel = await _chat(request).join(user, channel_id)
@@ -287,13 +312,17 @@ async def join_channel(channel_id: int, user: CurrentUser, request: Request) -> 
 
 @router.post("/channels/{channel_id}/messages", response_model=PostedMessage,
              status_code=201, responses={
+                 201: _MESSAGE_LINKS,
                  **_errors(401, 403, 404),
                  400: {"model": ErrorOut, "description": "Empty or too long, or a plugin's "
                        "filter or slash command rejected it (the detail names the plugin "
                        "and its reason; plugins may use another 4xx)."},
+                 429: {"model": ErrorOut, "description": "A plugin's rate limit (such as "
+                       "the moderation plugin's) refused it; `Retry-After` says when to "
+                       "try again."},
                  503: {"model": ErrorOut, "description": "A filter a plugin declared "
                        "essential cannot run; nothing was stored."}})
-async def post_message(channel_id: int, body: MessageIn, user: CurrentUser,
+async def post_message(channel_id: ResourceId, body: MessageIn, user: CurrentUser,
                        request: Request) -> PostedMessage:
     """Post a message to a joined channel.
 
@@ -311,9 +340,9 @@ async def post_message(channel_id: int, body: MessageIn, user: CurrentUser,
 @router.get("/channels/{channel_id}/messages", response_model=MessagePageOut,
             responses=_errors(400, 401, 403, 404))
 async def list_messages(
-    channel_id: int, user: CurrentUser, request: Request,
-    before: Annotated[int | None, Query(description="Only messages with a smaller id "
-                                        "(the next_before of the previous page).")] = None,
+    channel_id: ResourceId, user: CurrentUser, request: Request,
+    before: Annotated[int | None, before_id("Only messages with a smaller id (the "
+                                            "next_before of the previous page).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> MessagePageOut:
     """A page of a joined channel's messages: the newest ``limit`` before ``before``."""
@@ -329,7 +358,7 @@ async def list_messages(
 
 @router.patch("/messages/{message_id}", response_model=MessageOut,
               responses=_errors(400, 401, 403, 404, 503))
-async def edit_message(message_id: int, body: MessageIn, actor: CurrentActor,
+async def edit_message(message_id: ResourceId, body: MessageIn, actor: CurrentActor,
                        request: Request) -> MessageOut:
     """Change a message's text: its author, or the admin token.
 
@@ -344,7 +373,8 @@ async def edit_message(message_id: int, body: MessageIn, actor: CurrentActor,
 
 @router.delete("/messages/{message_id}", status_code=204,
                responses=_errors(401, 403, 404))
-async def delete_message(message_id: int, actor: CurrentActor, request: Request) -> Response:
+async def delete_message(message_id: ResourceId, actor: CurrentActor,
+                         request: Request) -> Response:
     """Delete a message: its author, or the admin token."""
     try:
         await _chat(request).delete_message(message_id, by=actor)

@@ -113,6 +113,17 @@ class SettingsProblem(BaseModel):
     message: str = Field(examples=["-5 is less than the minimum of 0"])
 
 
+class SettingsRefused(BaseModel):
+    """Why settings were not stored: the plugin's schema refused them (``errors`` lists
+    each violated rule), or the body was not a JSON object (``detail`` is then FastAPI's
+    list of validation problems and ``errors`` is empty)."""
+
+    detail: str | list[dict[str, Any]] = Field(
+        examples=["invalid settings for plugin 'moderation': $.rate_limit_per_minute: -5 "
+                  "is less than the minimum of 0 (minimum)"])
+    errors: list[SettingsProblem] = Field(default_factory=list)
+
+
 class GrantChange(BaseModel):
     """Permissions to grant and to revoke (either may be empty)."""
 
@@ -247,7 +258,7 @@ async def get_settings(name: str, request: Request) -> dict[str, Any]:
 @router.put("/{name}/settings", response_model=SettingsView,
             responses={**_ADMIN,
                        409: {"description": "The plugin refused them; nothing changed."},
-                       422: {"model": list[SettingsProblem],
+                       422: {"model": SettingsRefused,
                              "description": "Invalid settings; nothing changed."}},
             dependencies=[Depends(require_admin)])
 async def put_settings(name: str, request: Request,

@@ -1,5 +1,10 @@
 """``/api/v1/webhooks``: operators manage outgoing webhook subscriptions (admin token).
 
+A target whose host is (or resolves to) a loopback, private, link-local, multicast or
+reserved address is refused with 422 unless the operator allows it
+(``PLEXICHAT_WEBHOOK_ALLOW_PRIVATE``, ``PLEXICHAT_WEBHOOK_ALLOWED_NETWORKS``); the delivery
+worker checks again before every delivery.
+
 A subscription's secret is returned once, by the ``POST`` that creates it; afterwards
 the API shows only a masked form. Deliveries are signed per Standard Webhooks
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), so receivers verify
@@ -20,11 +25,13 @@ from ..webhooks import (
     InvalidSubscription,
     Subscription,
     SubscriptionNotFound,
+    TargetGuard,
     WebhookEvents,
     mask_secret,
 )
 from ..webhooks.validation import validate_events, validate_secret, validate_url
 from .auth import require_admin
+from .path_ids import ResourceId, before_id
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
                    dependencies=[Depends(require_admin)],
@@ -124,9 +131,30 @@ def _outbox(request: Request) -> WebhookEvents:
     return worker.outbox
 
 
+def _guard(request: Request) -> TargetGuard:
+    worker: DeliveryWorker = request.app.state.webhook_worker
+    return worker.guard
+
+
 Outbox = Annotated[WebhookEvents, Depends(_outbox)]
+Guard = Annotated[TargetGuard, Depends(_guard)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No subscription has that id"}}
+
+
+def _link(suffix: str, method: str, description: str) -> dict[str, Any]:
+    """An OpenAPI link from a created subscription to one of its operations."""
+    path = "/api/v1/webhooks/{subscription_id}" + suffix
+    return {"operationRef": "#/paths/" + path.replace("/", "~1") + "/" + method,
+            "parameters": {"subscription_id": "$response.body#/id"},
+            "description": description}
+
+
+_CREATED_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {
+    "GetWebhook": _link("", "get", "Show the new subscription."),
+    "ListDeliveries": _link("/deliveries", "get", "Its delivery log."),
+    "DeleteWebhook": _link("", "delete", "Delete the new subscription."),
+}}}
 
 
 def _view(sub: Subscription, counts: dict[str, int] | None,
@@ -153,17 +181,22 @@ def _get(outbox: WebhookEvents, subscription_id: int) -> Subscription:
         raise HTTPException(404, str(exc)) from None
 
 
-@router.post("", status_code=201, response_model=WebhookCreated,
+@router.post("", status_code=201, response_model=WebhookCreated, responses=_CREATED_LINKS,
              summary="Create a webhook subscription")
-def create_webhook(body: WebhookCreate, outbox: Outbox) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard) -> WebhookCreated:
     """Subscribe a URL to events. The response holds the signing secret: the only time
-    the API shows it."""
+    the API shows it. A target on a non-public address is refused (422) unless the
+    operator allows it."""
     if body.secret is not None:
         try:  # checked here so that a 422 never echoes the secret back
             validate_secret(body.secret)
         except InvalidSubscription as exc:
             raise HTTPException(422, [{"type": "value_error", "loc": ["body", "secret"],
                                        "msg": exc.message}]) from None
+    refusal = guard.refusal(body.url)  # a sync route: FastAPI runs it in a worker thread
+    if refusal:
+        raise HTTPException(422, [{"type": "value_error", "loc": ["body", "url"],
+                                   "msg": refusal}])
     sub = outbox.subscribe(body.url, body.events, body.secret, body.description)
     result: WebhookCreated = _view(sub, None, WebhookCreated, reveal=True)
     return result
@@ -185,7 +218,7 @@ def recent_events(outbox: Outbox,
 
 @router.get("/{subscription_id}", response_model=WebhookView, responses=NOT_FOUND,
             summary="Show one webhook subscription")
-def get_webhook(subscription_id: int, outbox: Outbox) -> WebhookView:
+def get_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
     """One subscription (secret masked) with its delivery counts."""
     sub = _get(outbox, subscription_id)
     result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
@@ -194,7 +227,7 @@ def get_webhook(subscription_id: int, outbox: Outbox) -> WebhookView:
 
 @router.delete("/{subscription_id}", status_code=204, responses=NOT_FOUND,
                summary="Delete a webhook subscription")
-def delete_webhook(subscription_id: int, outbox: Outbox) -> Response:
+def delete_webhook(subscription_id: ResourceId, outbox: Outbox) -> Response:
     """Delete the subscription and its delivery log; pending deliveries are dropped."""
     try:
         outbox.unsubscribe(subscription_id)
@@ -206,13 +239,13 @@ def delete_webhook(subscription_id: int, outbox: Outbox) -> Response:
 @router.get("/{subscription_id}/deliveries", response_model=list[DeliveryView],
             responses=NOT_FOUND, summary="The delivery log of one subscription")
 def list_deliveries(
-    subscription_id: int,
+    subscription_id: ResourceId,
     outbox: Outbox,
     status: Annotated[Literal["pending", "delivered", "failed"] | None,
                       Query(description="Only deliveries in this state.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(description="Only deliveries with a smaller id "
-                                                    "(to page back).")] = None,
+    before: Annotated[int | None, before_id("Only deliveries with a smaller id (to page "
+                                            "back).")] = None,
 ) -> list[DeliveryView]:
     """Deliveries, newest first: status, attempts, next attempt, last error and the
     receiver's last response code."""
@@ -224,7 +257,8 @@ def list_deliveries(
 @router.post("/{subscription_id}/deliveries/{delivery_id}/retry",
              response_model=DeliveryView, responses=NOT_FOUND,
              summary="Send a delivery again")
-def retry_delivery(subscription_id: int, delivery_id: int, outbox: Outbox) -> DeliveryView:
+def retry_delivery(subscription_id: ResourceId, delivery_id: ResourceId,
+                   outbox: Outbox) -> DeliveryView:
     """Queue a delivery (typically a failed one) again, with its attempts reset."""
     _get(outbox, subscription_id)
     found = outbox.delivery(delivery_id)

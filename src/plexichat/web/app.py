@@ -17,7 +17,7 @@ from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
 from ..webhooks import DeliveryWorker
-from . import api_docs
+from . import api_docs, openapi_responses
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
 from .api_health import router as health_router
@@ -98,6 +98,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
     api_docs.install(app)
+    openapi_responses.install(app)
     install_ui(app)
     app.middleware("http")(run_plugin_middleware)
     return app

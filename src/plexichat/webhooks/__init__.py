@@ -7,6 +7,9 @@
 - :class:`DeliveryWorker` (started by the web app) sends due deliveries with
   ``webhook-id`` / ``webhook-timestamp`` / ``webhook-signature`` headers and retries
   failures with exponential backoff.
+- :class:`TargetGuard` refuses targets on loopback, private, link-local, multicast and
+  reserved addresses (at subscription and before each delivery) unless the operator
+  allows them.
 - ``context.webhooks`` (:class:`PluginWebhooks`) lets a plugin emit only the events its
   ``plugin.json`` declares in ``webhooks``.
 """
@@ -21,6 +24,7 @@ from .outbox import (
     WebhookEvents,
 )
 from .signing import sign_headers
+from .target_guard import TargetGuard
 from .validation import InvalidSubscription, event_matches, generate_secret, mask_secret
 from .worker import DeliveryWorker
 
@@ -32,6 +36,7 @@ __all__ = [
     "PluginWebhooks",
     "Subscription",
     "SubscriptionNotFound",
+    "TargetGuard",
     "UndeclaredWebhookEvent",
     "WebhookEvents",
     "event_matches",

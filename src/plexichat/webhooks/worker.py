@@ -8,6 +8,12 @@ else (another status, a network error, a timeout) schedules a retry after
 ``backoff_base * 2**(attempts-1)`` seconds (capped at ``backoff_cap``) until
 ``max_attempts`` are spent, then marks it ``failed`` with the last error kept.
 
+Before each attempt the target's host is resolved and checked by the
+:class:`~plexichat.webhooks.target_guard.TargetGuard`: a target on an address the
+operator did not allow (loopback, private, link-local...) is marked ``failed`` at once
+with the reason, and nothing is sent. Redirects are never followed: a 3xx answer is a
+failed attempt.
+
 Database work runs in worker threads: the event loop never waits on the database.
 """
 
@@ -24,6 +30,7 @@ import httpx
 from .. import __version__
 from .outbox import DueDelivery, WebhookEvents, origin, utcnow
 from .signing import sign_headers
+from .target_guard import TargetGuard
 
 __all__ = ["DeliveryWorker"]
 
@@ -47,8 +54,10 @@ class DeliveryWorker:
         backoff_cap: float = 3600.0,
         concurrency: int = 10,
         transport: httpx.AsyncBaseTransport | None = None,
+        guard: TargetGuard | None = None,
     ) -> None:
         self.outbox = outbox
+        self.guard = guard if guard is not None else TargetGuard()
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -68,7 +77,8 @@ class DeliveryWorker:
                    timeout=settings.webhook_timeout, max_attempts=settings.webhook_max_attempts,
                    backoff_base=settings.webhook_backoff_base,
                    backoff_cap=settings.webhook_backoff_cap,
-                   concurrency=settings.webhook_concurrency)
+                   concurrency=settings.webhook_concurrency,
+                   guard=TargetGuard.from_settings(settings))
 
     @property
     def running(self) -> bool:
@@ -162,18 +172,22 @@ class DeliveryWorker:
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         try:
-            code, error = await self._attempt(delivery)
+            refusal, final = await self._refusal(delivery)
+            code, error = (None, refusal) if refusal else await self._attempt(delivery)
         except asyncio.CancelledError:
             self.outbox.release(delivery)  # shutting down: not the receiver's fault
             raise
         delivered = code is not None and 200 <= code < 300
         retry_at: datetime | None = None
-        if not delivered and delivery.attempts < self.max_attempts:
+        if not delivered and not final and delivery.attempts < self.max_attempts:
             retry_at = utcnow() + timedelta(seconds=self.backoff(delivery.attempts))
         await asyncio.to_thread(self.outbox.finish, delivery, delivered=delivered,
                                 response_code=code, error=error, retry_at=retry_at)
         target = f"subscription {delivery.subscription_id} ({origin(delivery.url)})"
-        if delivered:
+        if final:
+            log.error("webhook %s %s to %s refused: %s", delivery.event, delivery.message_id,
+                      target, refusal)
+        elif delivered:
             log.info("webhook %s %s delivered to %s (HTTP %s, attempt %d)", delivery.event,
                      delivery.message_id, target, code, delivery.attempts)
         elif retry_at is not None:
@@ -184,6 +198,17 @@ class DeliveryWorker:
         else:
             log.error("webhook %s %s to %s failed after %d attempts: %s", delivery.event,
                       delivery.message_id, target, delivery.attempts, error)
+
+    async def _refusal(self, delivery: DueDelivery) -> tuple[str, bool]:
+        """Why the delivery may not be sent now (``""`` when it may), and whether that is
+        final: a refused target fails the delivery at once; a name that does not
+        resolve in time fails this attempt only (nothing is sent unchecked)."""
+        try:
+            reason = await asyncio.wait_for(self.guard.refusal_async(delivery.url),
+                                            self.timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            return f"resolving the target's host took longer than {self.timeout:g} s", False
+        return (reason, True) if reason else ("", False)
 
     async def _attempt(self, delivery: DueDelivery) -> tuple[int | None, str]:
         """One signed POST: ``(status code or None, error text or "")``."""
