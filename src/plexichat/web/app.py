@@ -25,7 +25,7 @@ from .api_install import router as install_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
-from .plugin_middleware import run_plugin_middleware
+from .plugin_middleware import PluginMiddleware
 from .routes import flatten_routes
 from .ui import install as install_ui
 
@@ -99,7 +99,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.include_router(webhooks_router)
     api_docs.install(app)
     install_ui(app)
-    app.middleware("http")(run_plugin_middleware)
+    app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
 
 
