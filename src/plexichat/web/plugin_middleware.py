@@ -16,7 +16,8 @@ its plugin and the request is answered ``504``.
 
 :class:`PluginMiddleware` is a plain ASGI middleware: a request that no plugin
 middleware applies to costs one look at its path, and one that some do runs the rest
-of the app in its own task unless that app streams (:mod:`plexichat.web.downstream`).
+of the app inline, in the request's own task (:mod:`plexichat.web.downstream`: a
+streamed body is collected whole before the middleware sees it).
 """
 
 from __future__ import annotations
@@ -62,12 +63,8 @@ class PluginMiddleware:
             await self.app(scope, receive, send)
             return
         run = _Run(self, chain, Request(scope, receive))
-        try:
-            response = await run.step(0, run.request)
-            await response(scope, receive, send)
-        finally:
-            for downstream in run.downstreams:
-                await downstream.finish()
+        response = await run.step(0, run.request)
+        await response(scope, receive, send)
 
     def _chain(self, layer: str) -> Chain:
         """The plugin middleware of ``layer``, in order; rebuilt when the wiring changed
@@ -85,20 +82,17 @@ class PluginMiddleware:
 class _Run:
     """One request through the plugin middleware chain."""
 
-    __slots__ = ("chain", "downstreams", "middleware", "request")
+    __slots__ = ("chain", "middleware", "request")
 
     def __init__(self, middleware: PluginMiddleware, chain: Chain, request: Request) -> None:
         self.middleware = middleware
         self.chain = chain
         self.request = request
-        self.downstreams: list[Downstream] = []
 
     async def step(self, index: int, request: Request) -> Response:
         """The answer of the chain from ``index`` on (past its end: the rest of the app)."""
         if index == len(self.chain):
-            downstream = Downstream(self.middleware.app)
-            self.downstreams.append(downstream)
-            return await downstream.respond(request)
+            return await Downstream(self.middleware.app).respond(request)
         plugin, middleware = self.chain[index]
         host = self.middleware.host
         answered: list[Response] = []  # what the rest of the chain answered, once called
