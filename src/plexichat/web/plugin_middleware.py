@@ -69,7 +69,7 @@ class PluginMiddleware:
     def _chain(self, layer: str) -> Chain:
         """The plugin middleware of ``layer``, in order; rebuilt when the wiring changed
         (the wiring appends to its list, and replaces it when a plugin leaves)."""
-        wired = self.host.wiring.middleware
+        wired: list[Any] = self.host.wiring.middleware
         if wired is not self._source or len(wired) != self._size:
             layers: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
             for plugin, spec in wired:
