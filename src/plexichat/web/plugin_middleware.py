@@ -16,8 +16,7 @@ its plugin and the request is answered ``504``.
 
 :class:`PluginMiddleware` is a plain ASGI middleware: a request that no plugin
 middleware applies to costs one look at its path, and one that some do runs the rest
-of the app inline, in the request's own task (:mod:`plexichat.web.downstream`: a
-streamed body is collected whole before the middleware sees it).
+of the app inline, in the request's own task (:mod:`plexichat.web.downstream`).
 """
 
 from __future__ import annotations
@@ -63,8 +62,18 @@ class PluginMiddleware:
             await self.app(scope, receive, send)
             return
         run = _Run(self, chain, Request(scope, receive))
-        response = await run.step(0, run.request)
-        await response(scope, receive, send)
+        try:
+            response = await run.step(0, run.request)
+            await response(scope, receive, send)
+        except BaseException:
+            for downstream in run.downstreams:
+                await downstream.abandon()
+            raise
+        for downstream in run.downstreams:  # work a route does after its answer
+            if downstream.complete:
+                await downstream.finish()
+            else:  # a streamed answer the middleware did not send
+                await downstream.abandon()
 
     def _chain(self, layer: str) -> Chain:
         """The plugin middleware of ``layer``, in order; rebuilt when the wiring changed
@@ -82,17 +91,20 @@ class PluginMiddleware:
 class _Run:
     """One request through the plugin middleware chain."""
 
-    __slots__ = ("chain", "middleware", "request")
+    __slots__ = ("chain", "downstreams", "middleware", "request")
 
     def __init__(self, middleware: PluginMiddleware, chain: Chain, request: Request) -> None:
         self.middleware = middleware
         self.chain = chain
         self.request = request
+        self.downstreams: list[Downstream] = []
 
     async def step(self, index: int, request: Request) -> Response:
         """The answer of the chain from ``index`` on (past its end: the rest of the app)."""
         if index == len(self.chain):
-            return await Downstream(self.middleware.app).respond(request)
+            downstream = Downstream(self.middleware.app)
+            self.downstreams.append(downstream)
+            return await downstream.respond(request)
         plugin, middleware = self.chain[index]
         host = self.middleware.host
         answered: list[Response] = []  # what the rest of the chain answered, once called
