@@ -64,6 +64,7 @@ class _Drive:
         pending, downstream.waiting_on = downstream.waiting_on, None
         while True:
             if pending is None:
+                downstream.stepping = True
                 try:
                     pending = coro.send(None) if error is None else coro.throw(error)
                 except StopIteration:
@@ -72,6 +73,8 @@ class _Drive:
                 except BaseException:
                     downstream.coro = None  # the route ended with this error
                     raise
+                finally:
+                    downstream.stepping = False
                 error = None
                 if pending is _PAUSE:
                     return _PAUSE
@@ -123,7 +126,7 @@ class Downstream:
     """One run of the rest of the app on behalf of a middleware's ``call_next``."""
 
     __slots__ = ("abandoned", "app", "body", "complete", "coro", "forward", "release",
-                 "start", "task", "wake", "waiting_on")
+                 "start", "stepping", "wake", "waiting_on")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -132,7 +135,7 @@ class Downstream:
         self.complete = False
         self.coro: Any = None
         self.forward: Send | None = None
-        self.task: asyncio.Task[Any] | None = None
+        self.stepping = False
         self.wake: asyncio.Future[None] | None = None
         self.release: asyncio.Future[None] | None = None
         self.waiting_on: Any = None
@@ -150,7 +153,7 @@ class Downstream:
         elif kind == "http.response.body":
             self.body.append(message.get("body", b""))
             self.complete = not message.get("more_body", False)
-            if asyncio.current_task() is self.task:
+            if self.stepping:  # called from the route's coroutine, in this task
                 await _PAUSE
                 return
             # sent from a task of the route: hold it until the answer is sent
@@ -167,7 +170,6 @@ class Downstream:
 
     async def respond(self, request: Request) -> Response:
         """Run the route for ``request`` up to its answer; that answer as a response."""
-        self.task = asyncio.current_task()
         self.coro = self.app(request.scope, _receive_of(request), self.send)
         await _Drive(self)
         if self.start is None:

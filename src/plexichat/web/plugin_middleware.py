@@ -61,7 +61,7 @@ class PluginMiddleware:
         if not chain:
             await self.app(scope, receive, send)
             return
-        run = _Run(self, chain, Request(scope, receive))
+        run = _Run(self, chain, Request(scope, receive), asyncio.current_task())
         try:
             response = await run.step(0, run.request)
             await response(scope, receive, send)
@@ -91,13 +91,15 @@ class PluginMiddleware:
 class _Run:
     """One request through the plugin middleware chain."""
 
-    __slots__ = ("chain", "downstreams", "middleware", "request")
+    __slots__ = ("chain", "downstreams", "middleware", "request", "task")
 
-    def __init__(self, middleware: PluginMiddleware, chain: Chain, request: Request) -> None:
+    def __init__(self, middleware: PluginMiddleware, chain: Chain, request: Request,
+                 task: asyncio.Task[Any] | None) -> None:
         self.middleware = middleware
         self.chain = chain
         self.request = request
         self.downstreams: list[Downstream] = []
+        self.task = task
 
     async def step(self, index: int, request: Request) -> Response:
         """The answer of the chain from ``index`` on (past its end: the rest of the app)."""
@@ -109,7 +111,7 @@ class _Run:
         host = self.middleware.host
         answered: list[Response] = []  # what the rest of the chain answered, once called
         failed_below = False  # the rest of the chain raised: that error is not this plugin's
-        deadline = _Deadline(self.middleware.timeout)
+        deadline = _Deadline(self.middleware.timeout, self.task)
 
         async def next_step(req: Request) -> Response:
             nonlocal failed_below
@@ -150,15 +152,14 @@ class _Deadline:
 
     __slots__ = ("expired", "seconds", "_handle", "_task")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, task: asyncio.Task[Any] | None) -> None:
         self.seconds = seconds
         self.expired = False
         self._handle: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[Any] | None = None
+        self._task = task
 
     async def run(self, middleware: Callable[..., Any], request: Request, call_next: Next) -> Any:
         """``middleware(request, call_next)``, awaited, within the deadline."""
-        self._task = asyncio.current_task()
         self.resume()
         try:
             value = middleware(request, call_next)
