@@ -26,7 +26,7 @@ from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
 from .plugin_middleware import PluginMiddleware
-from .routes import flatten_routes
+from .routes import flatten_routes, skip_by_prefix
 from .ui import install as install_ui
 
 __all__ = ["create_app"]
@@ -99,6 +99,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.include_router(webhooks_router)
     api_docs.install(app)
     install_ui(app)
+    skip_by_prefix(app.router.routes)  # the core's routers; plugin routers may change
     app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
 

@@ -4,15 +4,22 @@ FastAPI releases differ in how ``include_router`` records an included router: ol
 ones copy each route into the parent with the prefix applied; newer ones keep one node
 per inclusion (``original_router`` + ``include_context``). :func:`flatten_routes`
 reads both, so the host can attribute, compare and list routes on either.
+
+:func:`skip_by_prefix` makes the router pass over an included router whose routes all
+begin with a literal prefix the request's path does not have, without asking each route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os.path
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ConcreteRoute", "flatten_routes"]
+from starlette.routing import Match, Mount, Route, WebSocketRoute
+from starlette.types import Scope
+
+__all__ = ["ConcreteRoute", "flatten_routes", "skip_by_prefix"]
 
 
 @dataclass(frozen=True)
@@ -50,3 +57,58 @@ def flatten_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[Concrete
             name=str(getattr(route, "name", "") or ""),
             route=route,
         )
+
+
+def skip_by_prefix(entries: Iterable[Any]) -> None:
+    """Give each included router among ``entries`` a ``matches`` that answers "no match"
+    at once for a path outside the literal prefix all its routes share.
+
+    A route's path pattern is anchored and begins with its literal text up to the first
+    ``{``, so no route of the router can match (fully, or by path with another method)
+    a path without that common prefix: the answer is the one the router would have given
+    after asking every route. Only for routers whose every route is a plain route,
+    websocket route or mount, and whose routes do not change afterwards (the host's
+    own); the path is read as the router reads it, without the app's ``root_path``.
+    """
+    for entry in entries:
+        original = getattr(entry, "original_router", None)
+        if original is None or not callable(getattr(entry, "matches", None)):
+            continue
+        if not _plain(original.routes):
+            continue
+        prefixes = [r.path.split("{", 1)[0] for r in flatten_routes([entry])]
+        common = os.path.commonprefix(prefixes) if prefixes else ""
+        if len(common) > 1:
+            entry.matches = _skipping(entry.matches, common)
+
+
+def _plain(routes: Iterable[Any]) -> bool:
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            if not _plain(inner.routes):
+                return False
+        elif not isinstance(route, (Route, WebSocketRoute, Mount)):
+            return False
+    return True
+
+
+def _skipping(matches: Callable[[Scope], tuple[Match, Scope]],
+              prefix: str) -> Callable[[Scope], tuple[Match, Scope]]:
+    def skip_or_match(scope: Scope) -> tuple[Match, Scope]:
+        if not _route_path(scope).startswith(prefix):
+            return Match.NONE, {}
+        return matches(scope)
+    return skip_or_match
+
+
+def _route_path(scope: Scope) -> str:
+    """The path routes are matched against: ``path`` less the app's ``root_path``
+    (Starlette's rule)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    return path[len(root):] if path[len(root)] == "/" else path
