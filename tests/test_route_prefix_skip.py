@@ -3,14 +3,18 @@ own answer for every path (``plexichat.web.routes.skip_by_prefix``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 from starlette.routing import Host, Match
 
 from plexichat.web.routes import skip_by_prefix
 
-PATHS = ["/api/v1/health/live", "/api/v1/health", "/api/v1/health/", "/api/v1/items/7",
+PATHS = ["/api/v1/health/live", "/static", "/static/", "/static/a.css", "/about",
+         "/about/", "/staticx", "/api/v1/health", "/api/v1/health/", "/api/v1/items/7",
          "/api/v1/items", "/api/v1/itemsx/7", "/api/v2/items/7", "/", "/pages/a/b", "/x",
          "/api/v1/items/7/", ""]
 
@@ -23,6 +27,9 @@ def routers() -> list[APIRouter]:
     items.post("/items")(lambda: {"posted": True})
     pages = APIRouter()
     pages.get("/pages/{rest:path}")(lambda rest: {"rest": rest})
+    pages.get("/")(lambda: {"page": "home"})
+    pages.get("/about")(lambda: {"page": "about"})
+    pages.mount("/static", StaticFiles(directory=Path(__file__).parent))
     return [health, items, pages]
 
 
@@ -57,6 +64,9 @@ def test_skipped_router_still_serves_its_routes():
     assert client.post("/api/v1/items").json() == {"posted": True}
     assert client.get("/api/v1/items").status_code == 405
     assert client.get("/pages/a/b").json() == {"rest": "a/b"}
+    assert client.get("/").json() == {"page": "home"}
+    assert client.get("/about/").json() == {"page": "about"}  # redirected
+    assert client.get(f"/static/{Path(__file__).name}").status_code == 200
     assert client.get("/nowhere").status_code == 404
 
 

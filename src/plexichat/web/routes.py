@@ -5,13 +5,12 @@ ones copy each route into the parent with the prefix applied; newer ones keep on
 per inclusion (``original_router`` + ``include_context``). :func:`flatten_routes`
 reads both, so the host can attribute, compare and list routes on either.
 
-:func:`skip_by_prefix` makes the router pass over an included router whose routes all
-begin with a literal prefix the request's path does not have, without asking each route.
+:func:`skip_by_prefix` makes the router pass over an included router none of whose
+routes can match the request's path by its literal text, without asking each route.
 """
 
 from __future__ import annotations
 
-import os.path
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -61,14 +60,17 @@ def flatten_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[Concrete
 
 def skip_by_prefix(entries: Iterable[Any]) -> None:
     """Give each included router among ``entries`` a ``matches`` that answers "no match"
-    at once for a path outside the literal prefix all its routes share.
+    at once for a path none of its routes can match by its literal text.
 
-    A route's path pattern is anchored and begins with its literal text up to the first
-    ``{``, so no route of the router can match (fully, or by path with another method)
-    a path without that common prefix: the answer is the one the router would have given
-    after asking every route. Only for routers whose every route is a plain route,
-    websocket route or mount, and whose routes do not change afterwards (the host's
-    own); the path is read as the router reads it, without the app's ``root_path``.
+    A route's path pattern is anchored: a route without parameters matches its path
+    exactly, one with parameters only paths beginning with its text up to the first
+    ``{``, a mount only paths below it. A path that is none of the exact paths and
+    begins with none of those prefixes cannot be matched by any route of the router
+    (fully, or by path with another method): the answer is the one the router would
+    have given after asking every route. Only for routers whose every route is a plain
+    route, websocket route or mount, and whose routes do not change afterwards (the
+    host's own); the path is read as the router reads it, without the app's
+    ``root_path``.
     """
     for entry in entries:
         original = getattr(entry, "original_router", None)
@@ -76,10 +78,16 @@ def skip_by_prefix(entries: Iterable[Any]) -> None:
             continue
         if not _plain(original.routes):
             continue
-        prefixes = [r.path.split("{", 1)[0] for r in flatten_routes([entry])]
-        common = os.path.commonprefix(prefixes) if prefixes else ""
-        if len(common) > 1:
-            entry.matches = _skipping(entry.matches, common)
+        exact: set[str] = set()
+        prefixes: set[str] = set()
+        for concrete in flatten_routes([entry]):
+            if isinstance(concrete.route, Mount):
+                prefixes.add(concrete.path.rstrip("/") + "/")
+            elif "{" in concrete.path:
+                prefixes.add(concrete.path.split("{", 1)[0])
+            else:
+                exact.add(concrete.path)
+        entry.matches = _skipping(entry.matches, frozenset(exact), tuple(sorted(prefixes)))
 
 
 def _plain(routes: Iterable[Any]) -> bool:
@@ -93,12 +101,13 @@ def _plain(routes: Iterable[Any]) -> bool:
     return True
 
 
-def _skipping(matches: Callable[[Scope], tuple[Match, Scope]],
-              prefix: str) -> Callable[[Scope], tuple[Match, Scope]]:
+def _skipping(matches: Callable[[Scope], tuple[Match, Scope]], exact: frozenset[str],
+              prefixes: tuple[str, ...]) -> Callable[[Scope], tuple[Match, Scope]]:
     def skip_or_match(scope: Scope) -> tuple[Match, Scope]:
-        if not _route_path(scope).startswith(prefix):
-            return Match.NONE, {}
-        return matches(scope)
+        path = _route_path(scope)
+        if path in exact or path.startswith(prefixes):
+            return matches(scope)
+        return Match.NONE, {}
     return skip_or_match
 
 
