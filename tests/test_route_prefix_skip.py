@@ -77,3 +77,23 @@ def test_router_with_a_route_not_matched_by_path_is_not_skipped():
     app.include_router(router)
     skip_by_prefix(app.router.routes)
     assert "matches" not in vars(app.router.routes[-1])
+
+
+def test_live_router_serves_a_route_added_after_its_inclusion():
+    app = FastAPI()
+    router = APIRouter()
+    router.get("/api/v1/first")(lambda: {"n": 1})
+    app.include_router(router)
+    skip_by_prefix(app.router.routes, live=True)
+    client = TestClient(app)
+    assert client.get("/api/v1/second").status_code == 404
+    router.get("/api/v1/second")(lambda: {"n": 2})
+    assert client.get("/api/v1/second").json() == {"n": 2}
+    assert client.get("/api/v1/first").json() == {"n": 1}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_live_skipping_gives_the_same_match_as_asking_the_routers(path):
+    live = app_with(False)
+    skip_by_prefix(live.router.routes, live=True)
+    assert answers(live, path) == answers(app_with(False), path)

@@ -195,13 +195,14 @@ class PluginRoutes:
                                f"{type(exc).__name__}: {exc}")
                     record.warnings.append(message)
                     log.warning("plugin %s: %s", record.name, message)
-                for entry in self.app.router.routes:
-                    if id(entry) not in before:
-                        entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
-                        record.routes.append(entry)
-                        for route in flatten_routes([entry]):
-                            for key in route.keys():
-                                taken[key] = record.name
+                added = [e for e in self.app.router.routes if id(e) not in before]
+                skip_by_prefix(added, live=True)
+                for entry in added:
+                    entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
+                    record.routes.append(entry)
+                    for route in flatten_routes([entry]):
+                        for key in route.keys():
+                            taken[key] = record.name
         self._changed()
 
     def _without_clashes(
