@@ -333,6 +333,16 @@ def test_middleware_that_never_answers_is_counted_against_its_plugin(installed, 
                                                         "answered nor called call_next")
 
 
+def test_middleware_that_never_answers_next_to_another_is_the_only_one_charged(
+        installed, site, data_dir):
+    make_plugin(site, "hanging", code=HANGING)
+    with host(data_dir, "stamping", "hanging", middleware_timeout=0.2) as client:
+        assert client.get("/api/v1/healthy").status_code == 504
+        assert middleware_stats(client, "hanging")["failures"] == 1
+        assert middleware_stats(client, "stamping")["failures"] == 0
+        assert client.get("/api/v1/health/live").status_code == 200
+
+
 def test_time_spent_inside_call_next_does_not_count_against_the_deadline(installed, site,
                                                                         data_dir):
     make_plugin(site, "slowroute", code=SLOW_ROUTE)

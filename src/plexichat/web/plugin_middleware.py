@@ -64,8 +64,10 @@ class PluginMiddleware:
         run = _Run(self, chain, Request(scope, receive), asyncio.current_task())
         try:
             response = await run.step(0, run.request)
+            run.watch.stop()
             await response(scope, receive, send)
         except BaseException:
+            run.watch.stop()
             for downstream in run.downstreams:
                 await downstream.abandon()
             raise
@@ -91,7 +93,7 @@ class PluginMiddleware:
 class _Run:
     """One request through the plugin middleware chain."""
 
-    __slots__ = ("chain", "downstreams", "middleware", "request", "task")
+    __slots__ = ("chain", "downstreams", "middleware", "request", "watch")
 
     def __init__(self, middleware: PluginMiddleware, chain: Chain, request: Request,
                  task: asyncio.Task[Any] | None) -> None:
@@ -99,7 +101,7 @@ class _Run:
         self.chain = chain
         self.request = request
         self.downstreams: list[Downstream] = []
-        self.task = task
+        self.watch = _Watch(middleware.timeout, task)
 
     async def step(self, index: int, request: Request) -> Response:
         """The answer of the chain from ``index`` on (past its end: the rest of the app)."""
@@ -111,7 +113,7 @@ class _Run:
         host = self.middleware.host
         answered: list[Response] = []  # what the rest of the chain answered, once called
         failed_below = False  # the rest of the chain raised: that error is not this plugin's
-        deadline = _Deadline(self.middleware.timeout, self.task)
+        deadline = _Deadline(self.watch)
 
         async def next_step(req: Request) -> Response:
             nonlocal failed_below
@@ -146,17 +148,54 @@ class _Run:
         return result
 
 
+class _Watch:
+    """The clock of one request's plugin middleware: one timer for the whole chain, which
+    checks the middleware running its own code (not waiting in ``call_next``) when it
+    fires, and is set again for what that one has left."""
+
+    __slots__ = ("running", "seconds", "_handle", "_task")
+
+    def __init__(self, seconds: float, task: asyncio.Task[Any] | None) -> None:
+        self.seconds = seconds
+        self.running: _Deadline | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._task = task
+
+    def arm(self, at: float) -> None:
+        """Make sure the timer fires by ``at`` (loop time)."""
+        if self._handle is None and self._task is not None:
+            self._handle = asyncio.get_running_loop().call_at(at, self._check)
+
+    def stop(self) -> None:
+        """The request is done: no more checks."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _check(self) -> None:
+        self._handle = None
+        running = self.running
+        if running is None:  # every middleware waits in call_next; resume() arms again
+            return
+        left = running.since + self.seconds - asyncio.get_running_loop().time()
+        if left > 0:
+            self.arm(running.since + self.seconds)
+            return
+        running.expired = True
+        assert self._task is not None
+        self._task.cancel()
+
+
 class _Deadline:
     """A middleware's own time limit: paused while the rest of the app runs inside its
     ``call_next``. Missing it cancels the middleware and raises :class:`HookTimeout`."""
 
-    __slots__ = ("expired", "seconds", "_handle", "_task")
+    __slots__ = ("expired", "since", "_watch")
 
-    def __init__(self, seconds: float, task: asyncio.Task[Any] | None) -> None:
-        self.seconds = seconds
+    def __init__(self, watch: _Watch) -> None:
+        self._watch = watch
         self.expired = False
-        self._handle: asyncio.TimerHandle | None = None
-        self._task = task
+        self.since = 0.0
 
     async def run(self, middleware: Callable[..., Any], request: Request, call_next: Next) -> Any:
         """``middleware(request, call_next)``, awaited, within the deadline."""
@@ -169,31 +208,25 @@ class _Deadline:
         except asyncio.CancelledError:
             if not self.expired:
                 raise
-            uncancel = getattr(self._task, "uncancel", None)
+            uncancel = getattr(asyncio.current_task(), "uncancel", None)
             if uncancel is not None:
                 uncancel()
             raise HookTimeout(f"middleware neither answered nor called call_next within "
-                              f"{self.seconds:g} s") from None
+                              f"{self._watch.seconds:g} s") from None
         finally:
             self.pause()
 
     def pause(self) -> None:
         """Stop the clock (the rest of the app runs)."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        if self._watch.running is self:
+            self._watch.running = None
 
     def resume(self) -> None:
         """Start the clock again, with the whole deadline."""
-        if self._task is not None and not self.expired:
-            loop = asyncio.get_running_loop()
-            self._handle = loop.call_at(loop.time() + self.seconds, self._expire)
-
-    def _expire(self) -> None:
-        self.expired = True
-        self._handle = None
-        if self._task is not None:
-            self._task.cancel()
+        if not self.expired:
+            self.since = asyncio.get_running_loop().time()
+            self._watch.running = self
+            self._watch.arm(self.since + self._watch.seconds)
 
 
 def _gateway_timeout(plugin: str, seconds: float) -> Response:
