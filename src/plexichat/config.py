@@ -70,6 +70,11 @@ class HostSettings(BaseSettings):
                                  "event handler may take.")
     command_timeout: float = Field(default=5.0, gt=0, description="Seconds one slash "
                                    "command may take to answer.")
+    middleware_timeout: float = Field(default=10.0, gt=0, description="Seconds one "
+                                      "plugin's request middleware may take on its own "
+                                      "(not counting the rest of the app it calls) before "
+                                      "the request is answered 504 and the failure is "
+                                      "counted against the plugin.")
     password_hash_time_cost: int = Field(default=3, ge=1, description="Argon2id passes "
                                          "per password hash.")
     password_hash_memory_kib: int = Field(default=65536, ge=64, description="Argon2id "

@@ -25,8 +25,8 @@ from .api_install import router as install_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
-from .plugin_middleware import run_plugin_middleware
-from .routes import flatten_routes
+from .plugin_middleware import PluginMiddleware
+from .routes import flatten_routes, skip_by_prefix
 from .ui import install as install_ui
 
 __all__ = ["create_app"]
@@ -100,7 +100,8 @@ def create_app(settings: HostSettings | None = None, *,
     api_docs.install(app)
     openapi_responses.install(app)
     install_ui(app)
-    app.middleware("http")(run_plugin_middleware)
+    skip_by_prefix(app.router.routes)  # the core's routers; plugin routers may change
+    app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
 
 
@@ -195,13 +196,14 @@ class PluginRoutes:
                                f"{type(exc).__name__}: {exc}")
                     record.warnings.append(message)
                     log.warning("plugin %s: %s", record.name, message)
-                for entry in self.app.router.routes:
-                    if id(entry) not in before:
-                        entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
-                        record.routes.append(entry)
-                        for route in flatten_routes([entry]):
-                            for key in route.keys():
-                                taken[key] = record.name
+                added = [e for e in self.app.router.routes if id(e) not in before]
+                skip_by_prefix(added, live=True)
+                for entry in added:
+                    entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
+                    record.routes.append(entry)
+                    for route in flatten_routes([entry]):
+                        for key in route.keys():
+                            taken[key] = record.name
         self._changed()
 
     def _without_clashes(
