@@ -1,0 +1,181 @@
+"""One plugin state across real replicas: a change through one is served by all.
+
+Each test runs real ``plexichat serve`` replicas on one fresh PostgreSQL database and
+one Redis database (:mod:`support.replicas`). Propagation is measured and printed
+(``pytest -s`` shows it). The poll interval is set far above the bound asserted, so
+only the Redis signal can meet it — except where Redis is unreachable on purpose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from plexichat.testing import make_plugin
+from support.replicas import replicas
+from support.served import free_port
+
+ADMIN = {"Authorization": "Bearer cluster-test-admin-token"}
+FAST = {"PLEXICHAT_PASSWORD_HASH_TIME_COST": "1", "PLEXICHAT_PASSWORD_HASH_MEMORY_KIB": "64",
+        "PLEXICHAT_CLUSTER_HEARTBEAT_INTERVAL": "0.5"}
+SIGNAL_ONLY = {**FAST, "PLEXICHAT_CLUSTER_POLL_INTERVAL": "60"}
+BOUND = 1.0
+
+
+def _until(check: Callable[[], bool], within: float, what: str) -> float:
+    """Seconds until ``check()`` holds (polled every 20 ms); fails after ``within``."""
+    start = time.monotonic()
+    while not check():
+        elapsed = time.monotonic() - start
+        assert elapsed < within, f"{what}: not within {within} s"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def _status(client: httpx.Client, path: str) -> int:
+    return client.get(path).status_code
+
+
+def test_enable_disable_propagates_to_every_replica_within_a_second(site, tmp_path):
+    with replicas(3, site, tmp_path, env=SIGNAL_ONLY) as running:
+        clients = [r.client() for r in running]
+        for client in clients:
+            assert _status(client, "/api/v1/hello") == 200
+        assert clients[0].post("/api/v1/plugins/hello/disable",
+                               headers=ADMIN).status_code == 200
+        for i in (1, 2):
+            took = _until(lambda c=clients[i]: _status(c, "/api/v1/hello") == 404, BOUND,
+                          f"hello disabled on replica {i}")
+            print(f"disable propagated to replica {i} in {took * 1000:.0f} ms")
+        assert clients[0].post("/api/v1/plugins/hello/enable",
+                               headers=ADMIN).status_code == 200
+        for i in (1, 2):
+            took = _until(lambda c=clients[i]: _status(c, "/api/v1/hello") == 200, BOUND,
+                          f"hello enabled again on replica {i}")
+            print(f"enable propagated to replica {i} in {took * 1000:.0f} ms")
+        states = {c.get("/api/v1/plugins/hello").json()["state"] for c in clients}
+        assert states == {"started"}
+
+
+def test_settings_changed_through_one_replica_apply_on_another(site, tmp_path):
+    with replicas(2, site, tmp_path, env=SIGNAL_ONLY) as running:
+        first, second = (r.client() for r in running)
+        for name in ("ann", "bob"):
+            assert second.post("/api/v1/users", json={"name": name, "password": "pw-123456"}
+                               ).status_code == 201
+        token = second.post("/api/v1/users/login", json={"name": "ann",
+                                                         "password": "pw-123456"}
+                            ).json()["token"]
+        user = {"Authorization": f"Bearer {token}"}
+        channel = second.post("/api/v1/channels", json={"name": "general", "topic": ""},
+                              headers=user).json()["id"]
+
+        def post(text: str) -> httpx.Response:
+            return second.post(f"/api/v1/channels/{channel}/messages", json={"text": text},
+                               headers=user)
+
+        assert post("darn it").status_code == 201
+        response = first.put("/api/v1/plugins/moderation/settings", headers=ADMIN,
+                             json={"blocked_words": ["darn"], "action": "reject"})
+        assert response.status_code == 200, response.text
+        took = _until(lambda: post("darn it").status_code == 400, BOUND,
+                      "blocked word rejected on the other replica")
+        print(f"settings change propagated in {took * 1000:.0f} ms")
+        assert post("fine words").status_code == 201
+
+
+def test_concurrent_change_with_a_stale_generation_answers_409(site, tmp_path):
+    with replicas(2, site, tmp_path, env=SIGNAL_ONLY) as running:
+        first, second = (r.client() for r in running)
+        seen = first.get("/api/v1/plugins/hello").json()["generation"]
+        assert second.get("/api/v1/plugins/hello").json()["generation"] == seen
+        won = first.post("/api/v1/plugins/hello/disable",
+                         headers={**ADMIN, "If-Match": str(seen)})
+        assert won.status_code == 200, won.text
+        after = won.json()["generation"]
+        assert after > seen
+        lost = second.post("/api/v1/plugins/hello/enable",
+                           headers={**ADMIN, "If-Match": str(seen)})
+        assert lost.status_code == 409, lost.text
+        assert lost.json()["current"]["generation"] == after
+        _until(lambda: _status(second, "/api/v1/hello") == 404, BOUND,
+               "the winning change on the other replica")
+        for client in (first, second):
+            assert client.get("/api/v1/plugins/hello").json()["state"] == "disabled"
+        grants = second.post("/api/v1/plugins/hello/grants", headers=ADMIN,
+                             json={"grant": ["db:read"], "generation": seen})
+        assert grants.status_code == 409, grants.text
+        settings = second.put("/api/v1/plugins/moderation/settings",
+                              headers={**ADMIN, "If-Match": "0"}, json={"action": "reject"})
+        assert settings.status_code == 409, settings.text
+        # without If-Match the last write wins, everywhere alike
+        assert second.post("/api/v1/plugins/hello/enable", headers=ADMIN).status_code == 200
+        _until(lambda: _status(first, "/api/v1/hello") == 200, BOUND, "enabled again")
+
+
+def test_a_replica_without_redis_converges_by_polling(site, tmp_path):
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    each = [{}, {"PLEXICHAT_REDIS_URL": closed}]
+    polling = {**FAST, "PLEXICHAT_CLUSTER_POLL_INTERVAL": "1"}
+    with replicas(2, site, tmp_path, env=polling, each_env=each) as running:
+        first, cut_off = (r.client() for r in running)
+        assert first.post("/api/v1/plugins/hello/disable", headers=ADMIN).status_code == 200
+        took = _until(lambda: _status(cut_off, "/api/v1/hello") == 404, 5.0,
+                      "disable seen by polling")
+        print(f"disable reached the replica without Redis by polling in {took:.2f} s")
+        assert cut_off.post("/api/v1/plugins/hello/enable", headers=ADMIN).status_code == 200
+        took = _until(lambda: _status(first, "/api/v1/hello") == 200, 5.0,
+                      "an enable through the replica without Redis, seen by polling")
+        print(f"enable through the replica without Redis reached the other in {took:.2f} s")
+        assert "Redis unavailable" in running[1].log()
+
+
+def test_cluster_lists_every_replica(site, tmp_path):
+    with replicas(3, site, tmp_path, env=FAST) as running:
+        client = running[0].client()
+        assert client.get("/api/v1/cluster").status_code == 401
+
+        def listed() -> bool:
+            data = client.get("/api/v1/cluster", headers=ADMIN).json()
+            return len(data["replicas"]) == 3 and all(
+                any(p["name"] == "hello" and p["state"] == "started" for p in r["plugins"])
+                for r in data["replicas"])
+
+        _until(listed, 10.0, "three replicas with hello started")
+        data = client.get("/api/v1/cluster", headers=ADMIN).json()
+        assert data["clustered"] is True
+        assert sum(r["this"] for r in data["replicas"]) == 1
+        assert {r["url"] for r in data["replicas"]} == {r.url for r in running}
+        assert data["skew"] == []
+
+
+def test_version_skew_is_reported_on_the_replica_that_has_it(site, tmp_path):
+    older, newer = tmp_path / "older", tmp_path / "newer"
+    older.mkdir()
+    newer.mkdir()
+    make_plugin(older, "skewed", version="1.0.0")
+    make_plugin(older, "only_here")
+    make_plugin(newer, "skewed", version="1.1.0")
+    with replicas(2, site, tmp_path, env=FAST, sites=[older, newer]) as running:
+        client = running[1].client()
+        ids: list[str] = []
+
+        def reported() -> bool:
+            data = client.get("/api/v1/cluster", headers=ADMIN).json()
+            ids[:] = [r["replica_id"] for r in data["replicas"]]
+            return len(data["skew"]) == 2
+
+        _until(reported, 10.0, "both skews reported")
+        data = client.get("/api/v1/cluster", headers=ADMIN).json()
+        by_url = {r["url"]: r for r in data["replicas"]}
+        old, new = by_url[running[0].url], by_url[running[1].url]
+        assert {(s["replica_id"], s["plugin"], s["state"], s["reason"])
+                for s in data["skew"]} == {
+            (old["replica_id"], "skewed", "rejected", "version 1.0.0 here, 1.1.0 elsewhere"),
+            (new["replica_id"], "only_here", "rejected", "not installed on this replica"),
+        }
+        plugins = {p["name"]: p for p in new["plugins"]}
+        assert plugins["only_here"]["state"] == "rejected"
+        assert plugins["skewed"]["state"] == "started"
