@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 
 import httpx
-
-from plexichat.testing import make_plugin
 from support.replicas import replicas
 from support.served import free_port
+
+from plexichat.testing import make_plugin
 
 ADMIN = {"Authorization": "Bearer cluster-test-admin-token"}
 FAST = {"PLEXICHAT_PASSWORD_HASH_TIME_COST": "1", "PLEXICHAT_PASSWORD_HASH_MEMORY_KIB": "64",
@@ -149,6 +149,14 @@ def test_cluster_lists_every_replica(site, tmp_path):
         assert sum(r["this"] for r in data["replicas"]) == 1
         assert {r["url"] for r in data["replicas"]} == {r.url for r in running}
         assert data["skew"] == []
+        # the web UI's overview lists them for a logged-in operator
+        assert 'id="replicas"' not in client.get("/").text
+        assert client.post("/login", data={"token": "cluster-test-admin-token",
+                                           "next": "/"}).status_code == 303
+        page = client.get("/").text
+        assert 'id="replicas"' in page
+        for replica in data["replicas"]:
+            assert f'data-replica="{replica["replica_id"]}"' in page
 
 
 def test_version_skew_is_reported_on_the_replica_that_has_it(site, tmp_path):
