@@ -168,15 +168,13 @@ def test_version_skew_is_reported_on_the_replica_that_has_it(site, tmp_path):
     make_plugin(newer, "skewed", version="1.1.0")
     with replicas(2, site, tmp_path, env=FAST, sites=[older, newer]) as running:
         client = running[1].client()
-        ids: list[str] = []
 
-        def reported() -> bool:
-            data = client.get("/api/v1/cluster", headers=ADMIN).json()
-            ids[:] = [r["replica_id"] for r in data["replicas"]]
-            return len(data["skew"]) == 2
+        def cluster() -> dict:
+            return client.get("/api/v1/cluster", headers=ADMIN).json()
 
-        _until(reported, 10.0, "both skews reported")
-        data = client.get("/api/v1/cluster", headers=ADMIN).json()
+        _until(lambda: len(cluster()["replicas"]) == 2 and all(
+            r["ready"] for r in cluster()["replicas"]), 10.0, "both replicas ready")
+        data = cluster()
         by_url = {r["url"]: r for r in data["replicas"]}
         old, new = by_url[running[0].url], by_url[running[1].url]
         assert {(s["replica_id"], s["plugin"], s["state"], s["reason"])

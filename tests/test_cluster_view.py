@@ -77,6 +77,14 @@ def test_skew_is_reported_on_the_replica_that_lacks_a_plugin_or_runs_another_ver
     assert b["chat"].state == b["hello"].state == "rejected"
 
 
+def test_a_replica_still_starting_reports_no_skew():
+    starting = Heartbeat("b", "3.0.0", "", 0, NOW, NOW, [], ready=False)
+    beats = [_beat("a", InstalledPlugin("hello", "1.0.0", "started")), starting]
+    view = build_view(beats, {}, 1, NOW)
+    assert view.skew == []
+    assert [r.ready for r in view.replicas] == [True, False]
+
+
 def test_a_plugin_disabled_cluster_wide_is_no_skew():
     beats = [_beat("a", InstalledPlugin("hello", "1.0.0", "started")), _beat("b")]
     assert build_view(beats, {"hello": False}, 1, NOW).skew == []

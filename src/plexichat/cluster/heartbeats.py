@@ -49,6 +49,8 @@ class Heartbeat:
     started_at: datetime
     last_seen: datetime
     plugins: list[InstalledPlugin] = field(default_factory=list)
+    ready: bool = True
+    """False while the replica is still starting its plugins (they are not all known)."""
 
     def age(self, now: datetime) -> float:
         """Seconds since its last heartbeat."""
@@ -61,7 +63,7 @@ def write(db: Database, beat: Heartbeat) -> None:
         upsert(conn, replica_heartbeats, replica_id=beat.replica_id,
                 host_version=beat.host_version, url=beat.url,
                 plugins=[p.as_dict() for p in beat.plugins], generation=beat.generation,
-                started_at=beat.started_at, last_seen=beat.last_seen)
+                ready=beat.ready, started_at=beat.started_at, last_seen=beat.last_seen)
 
 
 def forget(db: Database, replica_id: str) -> None:
@@ -90,7 +92,8 @@ def _beat(row: Any) -> Heartbeat:
         generation=int(row["generation"]), started_at=_aware(row["started_at"]),
         last_seen=_aware(row["last_seen"]),
         plugins=[InstalledPlugin(p["name"], p["version"], p["state"], p.get("reason", ""))
-                 for p in row["plugins"]])
+                 for p in row["plugins"]],
+        ready=bool(row["ready"]))
 
 
 def _aware(moment: datetime) -> datetime:

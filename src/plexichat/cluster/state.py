@@ -185,8 +185,11 @@ class ClusterState:
     async def _follow(self) -> None:
         """Reconcile whenever the generation moved: on a signal, or every poll interval."""
         while True:
+            # until the host has started, look again soon: a change made while its
+            # plugins started is caught up with right after
+            wait = self.poll_interval if self.host.ready else min(self.poll_interval, 0.25)
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             try:
                 await self.catch_up()
@@ -219,7 +222,8 @@ class ClusterState:
                    for r in sorted(self.host.records.values(), key=lambda r: r.name)]
         return Heartbeat(replica_id=self.replica_id, host_version=self.host_version,
                          url=self.url, generation=self.seen, started_at=self.started_at,
-                         last_seen=datetime.now(timezone.utc), plugins=plugins)
+                         last_seen=datetime.now(timezone.utc), plugins=plugins,
+                         ready=self.host.ready)
 
     def _beat_soon(self) -> None:
         task = asyncio.get_running_loop().create_task(self._write_heartbeat())

@@ -125,6 +125,7 @@ replica_heartbeats = sa.Table(
     sa.Column("url", sa.String(500), nullable=False, server_default=""),
     sa.Column("plugins", sa.JSON, nullable=False),
     sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("ready", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
 )

@@ -34,6 +34,8 @@ class ReplicaInfo(BaseModel):
     started_at: datetime
     last_seen: datetime
     age_seconds: float = Field(description="Seconds since its last heartbeat.")
+    ready: bool = Field(description="False while it is still starting its plugins (no "
+                        "skew is reported for it until then).")
     this: bool = Field(description="True for the replica that answered.")
     plugins: list[ReplicaPlugin]
 
