@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable
 
 import httpx
+from click.testing import CliRunner
 from support.replicas import replicas
 from support.served import free_port
 
+from plexichat.cli import main
 from plexichat.testing import make_plugin
 
 ADMIN = {"Authorization": "Bearer cluster-test-admin-token"}
@@ -149,6 +151,12 @@ def test_cluster_lists_every_replica(site, tmp_path):
         assert sum(r["this"] for r in data["replicas"]) == 1
         assert {r["url"] for r in data["replicas"]} == {r.url for r in running}
         assert data["skew"] == []
+        # the CLI asks a running replica the same
+        shown = CliRunner().invoke(main, ["cluster", "status", "--url", running[2].url,
+                                          "--token", "cluster-test-admin-token"])
+        assert shown.exit_code == 0, shown.output
+        assert "3 live replica(s)" in shown.output and "no version skew" in shown.output
+        assert shown.output.count("(this)") == 1
         # the web UI's overview lists them for a logged-in operator
         assert 'id="replicas"' not in client.get("/").text
         assert client.post("/login", data={"token": "cluster-test-admin-token",
