@@ -8,6 +8,9 @@ only the Redis signal can meet it — except where Redis is unreachable on purpo
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -193,3 +196,69 @@ def test_version_skew_is_reported_on_the_replica_that_has_it(site, tmp_path):
         plugins = {p["name"]: p for p in new["plugins"]}
         assert plugins["only_here"]["state"] == "rejected"
         assert plugins["skewed"]["state"] == "started"
+
+
+class _Proxy:
+    """A TCP proxy to Redis that can be cut (every connection closed, none accepted)
+    and restored on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._server: socket.socket | None = None
+        self._open: list[socket.socket] = []
+
+    def start(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+        self._open.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_replica_catches_up_as_soon_as_redis_returns(site, tmp_path):
+    import os
+    from urllib.parse import urlsplit
+
+    real = urlsplit(os.environ.get("PLEXICHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    proxy = _Proxy((real.hostname or "127.0.0.1", real.port or 6379))
+    proxy.start()
+    through = f"redis://127.0.0.1:{proxy.port}{real.path}"
+    each = [{}, {"PLEXICHAT_REDIS_URL": through}]
+    with replicas(2, site, tmp_path, env=SIGNAL_ONLY, each_env=each) as running:
+        first, second = (r.client() for r in running)
+        proxy.cut()
+        _until(lambda: "Redis unavailable" in running[1].log(), 10.0, "the loss noticed")
+        assert first.post("/api/v1/plugins/hello/disable", headers=ADMIN).status_code == 200
+        time.sleep(1.5)  # no signal reaches it, and it polls only every 60 s
+        assert _status(second, "/api/v1/hello") == 200
+        proxy.start()
+        took = _until(lambda: _status(second, "/api/v1/hello") == 404, 5.0,
+                      "caught up once Redis is back")
+        print(f"caught up {took:.2f} s after Redis returned")
