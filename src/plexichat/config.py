@@ -39,6 +39,19 @@ class HostSettings(BaseSettings):
         "database (needs `pip install 'plexichat[cluster]'`). Unset: one process, "
         "everything in memory and the database.",
     )
+    cluster_poll_interval: float = Field(
+        default=3.0, gt=0, description="Seconds between a clustered replica's checks of the "
+        "desired-state generation in the database: how fast it catches up when Redis "
+        "signals are lost.",
+    )
+    cluster_heartbeat_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between a clustered replica's heartbeats "
+        "(its version and plugins, shown by `GET /api/v1/cluster`).",
+    )
+    cluster_stale_after: float = Field(
+        default=15.0, gt=0, description="Seconds without a heartbeat after which a replica "
+        "counts as gone.",
+    )
     load_plugins: str | None = Field(
         default=None,
         description="Comma list of the only plugins to load; empty string loads none.",

@@ -20,6 +20,7 @@ from ..webhooks import DeliveryWorker
 from . import api_docs, openapi_responses
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
+from .api_cluster import router as cluster_router
 from .api_health import router as health_router
 from .api_install import router as install_router
 from .api_plugins import router as plugins_router
@@ -53,6 +54,8 @@ def create_app(settings: HostSettings | None = None, *,
         admin.ensure()
         announcement = _announce(settings, serve_url, admin, host)
         await webhook_worker.start()  # pending deliveries of earlier runs too
+        cluster = await _join_cluster(settings, host, serve_url)
+        app.state.cluster = cluster
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
@@ -70,6 +73,8 @@ def create_app(settings: HostSettings | None = None, *,
                                 grace + settings.shutdown_timeout * len(host.order))
             await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
+            if cluster is not None:
+                await _bounded_step("leaving the cluster", cluster.stop(), grace)
             host.database.dispose()
             if announcement is not None:
                 announcement.withdraw()
@@ -91,18 +96,34 @@ def create_app(settings: HostSettings | None = None, *,
     app.state.settings = settings
     app.state.admin_token = admin
     app.state.webhook_worker = webhook_worker
+    app.state.cluster = None
     app.include_router(health_router)
     app.include_router(plugins_router)
     app.include_router(install_router)
     app.include_router(chat_router)
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
+    app.include_router(cluster_router)
     api_docs.install(app)
     openapi_responses.install(app)
     install_ui(app)
     skip_by_prefix(app.router.routes)  # the core's routers; plugin routers may change
     app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
+
+
+async def _join_cluster(settings: HostSettings, host: PluginHost,
+                        url: str | None) -> Any:
+    """With ``PLEXICHAT_REDIS_URL`` set, start following the cluster's desired state
+    (:class:`~plexichat.cluster.state.ClusterState`); None (and nothing imported) without."""
+    if not settings.redis_url:
+        return None
+    from ..cluster.state import ClusterState
+
+    cluster = ClusterState.from_settings(host, settings, url=url or "")
+    await cluster.start()
+    log.info("joined the cluster as replica %s", cluster.replica_id)
+    return cluster
 
 
 def _announce(settings: HostSettings, url: str | None, admin: AdminToken,
