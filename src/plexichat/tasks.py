@@ -103,10 +103,11 @@ class TaskSupervisor:
                              f"{placement!r} is not one of {', '.join(PLACEMENTS)}")
         status = TaskStatus(plugin, task.name, placement=placement)
         self._status[key] = status
-        run = self._supervise(plugin, task, args, status)
         if placement == SINGLETON and self.leases is not None:
             run = self._singleton(self.leases.lease(f"task:{plugin}:{task.name}"),
                                   plugin, task, args, status)
+        else:
+            run = self._supervise(plugin, task, args, status)
         self._tasks[key] = asyncio.create_task(run, name=f"plexichat:{plugin}:{task.name}")
 
     def status(self, plugin: str) -> list[TaskStatus]:
@@ -183,6 +184,7 @@ class TaskSupervisor:
                 if running.done() and not running.cancelled():
                     running.result()  # a task that returned on its own: done
                     return
+                await asyncio.sleep(every)  # lost: another replica holds it by now
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(lease.release())

@@ -132,6 +132,7 @@ class _PostgresLease:
         self._engine = engine
         self._key = advisory_key(name)
         self._conn: sa.Connection | None = None
+        self._backend = 0  # the server process of the session holding the lock
 
     async def acquire(self) -> bool:
         return await asyncio.to_thread(self._acquire)
@@ -143,31 +144,34 @@ class _PostgresLease:
             return True
         conn = self._engine.connect()
         try:
-            taken = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                      {"k": self._key}).scalar())
+            taken, backend = conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
+                {"k": self._key}).one()
             conn.commit()
         except Exception:
             conn.invalidate()
             conn.close()
             raise
         if taken:
-            self._conn = conn
+            self._conn, self._backend = conn, int(backend)
         else:
             conn.close()
-        return taken
+        return bool(taken)
 
     async def renew(self) -> bool:
         return await asyncio.to_thread(self._renew)
 
     def _renew(self) -> bool:
-        """The lock lives as long as its session: check that the connection still does."""
+        """The lock lives as long as its session: check that this is still that session."""
         import sqlalchemy as sa
 
         conn = self._conn
         if conn is None:
             return False
         try:
-            held = conn.execute(sa.text("SELECT 1")).scalar() == 1
+            # a connection that was lost would reconnect to a session without the lock
+            held = not conn.invalidated and conn.execute(
+                sa.text("SELECT pg_backend_pid()")).scalar() == self._backend
             conn.commit()
         except Exception as exc:
             log.warning("lease %s: its database connection failed: %s", self.name, exc)
