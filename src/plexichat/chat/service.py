@@ -552,7 +552,7 @@ class ChatService:
         """Run a command's handler; the bot user and reply text, or None for no reply."""
         return await run_command(self.dispatcher.calls, found, draft, author, notices,
                                  timeout=self.settings.command_timeout,
-                                 bot_user=functools.partial(self.in_thread, self.bot_user))
+                                 bot_user=lambda plugin: self.in_thread(self.bot_user, plugin))
 
     # --- hooks ---------------------------------------------------------------------
 
