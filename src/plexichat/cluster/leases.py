@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
@@ -118,10 +117,9 @@ class RedisLeases:
         await self._redis.aclose()
 
 
-def advisory_key(name: str) -> int:
-    """The signed 64-bit advisory-lock key of ``name``."""
-    digest = hashlib.blake2b(f"plexichat:lease:{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+_ADVISORY_KEY = "hashtextextended('plexichat:lease:' || current_schema() || ':' || :n, 0)"
+"""The 64-bit advisory-lock key of a lease name, within the host's schema: hosts on other
+schemas of one database never contend."""
 
 
 class _PostgresLease:
@@ -130,7 +128,7 @@ class _PostgresLease:
     def __init__(self, engine: sa.Engine, name: str) -> None:
         self.name = name
         self._engine = engine
-        self._key = advisory_key(name)
+        self._key = 0  # known once taken
         self._conn: sa.Connection | None = None
         self._backend = 0  # the server process of the session holding the lock
 
@@ -144,16 +142,17 @@ class _PostgresLease:
             return True
         conn = self._engine.connect()
         try:
+            key = conn.execute(sa.text(f"SELECT {_ADVISORY_KEY}"), {"n": self.name}).scalar_one()
             taken, backend = conn.execute(
                 sa.text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
-                {"k": self._key}).one()
+                {"k": key}).one()
             conn.commit()
         except Exception:
             conn.invalidate()
             conn.close()
             raise
         if taken:
-            self._conn, self._backend = conn, int(backend)
+            self._conn, self._backend, self._key = conn, int(backend), int(key)
         else:
             conn.close()
         return bool(taken)
@@ -213,7 +212,7 @@ class PostgresLeases:
         self._engine = engine
 
     def lease(self, name: str) -> Lease:
-        """An advisory lock on a 64-bit hash of ``name``."""
+        """An advisory lock on a 64-bit hash of ``name`` and the current schema."""
         return _PostgresLease(self._engine, name)
 
     async def close(self) -> None:
