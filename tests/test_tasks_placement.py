@@ -197,3 +197,18 @@ def test_postgres_lease_is_exclusive_and_ends_with_its_connection():
     finally:
         one.dispose()
         two.dispose()
+
+
+def test_one_process_builds_no_leases_and_never_imports_redis(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from plexichat.config import HostSettings; "
+            "from plexichat.host import PluginHost; "
+            f"host = PluginHost(HostSettings(data_dir={str(tmp_path)!r}, redis_url=None, "
+            "database_url=None)); "
+            "print(host.tasks.leases is None, 'redis' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLEXICHAT_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=60, check=True).stdout.split()
+    assert out == ["True", "False"]
