@@ -92,6 +92,14 @@ class HostSettings(BaseSettings):
                                          "per password hash.")
     password_hash_memory_kib: int = Field(default=65536, ge=64, description="Argon2id "
                                           "memory per password hash, in KiB.")
+    task_lease_seconds: float = Field(
+        default=10.0, gt=0, description="Seconds a replica's lease on a `singleton` "
+        "background task lasts without renewal (renewed every third of it): the longest "
+        "a dead holder's task waits before another replica takes it over. Used when "
+        "replicas share Redis (`PLEXICHAT_REDIS_URL`) or PostgreSQL.")
+    database_threads: int = Field(
+        default=8, ge=1, description="Worker threads the chat service's database calls "
+        "run in at once, off the event loop.")
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="Most seconds between two looks at the webhook "
         "outbox (recording an event wakes the delivery worker at once).")

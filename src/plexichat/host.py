@@ -53,6 +53,7 @@ class PluginHost:
     def __init__(self, settings: HostSettings | None = None, *,
                  routes: RouteSink | None = None) -> None:
         from .chat.service import ChatService
+        from .cluster.leases import task_leases
         from .services.ai import LocalAI
         from .services.analytics import Analytics
         from .services.backup import BackupService
@@ -83,7 +84,10 @@ class PluginHost:
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
             webhooks=WebhookEvents(self.database),
         )
-        self.tasks = TaskSupervisor(on_crash=count, stop_timeout=settings.shutdown_timeout)
+        self.tasks = TaskSupervisor(
+            on_crash=count, stop_timeout=settings.shutdown_timeout,
+            leases=task_leases(settings.redis_url, self.database.engine,
+                               settings.task_lease_seconds))
         records: dict[str, PluginRecord] = {}  # the lifecycle's, read by chat and health
         contributions: dict[str, Contributions] = {}  # filed by wiring, read by backup
         self.services.chat = ChatService(self.database, settings, self.dispatcher, records,

@@ -123,7 +123,7 @@ async def _running_host(load: str | None = None) -> AsyncIterator[Any]:
         yield host
     finally:
         await host.stop_all()
-        await host.tasks.stop_all()
+        await host.tasks.close()
         host.database.dispose()
 
 

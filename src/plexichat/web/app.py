@@ -71,7 +71,7 @@ def create_app(settings: HostSettings | None = None, *,
             grace = settings.shutdown_timeout * 2 + 5
             await _bounded_step("stopping plugins", host.stop_all(),
                                 grace + settings.shutdown_timeout * len(host.order))
-            await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
+            await _bounded_step("stopping background tasks", host.tasks.close(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             if cluster is not None:
                 await _bounded_step("leaving the cluster", cluster.stop(), grace)
