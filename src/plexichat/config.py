@@ -74,6 +74,10 @@ class HostSettings(BaseSettings):
                                          "per password hash.")
     password_hash_memory_kib: int = Field(default=65536, ge=64, description="Argon2id "
                                           "memory per password hash, in KiB.")
+    token_ttl: int = Field(
+        default=30 * 24 * 3600, ge=1, description="Seconds a user's bearer token (from "
+        "`POST /api/v1/users/login`) stays valid; afterwards requests with it get 401 "
+        "\"token expired; log in again\". Logging out revokes it at once.")
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="Most seconds between two looks at the webhook "
         "outbox (recording an event wakes the delivery worker at once).")
