@@ -264,9 +264,10 @@ async def login(body: Credentials, request: Request) -> TokenOut:
     """Check the password and hand out a new bearer token.
 
     The token expires after ``PLEXICHAT_TOKEN_TTL`` seconds (30 days by default).
-    After 5 failed logins for one user name, or from one address, each within 15
-    minutes of the last, logins are refused with 429 and ``Retry-After`` (doubling with
-    each further failure), the right password included, until the wait is over.
+    After ``PLEXICHAT_LOGIN_MAX_FAILURES`` (5) failed logins for one user name, or from
+    one address, each within 15 minutes of the last, logins are refused with 429 and
+    ``Retry-After`` (doubling with each further failure), the right password included,
+    until the wait is over.
     """
     throttle: LoginThrottle = request.app.state.login_throttle
     keys = LoginKeys.of("chat", body.name, request.client.host if request.client else None)

@@ -93,7 +93,8 @@ def create_app(settings: HostSettings | None = None, *,
     app.state.settings = settings
     app.state.admin_token = admin
     app.state.webhook_worker = webhook_worker
-    app.state.login_throttle = LoginThrottle(MemoryCounters())  # chat and UI logins
+    app.state.login_throttle = LoginThrottle(  # the chat's and the UI's logins
+        MemoryCounters(), max_failures=settings.login_max_failures)
     app.include_router(health_router)
     app.include_router(plugins_router)
     app.include_router(install_router)

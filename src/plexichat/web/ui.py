@@ -10,8 +10,8 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
 ``/login`` · ``/logout``
     the admin token, checked with :class:`~plexichat.web.auth.AdminToken`, opens a
     session (:mod:`.ui_session`). Failed attempts are throttled per address (and for
-    the admin as one user name): after 5, 429 with ``Retry-After``
-    (:mod:`plexichat.services.login_throttle`).
+    the admin as one user name): after ``PLEXICHAT_LOGIN_MAX_FAILURES``, 429 with
+    ``Retry-After`` (:mod:`plexichat.services.login_throttle`).
 ``/chat``
     the chat page for users (:mod:`.chat_page`).
 ``/plugins``
