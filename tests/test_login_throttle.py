@@ -161,3 +161,11 @@ def test_the_admin_ui_login_is_locked_out_after_five_failures(tmp_path, clock):
         accepted = client.post("/login", data={"token": TOKEN, "next": "/plugins"},
                                follow_redirects=False)
         assert accepted.status_code == 303
+
+
+def test_the_number_of_failures_is_a_host_setting(tmp_path):
+    with chat_host(tmp_path, "sqlite", login_max_failures=2) as client:
+        Chatter(client, "ada", password="right-password")
+        for _ in range(2):
+            assert _login(client, "ada", "wrong-password").status_code == 401
+        assert _login(client, "ada", "right-password").status_code == 429
