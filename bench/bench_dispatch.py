@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
                 figures.update({f"{kind}_host_us": round(timings["host"], 2),
                                 f"{kind}_loop_us": round(timings["loop"], 2),
                                 f"{kind}_pluggy_us": round(timings["pluggy"], 2),
-                                f"{kind}_host_over_loop": round(timings["host"] / timings["loop"], 2)})
+                                f"{kind}_host_over_loop": round(
+                                    timings["host"] / timings["loop"], 2)})
     worst = max(figures["sync_host_over_loop"], figures["async_host_over_loop"])
     record("dispatch", figures, "host filters / plain loop <= 2", worst <= 2,
            ratio=worst, goal_ratio=2)
