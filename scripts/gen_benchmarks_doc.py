@@ -6,9 +6,10 @@
 Each benchmark under bench/ writes bench/results/<name>.json when it runs
 (bench/_results.py). Only the part between the markers is generated; the rest of the
 page is prose. tests/test_docs.py fails when the page is stale.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations``: tests import this file by path, outside
+``sys.modules``, where a dataclass cannot resolve string annotations.)
+"""
 
 import argparse
 import json
@@ -41,7 +42,7 @@ class Result:
     date: str
 
     @classmethod
-    def load(cls, path: Path) -> Result:
+    def load(cls, path: Path) -> "Result":
         """Read one bench/results/<name>.json."""
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(name=data["name"], figures=data["figures"], goal=data["goal"],
