@@ -46,7 +46,7 @@ from .errors import (
     NotFound,
     Unauthorized,
 )
-from .fanout import FanoutHub
+from .fanout import FanoutHub, FanoutPublisher
 from .filters import MAX_TEXT as MAX_TEXT  # re-exported: the API reports it
 from .filters import FilterChain, check_text
 from .passwords import PasswordHasher, new_token, token_digest
@@ -109,19 +109,20 @@ class ChatService:
     """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
 
     def __init__(self, database: Database, settings: HostSettings, dispatcher: Dispatcher,
-                 records: Mapping[str, PluginRecord], services: HostServices) -> None:
+                 records: Mapping[str, PluginRecord], services: HostServices, *,
+                 fanout: FanoutHub | None = None, publisher: FanoutPublisher | None = None,
+                 ) -> None:
         self.database = database
-        self.settings = settings
-        """Timeouts of filters and commands, password hashing cost."""
+        self.settings = settings  # timeouts of filters and commands, password hashing cost
         self.dispatcher = dispatcher
         self.records = records
         """Every plugin's record (read only): states and contexts of the filters' plugins."""
-        self.services = services
-        """The host's services: webhook outbox and events."""
+        self.services = services  # the host's services: webhook outbox and events
         self.database.create_tables(t.metadata, t.CHAT_TABLES)
         self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
                                         memory_kib=settings.password_hash_memory_kib)
-        self.fanout = FanoutHub()
+        self.fanout = fanout or FanoutHub()  # this process's WebSocket clients
+        self.publisher: FanoutPublisher = publisher or self.fanout  # or a cluster relay
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
 
@@ -255,7 +256,7 @@ class ChatService:
                 self._record(conn, "channel.created", payload)
         except sa.exc.IntegrityError:
             raise Conflict(f"a channel named {name!r} exists") from None
-        self.fanout.joined(user.id, channel_id)
+        self.publisher.joined(user.id, channel_id)
         await self._after("channel_created", "channel.created", payload, channel=channel)
         return channel
 
@@ -278,7 +279,7 @@ class ChatService:
         """Make ``user`` a member of the channel (joining twice is harmless)."""
         channel = self.get_channel(channel_id)
         self._ensure_member(user.id, channel_id)
-        self.fanout.joined(user.id, channel_id)
+        self.publisher.joined(user.id, channel_id)
         return channel
 
     def is_member(self, user_id: int, channel_id: int) -> bool:
@@ -358,7 +359,7 @@ class ChatService:
         with self.database.engine.begin() as conn:  # the message(s) and their events
             stored = [self._store(conn, d) for d in (draft, reply_draft) if d is not None]
         for message in stored:
-            self.fanout.publish(channel_id, {"type": "message.created",
+            self.publisher.publish(channel_id, {"type": "message.created",
                                              "channel_id": channel_id,
                                              "message": message.as_dict()})
         for message in stored:
@@ -415,7 +416,7 @@ class ChatService:
             if not result.rowcount:  # deleted meanwhile
                 raise NotFound(f"no message with id {message_id}")
             self._record(conn, "message.updated", payload)
-        self.fanout.publish(message.channel_id, {"type": "message.updated",
+        self.publisher.publish(message.channel_id, {"type": "message.updated",
                                                  "channel_id": message.channel_id,
                                                  "message": updated.as_dict()})
         await self._after("message_updated", "message.updated", payload,
@@ -432,7 +433,7 @@ class ChatService:
             if not result.rowcount:  # deleted meanwhile
                 raise NotFound(f"no message with id {message_id}")
             self._record(conn, "message.deleted", payload)
-        self.fanout.publish(message.channel_id, {"type": "message.deleted",
+        self.publisher.publish(message.channel_id, {"type": "message.deleted",
                                                  "channel_id": message.channel_id,
                                                  "message": message.as_dict()})
         await self._after("message_deleted", "message.deleted", payload,

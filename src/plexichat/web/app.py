@@ -53,6 +53,8 @@ def create_app(settings: HostSettings | None = None, *,
         admin.ensure()
         announcement = _announce(settings, serve_url, admin, host)
         await webhook_worker.start()  # pending deliveries of earlier runs too
+        if host.fanout_relay is not None:  # chat events of every replica
+            await host.fanout_relay.start()
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
@@ -70,6 +72,8 @@ def create_app(settings: HostSettings | None = None, *,
                                 grace + settings.shutdown_timeout * len(host.order))
             await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
+            if host.fanout_relay is not None:
+                await _bounded_step("stopping chat fan-out", host.fanout_relay.stop(), grace)
             host.database.dispose()
             if announcement is not None:
                 announcement.withdraw()
