@@ -37,6 +37,7 @@ from .wiring import Contributions, Wiring
 
 if TYPE_CHECKING:
     from .cluster.fanout import ClusterFanout
+    from .services.ephemeral import EphemeralBackend
 
 __all__ = [
     "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
@@ -85,6 +86,7 @@ class PluginHost:
             security=SecurityService(),
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
             webhooks=WebhookEvents(self.database),
+            ephemeral=_ephemeral_backend(settings),
         )
         self.tasks = TaskSupervisor(on_crash=count, stop_timeout=settings.shutdown_timeout)
         records: dict[str, PluginRecord] = {}  # the lifecycle's, read by chat and health
@@ -236,3 +238,15 @@ def _fanout_relay(settings: HostSettings) -> ClusterFanout | None:
     from .cluster.fanout import ClusterFanout
 
     return ClusterFanout(connect(settings.redis_url), FanoutHub())
+
+
+def _ephemeral_backend(settings: HostSettings) -> EphemeralBackend:
+    """Shared ephemeral state: in Redis with ``PLEXICHAT_REDIS_URL``, else in memory."""
+    if not settings.redis_url:
+        from .services.ephemeral import MemoryEphemeral
+
+        return MemoryEphemeral()
+    from .cluster.connection import connect
+    from .cluster.ephemeral import RedisEphemeral
+
+    return RedisEphemeral(connect(settings.redis_url))
