@@ -76,7 +76,7 @@ class ClusterFanout:
     async def start(self) -> None:
         """Read from the stream's current end on, and start sending and reading."""
         with contextlib.suppress(Exception):  # no Redis yet: the reader starts at the top
-            newest = await self.redis.xrevrange(self.stream, count=1)
+            newest: Any = await self.redis.xrevrange(self.stream, count=1)
             if newest:
                 self._last_id = _text(newest[0][0])
         self._tasks = [asyncio.create_task(self._send(), name="plexichat-fanout-send"),
@@ -124,8 +124,8 @@ class ClusterFanout:
     async def _read(self) -> None:
         while True:
             try:
-                answer = await self.redis.xread({self.stream: self._last_id},
-                                                block=_BLOCK_MS, count=500)
+                answer: Any = await self.redis.xread({self.stream: self._last_id},
+                                                     block=_BLOCK_MS, count=500)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
