@@ -3,6 +3,7 @@ WebSocket clients of every replica, in one order, with gap-free ``seq``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import threading
@@ -37,12 +38,13 @@ def headers(token):
     return {"Authorization": f"Bearer {token}"}
 
 
+@contextlib.contextmanager
 def socket(replica, token):
     """A WebSocket of ``replica`` past its ``ready`` message."""
-    ws = connect(replica.url.replace("http", "ws") + f"/api/v1/ws?token={token}",
-                 open_timeout=10)
-    assert json.loads(ws.recv(timeout=10))["type"] == "ready"
-    return ws
+    with connect(replica.url.replace("http", "ws") + f"/api/v1/ws?token={token}",
+                 open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        yield ws
 
 
 def receive(ws, count):
@@ -85,8 +87,9 @@ def test_quick_posts_through_two_replicas_reach_every_client_in_one_order(cluste
     first, second = cluster
     ada, bob, general = channel
     per_author = 40
-    sockets = [socket(first, ada), socket(second, bob), socket(second, ada)]
-    try:
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket(replica, token))
+                   for replica, token in ((first, ada), (second, bob), (second, ada))]
         def post_all(replica, token, name):
             with replica.client() as client:
                 for i in range(per_author):
@@ -99,9 +102,6 @@ def test_quick_posts_through_two_replicas_reach_every_client_in_one_order(cluste
                          pool.submit(post_all, second, bob, "bob")]:
                 done.result()
         seen = [receive(ws, 2 * per_author) for ws in sockets]
-    finally:
-        for ws in sockets:
-            ws.close()
     orders = [[e["message"]["id"] for e in events] for events in seen]
     assert orders[0] == orders[1] == orders[2]
     assert len(set(orders[0])) == 2 * per_author
