@@ -1,10 +1,16 @@
 """Shared ephemeral state across real replicas: web UI sessions and the moderation
-plugin's rate limit hold cluster-wide."""
+plugin's rate limit hold cluster-wide; the Redis store itself."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from support.replicas import replicas
+from support.replicas import fresh_redis, replicas
+
+from plexichat.cluster.connection import connect
+from plexichat.cluster.ephemeral import RedisEphemeral
+from plexichat.services.ephemeral import Ephemeral
 
 ADMIN = "cluster-test-admin-token"  # what support.replicas gives every replica
 FAST = {"PLEXICHAT_PASSWORD_HASH_TIME_COST": "1", "PLEXICHAT_PASSWORD_HASH_MEMORY_KIB": "64"}
@@ -57,3 +63,28 @@ def test_the_moderation_rate_limit_counts_posts_through_every_replica(cluster):
     assert [post(r) for r in (first, second, first)] == [201, 201, 201]
     assert post(second) == 429  # the fourth post of the minute, whichever replica takes it
     assert post(first) == 429
+
+
+def test_the_redis_store_keeps_values_counters_and_expiry():
+    async def scenario(url):
+        redis = connect(url)
+        try:
+            store = Ephemeral(RedisEphemeral(redis), "plugin:demo")
+            await store.set("greeting", "hello")
+            got = await store.get("greeting")
+            counts = [await store.incr("hits", ttl=0.3), await store.incr("hits", 4),
+                      await store.incr("hits", -2)]
+            await store.set("short", "x", ttl=0.2)
+            await asyncio.sleep(0.45)
+            expired = (await store.get("hits"), await store.get("short"))
+            deleted = (await store.delete("greeting"), await store.delete("greeting"))
+            return got, counts, expired, deleted
+        finally:
+            await redis.aclose()
+
+    with fresh_redis() as url:
+        got, counts, expired, deleted = asyncio.run(scenario(url))
+    assert got == "hello"
+    assert counts == [1, 5, 3]
+    assert expired == (None, None)  # the counter's ttl ran from its creation
+    assert deleted == (True, False)
