@@ -55,3 +55,7 @@ class RedisEphemeral:
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True when it was there."""
         return bool(await self.redis.delete(self.prefix + key))
+
+    async def aclose(self) -> None:
+        """Close the Redis connections (the host is stopping)."""
+        await self.redis.aclose()

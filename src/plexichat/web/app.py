@@ -74,6 +74,9 @@ def create_app(settings: HostSettings | None = None, *,
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             if host.fanout_relay is not None:
                 await _bounded_step("stopping chat fan-out", host.fanout_relay.stop(), grace)
+            close_ephemeral = getattr(host.services.ephemeral, "aclose", None)
+            if close_ephemeral is not None:  # the Redis of the shared ephemeral state
+                await _bounded_step("closing the ephemeral state", close_ephemeral(), grace)
             host.database.dispose()
             if announcement is not None:
                 announcement.withdraw()
