@@ -221,9 +221,22 @@ def bench(session: nox.Session) -> None:
     requirements = ROOT / "bench" / "requirements.txt"
     if requirements.exists():
         session.install("-r", str(requirements))
+    if any(s.stem == "bench_requests" for s in scripts):
+        _wrk(session)
     for path in scripts:
         session.log(f"--- {path.relative_to(ROOT)}")
         session.run("python", str(path))
+
+
+def _wrk(session: nox.Session) -> None:
+    """bench_requests.py loads the servers with wrk (a Debian package, not a PyPI one):
+    install it with apt-get where that is possible as root, else say how."""
+    if shutil.which("wrk") is not None:
+        return
+    if shutil.which("apt-get") is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "install", "-y", "wrk", external=True)
+    else:
+        session.warn("wrk not found: bench_requests.py will fail (install the wrk package)")
 
 
 @nox.session

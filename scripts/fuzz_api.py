@@ -5,7 +5,7 @@ Run from a checkout, in an environment with PlexiChat, the example plugins and
 
     python scripts/fuzz_api.py [--max-examples N] [--seed S]
 
-It serves the host (``python -m plexichat serve``: real uvicorn on 127.0.0.1) with every
+It serves the host (``plexichat serve``: real uvicorn on 127.0.0.1) with every
 installed plugin and its data in a temporary directory, registers a user, and runs
 ``schemathesis run`` over ``/api/openapi.json`` twice: with the admin token and with
 the user's token (``scripts/fuzz/auth_hooks.py``). Every phase runs, stateful links
@@ -17,7 +17,8 @@ The served host has ``PIP_NO_INDEX=1``, no find-links and no pip configuration f
 so the generated names that ``POST /api/v1/plugins/install`` receives can only fail
 locally: pip never asks an index for them. Webhook deliveries to the targets the fuzzer
 subscribes go through a proxy on a closed port of 127.0.0.1 and fail there; loopback
-and private targets are refused by the host itself.
+and private targets are refused by the host itself. The host runs through
+``scripts/fuzz/loopback_only.py``: no made-up host name is ever sent to a DNS server.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
+            [sys.executable, str(Path(__file__).parent / "fuzz" / "loopback_only.py"),
+             "serve", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning"],
             env=server_env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     results: list[RunResult] = []

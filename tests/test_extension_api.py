@@ -303,7 +303,8 @@ def test_running_task_state_shows_in_plugin_detail(tasks_plugin, data_dir):
     with fast_backoff_host(data_dir, "tasker", "healthy") as client:
         eventually(lambda: runs()["steady"] > 0)
         assert tasks_of(client)["steady"] == {"name": "steady", "state": "running",
-                                              "restarts": 0, "last_error": ""}
+                                              "restarts": 0, "last_error": "",
+                                              "placement": "singleton"}
         assert "steady" in detail(client, "tasker")["contributions"]["background_tasks"]
 
 

@@ -277,3 +277,146 @@ def test_disabled_plugin_middleware_stops_running(installed, data_dir):
     with host(data_dir, "stamping") as client:
         post(client, "/api/v1/plugins/stamping/disable")
         assert "x-stamped" not in client.get("/api/v1/healthy").headers
+
+
+# --- deadline ----------------------------------------------------------------------------
+
+HANGING = SEEN + """
+    import asyncio
+
+    async def hang(request, call_next):
+        if request.url.path != "/api/v1/healthy":  # the readiness probe passes
+            return await call_next(request)
+        await asyncio.Event().wait()  # never answers, never calls call_next
+
+    @hookimpl
+    def register_middleware():
+        return MiddlewareSpec("api", hang, name="hang")
+"""
+
+SLOW_ROUTE = """
+    import asyncio
+
+    from fastapi import APIRouter
+    from plexichat import hookimpl
+
+    router = APIRouter()
+
+    @router.get("/api/v1/slow")
+    async def slow():
+        await asyncio.sleep(0.6)
+        return {"ok": "slow"}
+
+    @hookimpl
+    def register_routers():
+        return router
+"""
+
+
+def test_middleware_that_never_answers_is_answered_504(installed, site, data_dir):
+    make_plugin(site, "hanging", code=HANGING)
+    with host(data_dir, "hanging", middleware_timeout=0.2) as client:
+        response = client.get("/api/v1/healthy")
+        assert response.status_code == 504
+        assert "hanging" in response.json()["detail"]
+
+
+def test_middleware_that_never_answers_is_counted_against_its_plugin(installed, site,
+                                                                     data_dir):
+    make_plugin(site, "hanging", code=HANGING)
+    with host(data_dir, "hanging", middleware_timeout=0.2) as client:
+        client.get("/api/v1/healthy")
+        info = detail(client, "hanging")
+        assert info["stats"]["middleware"]["failures"] == 1
+        assert info["failures"][-1]["hook"] == "middleware"
+        assert info["failures"][-1]["error"].startswith("HookTimeout: middleware neither "
+                                                        "answered nor called call_next")
+
+
+def test_middleware_that_never_answers_next_to_another_is_the_only_one_charged(
+        installed, site, data_dir):
+    make_plugin(site, "hanging", code=HANGING)
+    with host(data_dir, "stamping", "hanging", middleware_timeout=0.2) as client:
+        assert client.get("/api/v1/healthy").status_code == 504
+        assert middleware_stats(client, "hanging")["failures"] == 1
+        assert middleware_stats(client, "stamping")["failures"] == 0
+        assert client.get("/api/v1/health/live").status_code == 200
+
+
+def test_time_spent_inside_call_next_does_not_count_against_the_deadline(installed, site,
+                                                                        data_dir):
+    make_plugin(site, "slowroute", code=SLOW_ROUTE)
+    with host(data_dir, "stamping", "slowroute", middleware_timeout=0.2) as client:
+        response = client.get("/api/v1/slow")
+        assert response.status_code == 200
+        assert response.headers["x-stamped"] == "yes"
+        assert middleware_stats(client, "stamping")["failures"] == 0
+
+
+def test_raising_middleware_is_attributed_to_its_plugin_alone(installed, data_dir):
+    with host(data_dir, "stamping", "raising") as client:
+        before = middleware_stats(client, "raising")["failures"]  # readiness probes ran it
+        assert client.get("/api/v1/healthy").headers["x-stamped"] == "yes"
+        # the request above and the detail request of middleware_stats itself
+        assert middleware_stats(client, "raising")["failures"] == before + 2
+        assert middleware_stats(client, "stamping")["failures"] == 0
+        assert detail(client, "raising")["failures"][-1]["error"] == (
+            "RuntimeError: middleware exploded")
+
+
+# --- what passes through call_next ---------------------------------------------------------
+
+STREAMING_ROUTE = """
+    import asyncio
+
+    from fastapi import APIRouter, Request
+    from fastapi.responses import StreamingResponse
+    from plexichat import hookimpl
+
+    router = APIRouter()
+
+    async def chunks():
+        for n in range(3):
+            await asyncio.sleep(0.01)
+            yield f"part {n};".encode()
+
+    @router.get("/api/v1/stream")
+    async def stream():
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    @router.post("/api/v1/echo")
+    async def echo(request: Request):
+        return {"got": (await request.body()).decode()}
+
+    @hookimpl
+    def register_routers():
+        return router
+"""
+
+BODY_READER = SEEN + """
+    async def read_body(request, call_next):
+        SEEN.append(await request.body())
+        return await call_next(request)
+
+    @hookimpl
+    def register_middleware():
+        return MiddlewareSpec("api", read_body)
+"""
+
+
+def test_streamed_body_passes_through_middleware_whole(installed, site, data_dir):
+    make_plugin(site, "streaming", code=STREAMING_ROUTE)
+    with host(data_dir, "stamping", "streaming") as client:
+        response = client.get("/api/v1/stream")
+        assert response.status_code == 200
+        assert response.text == "part 0;part 1;part 2;"
+        assert response.headers["x-stamped"] == "yes"
+
+
+def test_body_read_by_a_middleware_still_reaches_the_route(installed, site, data_dir):
+    make_plugin(site, "streaming", code=STREAMING_ROUTE)
+    make_plugin(site, "reader", code=BODY_READER)
+    with host(data_dir, "reader", "streaming") as client:
+        response = client.post("/api/v1/echo", content=b"hello body")
+        assert response.json() == {"got": "hello body"}
+        assert seen("reader")[-1] == b"hello body"

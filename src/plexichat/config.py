@@ -39,6 +39,19 @@ class HostSettings(BaseSettings):
         "database (needs `pip install 'plexichat[cluster]'`). Unset: one process, "
         "everything in memory and the database.",
     )
+    cluster_poll_interval: float = Field(
+        default=3.0, gt=0, description="Seconds between a clustered replica's checks of the "
+        "desired-state generation in the database: how fast it catches up when Redis "
+        "signals are lost.",
+    )
+    cluster_heartbeat_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between a clustered replica's heartbeats "
+        "(its version and plugins, shown by `GET /api/v1/cluster`).",
+    )
+    cluster_stale_after: float = Field(
+        default=15.0, gt=0, description="Seconds without a heartbeat after which a replica "
+        "counts as gone.",
+    )
     load_plugins: str | None = Field(
         default=None,
         description="Comma list of the only plugins to load; empty string loads none.",
@@ -70,10 +83,23 @@ class HostSettings(BaseSettings):
                                  "event handler may take.")
     command_timeout: float = Field(default=5.0, gt=0, description="Seconds one slash "
                                    "command may take to answer.")
+    middleware_timeout: float = Field(default=10.0, gt=0, description="Seconds one "
+                                      "plugin's request middleware may take on its own "
+                                      "(not counting the rest of the app it calls) before "
+                                      "the request is answered 504 and the failure is "
+                                      "counted against the plugin.")
     password_hash_time_cost: int = Field(default=3, ge=1, description="Argon2id passes "
                                          "per password hash.")
     password_hash_memory_kib: int = Field(default=65536, ge=64, description="Argon2id "
                                           "memory per password hash, in KiB.")
+    task_lease_seconds: float = Field(
+        default=10.0, gt=0, description="Seconds a replica's lease on a `singleton` "
+        "background task lasts without renewal (renewed every third of it): the longest "
+        "a dead holder's task waits before another replica takes it over. Used when "
+        "replicas share Redis (`PLEXICHAT_REDIS_URL`) or PostgreSQL.")
+    database_threads: int = Field(
+        default=8, ge=1, description="Worker threads the chat service's database calls "
+        "run in at once, off the event loop.")
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="Most seconds between two looks at the webhook "
         "outbox (recording an event wakes the delivery worker at once).")

@@ -141,6 +141,11 @@ class BackgroundTask:
     interval: float | None = None
     """Seconds to sleep between two calls of ``func``; ``None`` (the default) calls it
     once, to run until cancelled."""
+    placement: str | None = None
+    """Where it runs when several replicas serve one host: ``"singleton"`` (exactly one
+    replica runs it, holding a lease that another replica takes over within one lease
+    period when its holder dies) or ``"per_replica"`` (every replica runs it). ``None``
+    (the default): ``singleton`` in a cluster, and in one process it simply runs."""
 
 
 @dataclass(frozen=True)

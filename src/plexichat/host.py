@@ -57,6 +57,7 @@ class PluginHost:
     def __init__(self, settings: HostSettings | None = None, *,
                  routes: RouteSink | None = None) -> None:
         from .chat.service import ChatService
+        from .cluster.leases import task_leases
         from .services.ai import LocalAI
         from .services.analytics import Analytics
         from .services.backup import BackupService
@@ -88,7 +89,10 @@ class PluginHost:
             webhooks=WebhookEvents(self.database),
             ephemeral=_ephemeral_backend(settings),
         )
-        self.tasks = TaskSupervisor(on_crash=count, stop_timeout=settings.shutdown_timeout)
+        self.tasks = TaskSupervisor(
+            on_crash=count, stop_timeout=settings.shutdown_timeout,
+            leases=task_leases(settings.redis_url, self.database.engine,
+                               settings.task_lease_seconds))
         records: dict[str, PluginRecord] = {}  # the lifecycle's, read by chat and health
         contributions: dict[str, Contributions] = {}  # filed by wiring, read by backup
         self.fanout_relay = _fanout_relay(settings)

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +25,7 @@ __all__ = [
     "ManifestProblem",
     "PluginManifest",
     "PluginType",
+    "TaskDeclaration",
     "UIPage",
     "parse_manifest",
 ]
@@ -67,6 +68,16 @@ class UIPage(BaseModel):
     description: str = ""
 
 
+class TaskDeclaration(BaseModel):
+    """A background task named in the manifest with its placement
+    (``{"name": "sweep", "placement": "singleton"}`` in ``background_tasks``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    placement: Literal["singleton", "per_replica"] | None = None
+
+
 class ManifestFields(BaseModel):
     """The fields of ``plugin.json``, declared once.
 
@@ -98,7 +109,9 @@ class ManifestFields(BaseModel):
     webhooks: list[str] = Field(default_factory=list)
     settings_schema: dict[str, Any] | None = None
     auto_start: bool = True
-    background_tasks: list[str] = Field(default_factory=list)
+    background_tasks: list[str | TaskDeclaration] = Field(default_factory=list)
+    """Functions of a module-style plugin to run as background tasks: a name, or
+    ``{"name": ..., "placement": "singleton" | "per_replica"}``."""
     essential_hooks: list[str] = Field(default_factory=list)
     """Filter hooks that fail closed: while this plugin cannot run them, messages are
     refused instead of passing unfiltered (see :data:`ESSENTIAL_CAPABLE_HOOKS`)."""

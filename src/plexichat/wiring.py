@@ -235,7 +235,9 @@ class Wiring:
         if isinstance(record.obj, PluginInterface):
             return
         manifest = record.candidate.manifest
-        for name in manifest.background_tasks if manifest is not None else []:
+        for declared in manifest.background_tasks if manifest is not None else []:
+            name, placement = ((declared, None) if isinstance(declared, str)
+                               else (declared.name, declared.placement))
             if name in c.tasks:
                 continue
             func = getattr(record.obj, name, None)
@@ -243,8 +245,8 @@ class Wiring:
                 record.warnings.append(f"background task {name!r} declared in plugin.json "
                                        "is not a function of the plugin")
                 continue
-            self.tasks.start(record.name, BackgroundTask(name, func),
-                                  {"context": record.context})
+            self.tasks.start(record.name, BackgroundTask(name, func, placement=placement),
+                             {"context": record.context})
             c.tasks.append(name)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -62,9 +62,14 @@ def fresh_redis() -> Iterator[str]:
 
 @contextlib.contextmanager
 def replicas(count: int, site: Path, workdir: Path, *args: str,
-             env: Mapping[str, str] | None = None) -> Iterator[list[Served]]:
+             env: Mapping[str, str] | None = None,
+             each_env: Sequence[Mapping[str, str]] | None = None,
+             sites: Sequence[Path] | None = None) -> Iterator[list[Served]]:
     """``count`` replicas serving the plugins written into ``site``, each with its own
-    data directory under ``workdir``, on one fresh database and one Redis; ready."""
+    data directory under ``workdir``, on one fresh database and one Redis; ready.
+
+    ``each_env[i]`` adds to replica ``i``'s environment (after ``env``), and ``sites[i]``
+    replaces ``site`` for replica ``i`` (replicas with different plugins installed)."""
     with fresh_postgres() as database, fresh_redis() as redis_url, \
             contextlib.ExitStack() as stack:
         shared = {"PLEXICHAT_DATABASE_URL": database, "PLEXICHAT_REDIS_URL": redis_url,
@@ -73,7 +78,9 @@ def replicas(count: int, site: Path, workdir: Path, *args: str,
         for i in range(count):
             home = workdir / f"replica-{i}"
             home.mkdir(parents=True, exist_ok=True)
-            running.append(stack.enter_context(serve(site, home, *args, env=shared)))
+            own = {**shared, **(each_env[i] if each_env else {})}
+            where = sites[i] if sites else site
+            running.append(stack.enter_context(serve(where, home, *args, env=own)))
         for replica in running:
             replica.wait_ready()
         yield running

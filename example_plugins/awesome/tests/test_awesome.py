@@ -39,7 +39,10 @@ def start(plexichat_client, tmp_path, cwd):
 
     def start():
         sys.modules.pop("plexichat_awesome.main", None)  # a fresh AwesomePlugin()
-        return plexichat_client(plugins=[NAME], data_dir=tmp_path / "host")
+        # the webhook tests' receiver listens on 127.0.0.1, which the host refuses unless
+        # the operator allows it
+        return plexichat_client(plugins=[NAME], data_dir=tmp_path / "host",
+                                settings={"webhook_allowed_networks": "127.0.0.1/32"})
 
     yield start
     sys.modules.pop("plexichat_awesome.main", None)

@@ -11,7 +11,7 @@ message is posted anyway with a notice saying so.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ..kernel.calls import HookTimeout, PluginCalls
 from .errors import MessageRejected
@@ -35,11 +35,11 @@ def find_command(commands: dict[str, tuple[str, SlashCommand]], text: str,
 
 async def run_command(calls: PluginCalls, found: tuple[str, SlashCommand, str],
                       draft: MessageDraft, author: User, notices: list[str], *,
-                      timeout: float, bot_user: Callable[[str], User],
+                      timeout: float, bot_user: Callable[[str], Awaitable[User]],
                       ) -> tuple[User, str] | None:
     """Run a command's handler (a plain one in a worker thread, within ``timeout``);
     the bot user and reply text, or None for no reply (``notices`` says why, if it
-    failed)."""
+    failed). ``bot_user(plugin)`` is awaited: it may reach the database."""
     plugin, command, args = found
     call = CommandCall(name=command.name, args=args, user=author,
                        channel_id=draft.channel_id, text=draft.text)
@@ -67,4 +67,4 @@ async def run_command(calls: PluginCalls, found: tuple[str, SlashCommand, str],
         notices.append(f"/{command.name} (plugin {plugin!r}) replied with something "
                        f"that cannot be posted: {problem}")
         return None
-    return bot_user(plugin), value
+    return await bot_user(plugin), value

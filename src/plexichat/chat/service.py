@@ -18,7 +18,11 @@ The filters and their failure policy (fail-open, or fail-closed for a plugin's
 :mod:`plexichat.chat.commands`.
 
 Every method that runs plugin hooks or hashes a password is a coroutine; plain reads
-are synchronous. All of them are called on the event loop's thread.
+are synchronous. The coroutines never touch the database on the event loop's thread:
+their database work runs in :attr:`ChatService.in_thread` (a bounded pool, see
+:mod:`plexichat.chat.threads`), and the web layer calls the plain reads through it too.
+Storing a message and publishing it to WebSocket clients happen in one ordered section
+per channel, so clients still receive a channel's messages in storage order.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import inspect
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -50,10 +54,12 @@ from .fanout import FanoutHub, FanoutPublisher
 from .filters import MAX_TEXT as MAX_TEXT  # re-exported: the API reports it
 from .filters import FilterChain, check_text
 from .passwords import PasswordHasher, new_token, token_digest
+from .plugin_chat import PluginChat
+from .threads import DatabaseThreads
 from .types import Channel, Message, MessageDraft, SlashCommand, User
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ..config import HostSettings
     from ..context import HostServices, PluginContext
@@ -64,6 +70,8 @@ if TYPE_CHECKING:
 __all__ = ["ChatService", "MessagePage", "PluginChat", "PostResult"]
 
 log = logging.getLogger("plexichat.chat")
+
+R = TypeVar("R")
 
 MAX_PAGE = 200
 """The most messages one page may hold."""
@@ -125,6 +133,10 @@ class ChatService:
         self.publisher: FanoutPublisher = publisher or self.fanout  # or a cluster relay
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
+        self.in_thread = DatabaseThreads(settings.database_threads)
+        """``await chat.in_thread(func, *args)``: a blocking (database) call, off the
+        event loop."""
+        self._ordered: dict[int, asyncio.Lock] = {}  # per channel: store, then publish
 
     def for_plugin(self, context: PluginContext) -> PluginChat:
         """What ``context.chat`` hands one plugin."""
@@ -139,27 +151,32 @@ class ChatService:
                                "starting with a letter or digit")
         if not 8 <= len(password) <= 1024:
             raise InvalidInput("password must be 8 to 1024 characters long")
-        if self._user_row(t.users.c.name_key == name.lower()) is not None:
+        if await self.in_thread(self._user_row, t.users.c.name_key == name.lower()) is not None:
             raise Conflict(f"the user name {name!r} is taken")
         hashed = await asyncio.to_thread(self.passwords.hash, password)
-        created = _now()
         try:
-            with self.database.engine.begin() as conn:
-                result = conn.execute(sa.insert(t.users).values(
-                    name=name, name_key=name.lower(), password_hash=hashed, is_bot=False,
-                    created_at=created))
-                user = User(id=int(result.inserted_primary_key[0]),  # type: ignore[index]
-                            name=name, created_at=created)
-                payload = {"user": user.as_dict()}
-                self._record(conn, "user.registered", payload)
+            user, payload = await self.in_thread(self._insert_user, name, hashed)
         except sa.exc.IntegrityError:
             raise Conflict(f"the user name {name!r} is taken") from None
         await self._after("user_registered", "user.registered", payload, user=user)
         return user
 
+    def _insert_user(self, name: str, hashed: str) -> tuple[User, dict[str, Any]]:
+        """Store a new user and its ``user.registered`` event: ``(user, payload)``."""
+        created = _now()
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.insert(t.users).values(
+                name=name, name_key=name.lower(), password_hash=hashed, is_bot=False,
+                created_at=created))
+            user = User(id=int(result.inserted_primary_key[0]),  # type: ignore[index]
+                        name=name, created_at=created)
+            payload = {"user": user.as_dict()}
+            self._record(conn, "user.registered", payload)
+        return user, payload
+
     async def login(self, name: str, password: str) -> tuple[str, User]:
         """Check the password and hand out a new bearer token: ``(token, user)``."""
-        row = self._user_row(t.users.c.name_key == name.lower())
+        row = await self.in_thread(self._user_row, t.users.c.name_key == name.lower())
         if row is None or row.password_hash is None:
             # the same work as a real check, so timing does not tell which names exist
             if self._dummy_hash is None:
@@ -172,13 +189,16 @@ class ChatService:
         if self.passwords.needs_rehash(row.password_hash):  # the cost settings changed
             rehashed = await asyncio.to_thread(self.passwords.hash, password)
         token = new_token()
+        await self.in_thread(self._store_token, row.id, token, rehashed)
+        return token, _user(row)
+
+    def _store_token(self, user_id: int, token: str, rehashed: str | None) -> None:
         with self.database.engine.begin() as conn:
             if rehashed is not None:
-                conn.execute(sa.update(t.users).where(t.users.c.id == row.id)
+                conn.execute(sa.update(t.users).where(t.users.c.id == user_id)
                              .values(password_hash=rehashed))
             conn.execute(sa.insert(t.tokens).values(
-                token_hash=token_digest(token), user_id=row.id, created_at=_now()))
-        return token, _user(row)
+                token_hash=token_digest(token), user_id=user_id, created_at=_now()))
 
     def logout(self, token: str) -> None:
         """Forget a bearer token."""
@@ -239,26 +259,32 @@ class ChatService:
                                "or '-', starting with a letter or digit")
         if len(topic) > 250:
             raise InvalidInput("channel topic is longer than 250 characters")
-        created = _now()
         try:
-            with self.database.engine.begin() as conn:
-                if conn.execute(sa.select(t.channels.c.id)
-                                .where(t.channels.c.name == name)).first() is not None:
-                    raise Conflict(f"a channel named {name!r} exists")
-                result = conn.execute(sa.insert(t.channels).values(
-                    name=name, topic=topic, created_by=user.id, created_at=created))
-                channel_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-                conn.execute(sa.insert(t.members).values(
-                    channel_id=channel_id, user_id=user.id, joined_at=created))
-                channel = Channel(id=channel_id, name=name, topic=topic, created_by=user.name,
-                                  created_at=created)
-                payload = {"channel": channel.as_dict()}
-                self._record(conn, "channel.created", payload)
+            channel, payload = await self.in_thread(self._insert_channel, user, name, topic)
         except sa.exc.IntegrityError:
             raise Conflict(f"a channel named {name!r} exists") from None
-        self.publisher.joined(user.id, channel_id)
+        self.publisher.joined(user.id, channel.id)
         await self._after("channel_created", "channel.created", payload, channel=channel)
         return channel
+
+    def _insert_channel(self, user: User, name: str, topic: str
+                        ) -> tuple[Channel, dict[str, Any]]:
+        """Store a channel, its creator's membership and its ``channel.created`` event."""
+        created = _now()
+        with self.database.engine.begin() as conn:
+            if conn.execute(sa.select(t.channels.c.id)
+                            .where(t.channels.c.name == name)).first() is not None:
+                raise Conflict(f"a channel named {name!r} exists")
+            result = conn.execute(sa.insert(t.channels).values(
+                name=name, topic=topic, created_by=user.id, created_at=created))
+            channel_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+            conn.execute(sa.insert(t.members).values(
+                channel_id=channel_id, user_id=user.id, joined_at=created))
+            channel = Channel(id=channel_id, name=name, topic=topic, created_by=user.name,
+                              created_at=created)
+            payload = {"channel": channel.as_dict()}
+            self._record(conn, "channel.created", payload)
+        return channel, payload
 
     def list_channels(self) -> list[Channel]:
         """Every channel, by name."""
@@ -277,8 +303,8 @@ class ChatService:
 
     async def join(self, user: User, channel_id: int) -> Channel:
         """Make ``user`` a member of the channel (joining twice is harmless)."""
-        channel = self.get_channel(channel_id)
-        self._ensure_member(user.id, channel_id)
+        channel = await self.in_thread(self.get_channel, channel_id)
+        await self.in_thread(self._ensure_member, user.id, channel_id)
         self.publisher.joined(user.id, channel_id)
         return channel
 
@@ -333,10 +359,10 @@ class ChatService:
         :class:`FilterUnavailable` (an essential filter cannot run: nothing stored).
         """
         if author.is_bot:
-            self.get_channel(channel_id)
-            self._ensure_member(author.id, channel_id)
+            await self.in_thread(self.get_channel, channel_id)
+            await self.in_thread(self._ensure_member, author.id, channel_id)
         else:
-            self.require_member(author, channel_id)
+            await self.in_thread(self.require_member, author, channel_id)
         problem = check_text(text)
         if problem:
             raise InvalidInput(problem)
@@ -349,23 +375,44 @@ class ChatService:
             reply = await self._run_command(command, draft, author, notices)
             if reply is not None:
                 bot, reply_text = reply
-                self._ensure_member(bot.id, channel_id)
+                await self.in_thread(self._ensure_member, bot.id, channel_id)
                 try:
                     reply_draft = await self._filter("message_will_post", MessageDraft(
                         text=reply_text, channel_id=channel_id, author=bot))
                 except (MessageRejected, FilterUnavailable) as exc:
                     notices.append(f"the reply to /{command[1].name} was not posted: {exc}")
-        # From storing to the fan-out nothing awaits: storage order is delivery order.
-        with self.database.engine.begin() as conn:  # the message(s) and their events
-            stored = [self._store(conn, d) for d in (draft, reply_draft) if d is not None]
-        for message in stored:
-            self.publisher.publish(channel_id, {"type": "message.created",
-                                             "channel_id": channel_id,
-                                             "message": message.as_dict()})
+        drafts = [d for d in (draft, reply_draft) if d is not None]
+        stored = await self._in_order(
+            channel_id, functools.partial(self._store_all, drafts),
+            lambda stored: [{"type": "message.created", "channel_id": channel_id,
+                             "message": message.as_dict()} for message in stored])
         for message in stored:
             await self._after("message_posted", "message.posted",
                               {"message": message.as_dict()}, message=message)
         return PostResult(stored[0], stored[1:], notices)
+
+    def _store_all(self, drafts: list[MessageDraft]) -> list[Message]:
+        """Store the message(s) and their events in one transaction."""
+        with self.database.engine.begin() as conn:
+            return [self._store(conn, d) for d in drafts]
+
+    async def _in_order(self, channel_id: int, write: Callable[[], R],
+                        events: Callable[[R], list[dict[str, Any]]]) -> R:
+        """``write()`` in a worker thread, then publish ``events(result)`` to the
+        channel, in one section per channel: what is stored first is published first.
+
+        Shielded: a request cancelled meanwhile still publishes what was stored.
+        """
+        lock = self._ordered.setdefault(channel_id, asyncio.Lock())
+
+        async def section() -> R:
+            async with lock:
+                result = await self.in_thread(write)
+                for event in events(result):
+                    self.publisher.publish(channel_id, event)
+                return result
+
+        return await asyncio.shield(section())
 
     def list_messages(self, channel_id: int, *, before: int | None = None,
                       limit: int = 50) -> MessagePage:
@@ -398,11 +445,11 @@ class ChatService:
 
         The new text passes the ``message_will_update`` filters first.
         """
-        message = self._may_change(message_id, by, "edit")
+        message = await self.in_thread(self._may_change, message_id, by, "edit")
         problem = check_text(text)
         if problem:
             raise InvalidInput(problem)
-        author = self.get_user(message.author_id)
+        author = await self.in_thread(self.get_user, message.author_id)
         draft = await self._filter("message_will_update", MessageDraft(
             text=text, channel_id=message.channel_id, author=author, message_id=message.id,
             previous_text=message.text))
@@ -410,35 +457,43 @@ class ChatService:
                           author_id=message.author_id, author=message.author,
                           text=draft.text, created_at=message.created_at, edited_at=_now())
         payload = {"message": updated.as_dict(), "previous_text": message.text}
-        with self.database.engine.begin() as conn:
-            result = conn.execute(sa.update(t.messages).where(t.messages.c.id == message.id)
-                                  .values(text=updated.text, edited_at=updated.edited_at))
-            if not result.rowcount:  # deleted meanwhile
-                raise NotFound(f"no message with id {message_id}")
-            self._record(conn, "message.updated", payload)
-        self.publisher.publish(message.channel_id, {"type": "message.updated",
-                                                 "channel_id": message.channel_id,
-                                                 "message": updated.as_dict()})
+        await self._in_order(
+            message.channel_id, functools.partial(self._update, updated, payload),
+            lambda _: [{"type": "message.updated", "channel_id": message.channel_id,
+                        "message": updated.as_dict()}])
         await self._after("message_updated", "message.updated", payload,
                           message=updated, previous_text=message.text)
         return updated
 
     async def delete_message(self, message_id: int, *, by: User | None) -> Message:
         """Delete a message (``by`` its author; None: the admin); returns it as it was."""
-        message = self._may_change(message_id, by, "delete")
+        message = await self.in_thread(self._may_change, message_id, by, "delete")
         deleted_by = by.name if by is not None else "admin"
         payload = {"message": message.as_dict(), "deleted_by": deleted_by}
-        with self.database.engine.begin() as conn:
-            result = conn.execute(sa.delete(t.messages).where(t.messages.c.id == message.id))
-            if not result.rowcount:  # deleted meanwhile
-                raise NotFound(f"no message with id {message_id}")
-            self._record(conn, "message.deleted", payload)
-        self.publisher.publish(message.channel_id, {"type": "message.deleted",
-                                                 "channel_id": message.channel_id,
-                                                 "message": message.as_dict()})
+        await self._in_order(
+            message.channel_id, functools.partial(self._delete, message.id, payload),
+            lambda _: [{"type": "message.deleted", "channel_id": message.channel_id,
+                        "message": message.as_dict()}])
         await self._after("message_deleted", "message.deleted", payload,
                           message=message, deleted_by=deleted_by)
         return message
+
+    def _update(self, updated: Message, payload: dict[str, Any]) -> None:
+        """Store an edited message's text and its ``message.updated`` event."""
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.update(t.messages).where(t.messages.c.id == updated.id)
+                                  .values(text=updated.text, edited_at=updated.edited_at))
+            if not result.rowcount:  # deleted meanwhile
+                raise NotFound(f"no message with id {updated.id}")
+            self._record(conn, "message.updated", payload)
+
+    def _delete(self, message_id: int, payload: dict[str, Any]) -> None:
+        """Delete a message and store its ``message.deleted`` event."""
+        with self.database.engine.begin() as conn:
+            result = conn.execute(sa.delete(t.messages).where(t.messages.c.id == message_id))
+            if not result.rowcount:  # deleted meanwhile
+                raise NotFound(f"no message with id {message_id}")
+            self._record(conn, "message.deleted", payload)
 
     def _may_change(self, message_id: int, by: User | None, action: str) -> Message:
         message = self.get_message(message_id)
@@ -498,7 +553,7 @@ class ChatService:
         """Run a command's handler; the bot user and reply text, or None for no reply."""
         return await run_command(self.dispatcher.calls, found, draft, author, notices,
                                  timeout=self.settings.command_timeout,
-                                 bot_user=self.bot_user)
+                                 bot_user=lambda plugin: self.in_thread(self.bot_user, plugin))
 
     # --- hooks ---------------------------------------------------------------------
 
@@ -540,61 +595,3 @@ class ChatService:
                 await events.emit(event, **payload)
             except EventRejected as exc:  # nothing to stop: it has happened
                 log.warning("a pre handler of %s tried to reject it: %s", event, exc)
-
-
-class PluginChat:
-    """``context.chat``: the chat as one plugin may use it.
-
-    Reading needs ``chat:read`` (or ``chat:write``); posting needs ``chat:write`` and
-    posts as the plugin's bot user, through the same filters as everyone's messages.
-    """
-
-    def __init__(self, service: ChatService, context: PluginContext) -> None:
-        self._service = service
-        self._context = context
-
-    # reading
-    def authenticate(self, token: str) -> User | None:
-        """The user a bearer token belongs to, or None."""
-        return self._service.authenticate(token)
-
-    def get_user(self, user_id: int) -> User:
-        """The user with ``user_id``."""
-        return self._service.get_user(user_id)
-
-    def user_by_name(self, name: str) -> User | None:
-        """The user called ``name``, or None."""
-        return self._service.user_by_name(name)
-
-    def list_channels(self) -> list[Channel]:
-        """Every channel."""
-        return self._service.list_channels()
-
-    def get_channel(self, channel_id: int) -> Channel:
-        """The channel with ``channel_id``."""
-        return self._service.get_channel(channel_id)
-
-    def list_messages(self, channel_id: int, *, before: int | None = None,
-                      limit: int = 50) -> MessagePage:
-        """A page of a channel's messages (see :meth:`ChatService.list_messages`)."""
-        return self._service.list_messages(channel_id, before=before, limit=limit)
-
-    def get_message(self, message_id: int) -> Message:
-        """The message with ``message_id``."""
-        return self._service.get_message(message_id)
-
-    def commands(self) -> dict[str, tuple[str, str]]:
-        """``{name: (plugin, help)}`` of the registered slash commands."""
-        return self._service.commands()
-
-    # writing
-    def bot_user(self) -> User:
-        """This plugin's bot user (``bot:<plugin>``); needs ``chat:write``."""
-        self._context.require("chat", "chat:write")
-        return self._service.bot_user(self._context.plugin_name)
-
-    async def post(self, channel_id: int, text: str) -> Message:
-        """Post ``text`` as this plugin's bot user; needs ``chat:write``."""
-        bot = self.bot_user()
-        result = await self._service.post_message(bot, channel_id, text)
-        return result.message

@@ -123,7 +123,7 @@ async def _running_host(load: str | None = None) -> AsyncIterator[Any]:
         yield host
     finally:
         await host.stop_all()
-        await host.tasks.stop_all()
+        await host.tasks.close()
         host.database.dispose()
 
 
@@ -520,3 +520,12 @@ for _name, _target, _help in (
     ("search", "search:search", "Search a plugin catalog; shows what runs on this host."),
 ):
     plugins.add_command(_Lazy(_name, f"plexichat.cli.{_target}", _help))
+
+
+@main.group()
+def cluster() -> None:
+    """Replicas sharing the host database (PLEXICHAT_REDIS_URL)."""
+
+
+cluster.add_command(_Lazy("status", "plexichat.cli.cluster:status",
+                          "Show the live replicas and flag version skew."))

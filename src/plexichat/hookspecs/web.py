@@ -88,7 +88,10 @@ def register_middleware(context: PluginContext) -> list[MiddlewareSpec]:
     no dependency between them start concurrently, in no fixed order).
 
     Failure: a middleware that raises is counted against its plugin and the request
-    continues without it (the host calls ``call_next`` itself).
+    continues without it (the host calls ``call_next`` itself). One that neither
+    answers nor calls ``call_next`` within ``PLEXICHAT_MIDDLEWARE_TIMEOUT`` seconds
+    (10 by default; the time spent inside ``call_next`` does not count) is cut off,
+    counted against its plugin, and the request is answered ``504``.
 
     Example::
 

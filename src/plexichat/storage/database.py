@@ -108,6 +108,29 @@ webhook_deliveries = sa.Table(
 )
 """The outbox: one row per (event, subscription), retried until delivered or failed."""
 
+desired_generation = sa.Table(
+    "plexichat_desired_generation",
+    metadata,
+    sa.Column("plugin", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.BigInteger, nullable=False),
+)
+"""The generation of the desired state: the row of ``""`` counts every change, and each
+plugin's row holds the count at its last change (what compare-and-set compares)."""
+
+replica_heartbeats = sa.Table(
+    "plexichat_replica_heartbeats",
+    metadata,
+    sa.Column("replica_id", sa.String(64), primary_key=True),
+    sa.Column("host_version", sa.String(100), nullable=False),
+    sa.Column("url", sa.String(500), nullable=False, server_default=""),
+    sa.Column("plugins", sa.JSON, nullable=False),
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("ready", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+)
+"""One row per running replica of a cluster, refreshed every few seconds."""
+
 host_secrets = sa.Table(
     "plexichat_host",
     metadata,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
+from . import generation as _generation
 from .database import (
     Database,
     host_secrets,
@@ -16,8 +19,13 @@ from .database import (
     plugin_settings,
     plugin_state,
 )
+from .generation import ChangeListener
+from .upsert import insert_new as _insert_new
+from .upsert import upsert as _upsert
 
 __all__ = ["HostStore"]
+
+log = logging.getLogger("plexichat.storage")
 
 
 class HostStore:
@@ -25,6 +33,47 @@ class HostStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._listeners: list[ChangeListener] = []
+
+    # --- the generation of the desired state -------------------------------------------
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(generation)`` after every desired-state change this process
+        commits (from the thread that wrote it)."""
+        self._listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        """Stop calling ``listener``."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def generation(self) -> int:
+        """How many desired-state changes were committed so far (by any replica)."""
+        with self.db.engine.connect() as conn:
+            return _generation.current(conn)
+
+    def plugin_generation(self, plugin: str) -> int:
+        """The generation of ``plugin``'s last desired-state change (0: never changed)."""
+        with self.db.engine.connect() as conn:
+            return _generation.of_plugin(conn, plugin)
+
+    def plugin_generations(self) -> dict[str, int]:
+        """``{plugin: generation}`` of every plugin whose desired state changed."""
+        with self.db.engine.connect() as conn:
+            return _generation.of_plugins(conn)
+
+    @contextlib.contextmanager
+    def _desired_write(self, plugin: str) -> Iterator[sa.Connection]:
+        """One transaction changing ``plugin``'s desired state, its generation bumped in
+        it; listeners hear the new generation once it is committed."""
+        with self.db.engine.begin() as conn:
+            yield conn
+            generation = _generation.bump(conn, plugin)
+        for listener in list(self._listeners):
+            try:
+                listener(generation)
+            except Exception:  # a listener's failure never undoes a committed change
+                log.exception("desired-state change listener failed")
 
     # --- plugin state ----------------------------------------------------------------
 
@@ -36,7 +85,7 @@ class HostStore:
 
     def set_enabled(self, plugin: str, enabled: bool, reason: str = "") -> None:
         """Persist the operator's decision for ``plugin``."""
-        with self.db.engine.begin() as conn:
+        with self._desired_write(plugin) as conn:
             _upsert(conn, plugin_state, plugin=plugin, enabled=enabled, reason=reason)
 
     # --- grants ----------------------------------------------------------------------
@@ -62,7 +111,7 @@ class HostStore:
     def grant(self, plugin: str, permissions: Iterable[str], *, by: str) -> None:
         """Add grants (``by`` is ``default`` or ``operator``); records the decision even
         when ``permissions`` is empty."""
-        with self.db.engine.begin() as conn:
+        with self._desired_write(plugin) as conn:
             have = {p for (p,) in conn.execute(
                 sa.select(plugin_grants.c.permission).where(plugin_grants.c.plugin == plugin))}
             for permission in sorted(set(permissions) - have):
@@ -72,7 +121,7 @@ class HostStore:
 
     def revoke(self, plugin: str, permissions: Iterable[str]) -> None:
         """Remove grants (an operator decision: defaults are not granted again)."""
-        with self.db.engine.begin() as conn:
+        with self._desired_write(plugin) as conn:
             conn.execute(sa.delete(plugin_grants).where(
                 plugin_grants.c.plugin == plugin,
                 plugin_grants.c.permission.in_(list(permissions))))
@@ -89,7 +138,7 @@ class HostStore:
 
     def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
         """Replace the settings of ``plugin`` in one transaction."""
-        with self.db.engine.begin() as conn:
+        with self._desired_write(plugin) as conn:
             _upsert(conn, plugin_settings, plugin=plugin, settings=settings)
 
     # --- key-value -------------------------------------------------------------------
@@ -138,27 +187,3 @@ class HostStore:
 def _decided(conn: sa.Connection, plugin: str, by: str) -> None:
     """Remember that the grants of ``plugin`` were decided."""
     _insert_new(conn, plugin_grant_decisions, plugin=plugin, decided_by=by)
-
-
-def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
-    """``INSERT`` with ``ON CONFLICT`` support for the connection's database."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, **values: Any) -> None:
-    """Insert the row, or update the row of the same primary key: one statement, so two
-    replicas writing it at once cannot both insert (delete + insert could)."""
-    keys = [c.name for c in table.primary_key.columns]
-    statement = _dialect_insert(conn, table).values(**values)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}))
-
-
-def _insert_new(conn: sa.Connection, table: sa.Table, **values: Any) -> None:
-    """Insert the row unless one with its primary key exists (then nothing changes)."""
-    keys = [c.name for c in table.primary_key.columns]
-    conn.execute(_dialect_insert(conn, table).values(**values)
-                 .on_conflict_do_nothing(index_elements=keys))

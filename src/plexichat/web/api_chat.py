@@ -263,7 +263,8 @@ async def login(body: Credentials, request: Request) -> TokenOut:
 @router.post("/users/logout", status_code=204, responses=_errors(401))
 async def logout(user: CurrentUser, request: Request) -> Response:
     """Forget the token this request came with."""
-    _chat(request).logout(_bearer(request))
+    chat = _chat(request)
+    await chat.in_thread(chat.logout, _bearer(request))
     return Response(status_code=204)
 
 
@@ -291,8 +292,8 @@ async def create_channel(body: ChannelIn, user: CurrentUser, request: Request) -
 async def list_channels(user: CurrentUser, request: Request) -> list[ChannelOut]:
     """Every channel, by name, with ``joined`` for the requesting user."""
     chat = _chat(request)
-    joined = chat.joined_channel_ids(user.id)
-    return [ChannelOut.of(c, c.id in joined) for c in chat.list_channels()]
+    joined = await chat.in_thread(chat.joined_channel_ids, user.id)
+    return [ChannelOut.of(c, c.id in joined) for c in await chat.in_thread(chat.list_channels)]
 
 
 @router.post("/channels/{channel_id}/join", response_model=ChannelOut,
@@ -348,8 +349,8 @@ async def list_messages(
     """A page of a joined channel's messages: the newest ``limit`` before ``before``."""
     chat = _chat(request)
     try:
-        chat.require_member(user, channel_id)
-        page = chat.list_messages(channel_id, before=before, limit=limit)
+        await chat.in_thread(chat.require_member, user, channel_id)
+        page = await chat.in_thread(chat.list_messages, channel_id, before=before, limit=limit)
     except ChatError as exc:
         raise _http(exc) from None
     return MessagePageOut(messages=[MessageOut.of(m) for m in page.messages],
@@ -402,21 +403,22 @@ async def events(websocket: WebSocket, token: str | None = None) -> None:
         token = await _auth_message(websocket)
         if token is None:
             return
-        user = chat.authenticate(token)
+        user = await chat.in_thread(chat.authenticate, token)
         if user is None:
             await websocket.close(code=1008, reason="the token is not valid (log in again)")
             return
         await _deliver(websocket, chat, user, chat.fanout.subscribe(
-            user.id, chat.joined_channel_ids(user.id)))
+            user.id, await chat.in_thread(chat.joined_channel_ids, user.id)))
         return
-    user = chat.authenticate(token)
+    user = await chat.in_thread(chat.authenticate, token)
     if user is None:  # refused before the handshake completes: the client sees HTTP 403
         await websocket.close(code=1008, reason="a valid user token is required "
                               "(?token=<token>, Authorization: Bearer <token>, or a "
                               'first message {"type": "auth", "token": <token>})')
         return
     # Subscribe before accepting, so nothing stored after the handshake is missed.
-    sub = chat.fanout.subscribe(user.id, chat.joined_channel_ids(user.id))
+    joined = await chat.in_thread(chat.joined_channel_ids, user.id)
+    sub = chat.fanout.subscribe(user.id, joined)
     await _deliver(websocket, chat, user, sub, accept=True)
 
 

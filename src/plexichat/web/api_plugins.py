@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,7 @@ from ..kernel.lifecycle import PluginNotFound, PluginRecord
 from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
 from ..settings import SettingsInvalid, mask_secrets
+from ..storage.generation import GenerationMismatch, expecting
 from .auth import require_admin
 from .routes import flatten_routes
 
@@ -37,6 +38,11 @@ class PluginSummary(BaseModel):
     reason: str = Field(examples=[""])
     distribution: str = Field(examples=["plexichat-hello"])
     distribution_version: str = Field(examples=["1.0.0"])
+    generation: int = Field(
+        default=0, examples=[7],
+        description="The desired-state generation of the plugin's last change (0: never "
+                    "changed). Send it back as `If-Match` to change the plugin only if "
+                    "nobody changed it meanwhile.")
 
 
 class FailureInfo(BaseModel):
@@ -129,6 +135,16 @@ class GrantChange(BaseModel):
 
     grant: list[str] = []
     revoke: list[str] = []
+    generation: int | None = Field(
+        default=None, description="Change only if the plugin is still at this "
+        "desired-state generation (as `If-Match`); 409 otherwise.")
+
+
+class GenerationConflict(BaseModel):
+    """The plugin changed since the generation the request named; nothing was written."""
+
+    detail: str
+    current: PluginSummary = Field(description="The plugin's state and generation now.")
 
 
 class GrantsView(BaseModel):
@@ -137,6 +153,7 @@ class GrantsView(BaseModel):
     plugin: str
     granted: list[str]
     note: str
+    generation: int = Field(default=0, description="The plugin's generation after it.")
 
 
 class HealthView(BaseModel):
@@ -161,9 +178,10 @@ def _host(request: Request) -> PluginHost:
     return request.app.state.host  # type: ignore[no-any-return]
 
 
-def _summary(record: PluginRecord) -> dict[str, Any]:
+def _summary(record: PluginRecord, generation: int = 0) -> dict[str, Any]:
     c = record.candidate
     return {
+        "generation": generation,
         "name": c.name,
         "version": c.version,
         "type": c.type,
@@ -178,7 +196,9 @@ def _summary(record: PluginRecord) -> dict[str, Any]:
 async def list_plugins(request: Request) -> list[dict[str, Any]]:
     """Every installed plugin with its live state and, when not running, why."""
     host = _host(request)
-    return [_summary(host.records[name]) for name in sorted(host.records)]
+    generations = host.store.plugin_generations()
+    return [_summary(host.records[name], generations.get(name, 0))
+            for name in sorted(host.records)]
 
 
 @router.get("/{name}", response_model=PluginDetail,
@@ -190,7 +210,7 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
     if record is None:
         raise HTTPException(404, f"no plugin named {name!r} is installed")
     return {
-        **_summary(record),
+        **_summary(record, host.store.plugin_generation(name)),
         "manifest": (record.candidate.manifest.model_dump(mode="json")
                      if record.candidate.manifest is not None else None),
         "problems": record.candidate.problems,
@@ -225,23 +245,58 @@ _ADMIN: dict[int | str, dict[str, Any]] = {
     404: {"description": "No plugin of that name is installed."},
 }
 
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": GenerationConflict,
+          "description": "`If-Match` named another generation than the plugin's: it was "
+                         "changed meanwhile; nothing was written."},
+}
 
-@router.post("/{name}/enable", response_model=PluginSummary, responses=_ADMIN,
-             dependencies=[Depends(require_admin)])
-async def enable_plugin(name: str, request: Request) -> dict[str, Any]:
-    """Start a plugin in the running host and remember the choice across restarts."""
-    host = _host(request)
+IfMatch = Annotated[str | None, Header(
+    description="The plugin's desired-state generation this change is based on "
+                "(`generation` of its summary); without it the last write wins.")]
+
+
+def _expected(if_match: str | None, body: int | None = None) -> int | None:
+    """The generation named by ``If-Match`` (quotes and ``W/`` allowed) or the body."""
+    if if_match is None or not if_match.strip():
+        return body
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    try:
+        return int(raw)
+    except ValueError:
+        raise HTTPException(400, f"If-Match must be a plugin generation (an integer), "
+                                 f"not {if_match!r}") from None
+
+
+def _conflict(host: PluginHost, name: str, exc: GenerationMismatch) -> JSONResponse:
+    current = _summary(host.record(name), host.store.plugin_generation(name))
+    return JSONResponse(status_code=409, content={"detail": str(exc), "current": current})
+
+
+@router.post("/{name}/enable", response_model=PluginSummary,
+             responses={**_ADMIN, **_CONFLICT}, dependencies=[Depends(require_admin)])
+async def enable_plugin(name: str, request: Request, if_match: IfMatch = None) -> Any:
+    """Start a plugin and remember the choice across restarts, on every replica."""
+    return await _set_enabled(_host(request), name, True, _expected(if_match))
+
+
+@router.post("/{name}/disable", response_model=PluginSummary,
+             responses={**_ADMIN, **_CONFLICT}, dependencies=[Depends(require_admin)])
+async def disable_plugin(name: str, request: Request, if_match: IfMatch = None) -> Any:
+    """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice
+    (every replica follows)."""
+    return await _set_enabled(_host(request), name, False, _expected(if_match))
+
+
+async def _set_enabled(host: PluginHost, name: str, enabled: bool,
+                       expected: int | None) -> Any:
     _record_or_404(host, name)
-    return _summary(await host.enable(name))
-
-
-@router.post("/{name}/disable", response_model=PluginSummary, responses=_ADMIN,
-             dependencies=[Depends(require_admin)])
-async def disable_plugin(name: str, request: Request) -> dict[str, Any]:
-    """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice."""
-    host = _host(request)
-    _record_or_404(host, name)
-    return _summary(await host.disable(name))
+    try:
+        with expecting(name, expected):
+            record = await (host.enable(name) if enabled else host.disable(name))
+    except GenerationMismatch as exc:
+        return _conflict(host, name, exc)
+    return _summary(record, host.store.plugin_generation(name))
 
 
 @router.get("/{name}/settings", response_model=SettingsView, responses=_ADMIN,
@@ -257,12 +312,14 @@ async def get_settings(name: str, request: Request) -> dict[str, Any]:
 
 @router.put("/{name}/settings", response_model=SettingsView,
             responses={**_ADMIN,
-                       409: {"description": "The plugin refused them; nothing changed."},
+                       409: {"description": "The plugin refused them, or `If-Match` named "
+                                            "another generation; nothing changed."},
                        422: {"model": SettingsRefused,
                              "description": "Invalid settings; nothing changed."}},
             dependencies=[Depends(require_admin)])
 async def put_settings(name: str, request: Request,
-                       settings: Annotated[dict[str, Any], Body()]) -> Any:
+                       settings: Annotated[dict[str, Any], Body()],
+                       if_match: IfMatch = None) -> Any:
     """Validate and store new settings, then apply them to the live plugin.
 
     Invalid settings answer 422 with each error's JSON path and rule. If the plugin's
@@ -271,7 +328,10 @@ async def put_settings(name: str, request: Request,
     host = _host(request)
     _record_or_404(host, name)
     try:
-        stored = await host.update_settings(name, settings)
+        with expecting(name, _expected(if_match)):
+            stored = await host.update_settings(name, settings)
+    except GenerationMismatch as exc:
+        return _conflict(host, name, exc)
     except SettingsInvalid as exc:
         return JSONResponse(status_code=422, content={
             "detail": str(exc),
@@ -284,9 +344,11 @@ async def put_settings(name: str, request: Request,
 
 
 @router.post("/{name}/grants", response_model=GrantsView,
-             responses={**_ADMIN, 422: {"description": "Unknown permission; nothing changed."}},
+             responses={**_ADMIN, **_CONFLICT,
+                        422: {"description": "Unknown permission; nothing changed."}},
              dependencies=[Depends(require_admin)])
-async def change_grants(name: str, change: GrantChange, request: Request) -> dict[str, Any]:
+async def change_grants(name: str, change: GrantChange, request: Request,
+                        if_match: IfMatch = None) -> Any:
     """Grant and revoke permissions; stored as the operator's decision.
 
     A started plugin sees the new grants at once for every service it asks for from
@@ -300,10 +362,14 @@ async def change_grants(name: str, change: GrantChange, request: Request) -> dic
     if unknown:
         raise HTTPException(422, f"unknown permission(s): {', '.join(unknown)}; known: "
                                  f"{', '.join(sorted(KNOWN_PERMISSIONS))}")
-    if change.grant:
-        host.store.grant(name, change.grant, by="operator")
-    if change.revoke:
-        host.store.revoke(name, change.revoke)
+    try:
+        with expecting(name, _expected(if_match, change.generation)):
+            if change.grant:
+                host.store.grant(name, change.grant, by="operator")
+            if change.revoke:
+                host.store.revoke(name, change.revoke)
+    except GenerationMismatch as exc:
+        return _conflict(host, name, exc)
     granted = host.store.grants(name)
     note = "used from the plugin's next start"
     if record.context is not None:
@@ -312,7 +378,8 @@ async def change_grants(name: str, change: GrantChange, request: Request) -> dic
         note = ("in effect now for what the plugin asks for from now on"
                 + ("; a revoked service it already holds stays until it is restarted"
                    " (disable, enable)" if change.revoke else ""))
-    return {"plugin": name, "granted": sorted(granted), "note": note}
+    return {"plugin": name, "granted": sorted(granted), "note": note,
+            "generation": host.store.plugin_generation(name)}
 
 
 @router.get("/{name}/health", response_model=HealthView,

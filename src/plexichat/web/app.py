@@ -20,13 +20,14 @@ from ..webhooks import DeliveryWorker
 from . import api_docs, openapi_responses
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
+from .api_cluster import router as cluster_router
 from .api_health import router as health_router
 from .api_install import router as install_router
 from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
-from .plugin_middleware import run_plugin_middleware
-from .routes import flatten_routes
+from .plugin_middleware import PluginMiddleware
+from .routes import flatten_routes, skip_by_prefix
 from .ui import install as install_ui
 
 __all__ = ["create_app"]
@@ -53,6 +54,8 @@ def create_app(settings: HostSettings | None = None, *,
         admin.ensure()
         announcement = _announce(settings, serve_url, admin, host)
         await webhook_worker.start()  # pending deliveries of earlier runs too
+        cluster = await _join_cluster(settings, host, serve_url)
+        app.state.cluster = cluster
         if host.fanout_relay is not None:  # chat events of every replica
             await host.fanout_relay.start()
         host.resolve()
@@ -70,8 +73,10 @@ def create_app(settings: HostSettings | None = None, *,
             grace = settings.shutdown_timeout * 2 + 5
             await _bounded_step("stopping plugins", host.stop_all(),
                                 grace + settings.shutdown_timeout * len(host.order))
-            await _bounded_step("stopping background tasks", host.tasks.stop_all(), grace)
+            await _bounded_step("stopping background tasks", host.tasks.close(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
+            if cluster is not None:
+                await _bounded_step("leaving the cluster", cluster.stop(), grace)
             if host.fanout_relay is not None:
                 await _bounded_step("stopping chat fan-out", host.fanout_relay.stop(), grace)
             close_ephemeral = getattr(host.services.ephemeral, "aclose", None)
@@ -98,17 +103,34 @@ def create_app(settings: HostSettings | None = None, *,
     app.state.settings = settings
     app.state.admin_token = admin
     app.state.webhook_worker = webhook_worker
+    app.state.cluster = None
     app.include_router(health_router)
     app.include_router(plugins_router)
     app.include_router(install_router)
     app.include_router(chat_router)
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
+    app.include_router(cluster_router)
     api_docs.install(app)
     openapi_responses.install(app)
     install_ui(app)
-    app.middleware("http")(run_plugin_middleware)
+    skip_by_prefix(app.router.routes)  # the core's routers; plugin routers may change
+    app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
+
+
+async def _join_cluster(settings: HostSettings, host: PluginHost,
+                        url: str | None) -> Any:
+    """With ``PLEXICHAT_REDIS_URL`` set, start following the cluster's desired state
+    (:class:`~plexichat.cluster.state.ClusterState`); None (and nothing imported) without."""
+    if not settings.redis_url:
+        return None
+    from ..cluster.state import ClusterState
+
+    cluster = ClusterState.from_settings(host, settings, url=url or "")
+    await cluster.start()
+    log.info("joined the cluster as replica %s", cluster.replica_id)
+    return cluster
 
 
 def _announce(settings: HostSettings, url: str | None, admin: AdminToken,
@@ -202,13 +224,14 @@ class PluginRoutes:
                                f"{type(exc).__name__}: {exc}")
                     record.warnings.append(message)
                     log.warning("plugin %s: %s", record.name, message)
-                for entry in self.app.router.routes:
-                    if id(entry) not in before:
-                        entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
-                        record.routes.append(entry)
-                        for route in flatten_routes([entry]):
-                            for key in route.keys():
-                                taken[key] = record.name
+                added = [e for e in self.app.router.routes if id(e) not in before]
+                skip_by_prefix(added, live=True)
+                for entry in added:
+                    entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
+                    record.routes.append(entry)
+                    for route in flatten_routes([entry]):
+                        for key in route.keys():
+                            taken[key] = record.name
         self._changed()
 
     def _without_clashes(

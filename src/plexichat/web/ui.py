@@ -61,6 +61,7 @@ from .ui_session import (
     SESSION_LIFETIME,
     Answer,
     Sessions,
+    current_session,
     local_target,
     require_login,
     session_cookie,
@@ -220,7 +221,26 @@ async def overview(request: Request) -> Response:
             pages.extend((name, page) for page in await ui_pages(request, record))
     return await render(request, "overview.html", title="Overview", ready=ready,
                         problems=problems, counts=sorted(counts.items()),
-                        total=len(host.records), pages=pages)
+                        total=len(host.records), pages=pages,
+                        cluster=await _cluster(request))
+
+
+async def _cluster(request: Request) -> Any:
+    """The cluster view for the overview's replica table; None when not clustered, or
+    for a visitor who is not logged in (replica addresses are for operators)."""
+    cluster = request.app.state.cluster
+    if cluster is None or current_session(request) is None:
+        return None
+    from datetime import datetime, timezone
+
+    from ..cluster.status import cluster_view
+
+    host = _host(request)
+    view = await asyncio.to_thread(
+        cluster_view, host.database, host.store,
+        stale_after=request.app.state.settings.cluster_stale_after,
+        now=datetime.now(timezone.utc))
+    return {"me": cluster.replica_id, "view": view}
 
 
 @router.get("/favicon.ico")

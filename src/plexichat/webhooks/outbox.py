@@ -326,6 +326,11 @@ class WebhookEvents:
         A claim counts the attempt and moves ``next_attempt_at`` ``lease`` seconds
         ahead, so a worker that dies mid-request (or another replica polling the same
         database) leaves the delivery to be retried once the lease has run out.
+
+        On PostgreSQL the due rows are locked as they are read (``FOR UPDATE SKIP
+        LOCKED``): replicas claiming at the same moment each take other rows and never
+        the same delivery. SQLite serves one process; the update's guard on
+        ``attempts`` keeps its claims single there too.
         """
         now = now or utcnow()
         d, e, s = webhook_deliveries.c, webhook_events.c, webhook_subscriptions.c
@@ -335,6 +340,8 @@ class WebhookEvents:
                  .join(webhook_subscriptions, s.id == d.subscription_id)
                  .where(d.status == PENDING, d.next_attempt_at <= now)
                  .order_by(d.next_attempt_at, d.id).limit(limit))
+        if self.database.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
         claimed: list[DueDelivery] = []
         with self.database.engine.begin() as conn:
             for row in conn.execute(query).all():
