@@ -229,7 +229,7 @@ async def _cluster(request: Request) -> Any:
     """The cluster view for the overview's replica table; None when not clustered, or
     for a visitor who is not logged in (replica addresses are for operators)."""
     cluster = request.app.state.cluster
-    if cluster is None or current_session(request) is None:
+    if cluster is None or await current_session(request) is None:
         return None
     from datetime import datetime, timezone
 
