@@ -206,7 +206,8 @@ def serve_args(posargs: list[str]) -> list[str]:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every bench/bench_*.py, each in its own process.
+    """Every bench/bench_*.py, each in its own process; each writes its figures to
+    bench/results/<name>.json, and docs/BENCHMARKS.md is regenerated from them.
 
     Positional arguments select benchmarks by name: ``nox -s bench -- dispatch``
     runs bench/bench_dispatch.py only.
@@ -226,6 +227,7 @@ def bench(session: nox.Session) -> None:
     for path in scripts:
         session.log(f"--- {path.relative_to(ROOT)}")
         session.run("python", str(path))
+    session.run("python", str(ROOT / "scripts" / "gen_benchmarks_doc.py"))
 
 
 def _wrk(session: nox.Session) -> None:

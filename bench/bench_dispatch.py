@@ -46,12 +46,16 @@ from typing import Any
 
 import pluggy
 
-from plexichat import hookspecs
-from plexichat.chat.types import MessageDraft
-from plexichat.kernel.chain import PROBATION_CALLS
-from plexichat.kernel.discovery import discover
-from plexichat.markers import PROJECT_NAME, hookimpl
-from plexichat.testing.app import build_app, wait_ready
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import record  # noqa: E402
+
+from plexichat import hookspecs  # noqa: E402
+from plexichat.chat.types import MessageDraft  # noqa: E402
+from plexichat.kernel.chain import PROBATION_CALLS  # noqa: E402
+from plexichat.kernel.discovery import discover  # noqa: E402
+from plexichat.markers import PROJECT_NAME, hookimpl  # noqa: E402
+from plexichat.testing.app import build_app, wait_ready  # noqa: E402
 
 HOOK = "message_will_post"
 FAST_HASHING = {"password_hash_time_cost": 1, "password_hash_memory_kib": 64}
@@ -226,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"pluggy {pluggy.__version__}")
             print(f"installed plugins: {len(installed)}; started: {', '.join(started)}")
             print(f"best of {opts.repeat} repeats; microseconds per post\n")
+            figures: dict[str, float] = {}
             for kind, coroutines in (("sync", False), ("async", True)):
                 try:
                     timings = client.portal.call(
@@ -235,6 +240,14 @@ def main(argv: list[str] | None = None) -> None:
                     sys.exit(f"bench_dispatch: {exc}; nothing timed")
                 report(kind, opts.filters, timings)
                 print()
+                figures.update({f"{kind}_host_us": round(timings["host"], 2),
+                                f"{kind}_loop_us": round(timings["loop"], 2),
+                                f"{kind}_pluggy_us": round(timings["pluggy"], 2),
+                                f"{kind}_host_over_loop": round(
+                                    timings["host"] / timings["loop"], 2)})
+    worst = max(figures["sync_host_over_loop"], figures["async_host_over_loop"])
+    record("dispatch", figures, "host filters / plain loop <= 2", worst <= 2,
+           ratio=worst, goal_ratio=2)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ def _server_env(data_dir: Path, admin_token: str) -> dict[str, str]:
                HTTP_PROXY=_CLOSED_PROXY, HTTPS_PROXY=_CLOSED_PROXY, ALL_PROXY=_CLOSED_PROXY,
                PLEXICHAT_PASSWORD_HASH_TIME_COST="1",
                PLEXICHAT_PASSWORD_HASH_MEMORY_KIB="64",
+               # the fuzzer's own failed logins must not lock its user out
+               PLEXICHAT_LOGIN_MAX_FAILURES="1000000",
                PLEXICHAT_WEBHOOK_MAX_ATTEMPTS="1",
                # no index, and no pip configuration file (one may name find-links)
                PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull,

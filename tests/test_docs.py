@@ -36,6 +36,7 @@ def script(name: str) -> Any:
 gen_hooks = script("gen_hooks_doc")
 gen_config = script("gen_config_doc")
 gen_permissions = script("gen_permissions_doc")
+gen_benchmarks = script("gen_benchmarks_doc")
 dump_openapi = script("dump_openapi")
 HOOKS = [name for name, _ in gen_hooks.hookspecs(hookspecs)]
 
@@ -137,6 +138,17 @@ def test_gen_permissions_doc_check_fails_on_a_stale_table(tmp_path, monkeypatch)
     assert gen_permissions.main([]) == 0
     assert stale.read_text(encoding="utf-8") == text
     assert gen_permissions.main(["--check"]) == 0
+
+
+# --- benchmarks --------------------------------------------------------------------------
+
+
+def test_benchmarks_md_is_current_with_bench_results():
+    results = gen_benchmarks.load_results(gen_benchmarks.RESULTS)
+    assert results, "bench/results/ holds no result: run a benchmark (nox -s bench)"
+    text = (DOCS / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert gen_benchmarks.update(text, results) == text, (
+        "docs/BENCHMARKS.md is stale: run python scripts/gen_benchmarks_doc.py")
 
 
 # --- OpenAPI -----------------------------------------------------------------------------

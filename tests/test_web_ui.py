@@ -206,6 +206,7 @@ def test_detail_shows_hooks_routes_tasks_health_and_permissions(client, csrf):
         assert f"<code>{hook}</code>" in html
     assert "GET /api/v1/panel/ping" in html
     assert ">poll<" in html
+    assert '<span class="plx-hint" data-key="placement">singleton</span>' in html
     assert ">upstream<" in html and "reachable" in html
     assert "<code>events:emit</code>" in html and ">granted<" in html
     assert 'href="/plugins/panel/ui/dashboard/"' in html

@@ -100,6 +100,15 @@ class HostSettings(BaseSettings):
     database_threads: int = Field(
         default=8, ge=1, description="Worker threads the chat service's database calls "
         "run in at once, off the event loop.")
+    token_ttl: int = Field(
+        default=30 * 24 * 3600, ge=1, description="Seconds a user's bearer token (from "
+        "`POST /api/v1/users/login`) stays valid; afterwards requests with it get 401 "
+        "\"token expired; log in again\". Logging out revokes it at once.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins (chat login, admin UI login form) per "
+        "user name and per client address, each within 15 minutes of the last, after which "
+        "every attempt, the right password too, gets 429 with `Retry-After` (2 s, doubling "
+        "with each further failure, at most 10 min).")
     webhook_poll_interval: float = Field(
         default=2.0, gt=0, description="Most seconds between two looks at the webhook "
         "outbox (recording an event wakes the delivery worker at once).")

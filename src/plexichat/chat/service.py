@@ -53,9 +53,10 @@ from .errors import (
 from .fanout import FanoutHub, FanoutPublisher
 from .filters import MAX_TEXT as MAX_TEXT  # re-exported: the API reports it
 from .filters import FilterChain, check_text
-from .passwords import PasswordHasher, new_token, token_digest
+from .passwords import PasswordHasher
 from .plugin_chat import PluginChat
 from .threads import DatabaseThreads
+from .tokens import TokenStore
 from .types import Channel, Message, MessageDraft, SlashCommand, User
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ class ChatService:
         """Every plugin's record (read only): states and contexts of the filters' plugins."""
         self.services = services  # the host's services: webhook outbox and events
         self.database.create_tables(t.metadata, t.CHAT_TABLES)
+        self.tokens = TokenStore(database, ttl=settings.token_ttl).migrated()
         self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
                                         memory_kib=settings.password_hash_memory_kib)
         self.fanout = fanout or FanoutHub()  # this process's WebSocket clients
@@ -188,33 +190,31 @@ class ChatService:
         rehashed = None
         if self.passwords.needs_rehash(row.password_hash):  # the cost settings changed
             rehashed = await asyncio.to_thread(self.passwords.hash, password)
-        token = new_token()
-        await self.in_thread(self._store_token, row.id, token, rehashed)
+        token = await self.in_thread(self._store_token, row.id, rehashed)
         return token, _user(row)
 
-    def _store_token(self, user_id: int, token: str, rehashed: str | None) -> None:
+    def _store_token(self, user_id: int, rehashed: str | None) -> str:
+        """A new token for ``user_id`` (and the rehashed password, if any), stored."""
         with self.database.engine.begin() as conn:
             if rehashed is not None:
                 conn.execute(sa.update(t.users).where(t.users.c.id == user_id)
                              .values(password_hash=rehashed))
-            conn.execute(sa.insert(t.tokens).values(
-                token_hash=token_digest(token), user_id=user_id, created_at=_now()))
+            return self.tokens.issue(conn, user_id)
 
     def logout(self, token: str) -> None:
-        """Forget a bearer token."""
-        with self.database.engine.begin() as conn:
-            conn.execute(sa.delete(t.tokens).where(t.tokens.c.token_hash == token_digest(token)))
+        """Revoke a bearer token: it no longer authenticates anyone."""
+        self.tokens.revoke(token)
+
+    def check_token(self, token: str) -> User:
+        """The token's user; :class:`Unauthorized` saying why not (unknown, revoked, expired)."""
+        return _user(self.tokens.user_row(token))
 
     def authenticate(self, token: str) -> User | None:
-        """The user a bearer token belongs to, or None."""
-        if not token:
+        """The user a bearer token belongs to, or None (unknown, revoked or expired)."""
+        try:
+            return self.check_token(token)
+        except Unauthorized:
             return None
-        query = (sa.select(t.users).select_from(
-            t.tokens.join(t.users, t.tokens.c.user_id == t.users.c.id))
-            .where(t.tokens.c.token_hash == token_digest(token)))
-        with self.database.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else _user(row)
 
     def get_user(self, user_id: int) -> User:
         """The user with ``user_id`` or :class:`NotFound`."""

@@ -34,8 +34,11 @@ tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.Integer, nullable=False, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # always set; nullable because the column was added to existing tables
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
 )
-"""Bearer tokens handed out at login, kept as SHA-256 digests only."""
+"""Bearer tokens handed out at login, kept as SHA-256 digests only, each with its expiry
+(:mod:`plexichat.chat.tokens`)."""
 
 channels = sa.Table(
     "plexichat_chat_channels",

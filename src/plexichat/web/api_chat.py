@@ -2,7 +2,10 @@
 the WebSocket ``/api/v1/ws``.
 
 Requests authenticate with ``Authorization: Bearer <user token>`` (from
-``POST /api/v1/users/login``). Editing and deleting a message also accept the admin
+``POST /api/v1/users/login``; it expires after ``PLEXICHAT_TOKEN_TTL`` seconds and
+``POST /api/v1/users/logout`` revokes it). Failed logins are throttled per user name and
+per client address (:mod:`plexichat.services.login_throttle`): 429 with ``Retry-After``.
+Editing and deleting a message also accept the admin
 token. Every refusal of the chat service (:class:`~plexichat.chat.errors.ChatError`)
 becomes its HTTP status with the service's reason as ``detail``, unchanged.
 
@@ -30,10 +33,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
-from ..chat.errors import ChatError
+from ..chat.errors import ChatError, Unauthorized
 from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
+from ..services.login_throttle import LoginKeys, LoginThrottle
 from .path_ids import ResourceId, before_id
 
 __all__ = ["router", "ws_router"]
@@ -211,22 +215,23 @@ def _bearer(request: Request) -> str:
 
 
 def current_user(request: Request) -> User:
-    """FastAPI dependency: the user whose bearer token came with the request."""
-    user = _chat(request).authenticate(_bearer(request))
-    if user is None:
-        raise HTTPException(401, "the token is not valid (log in again)", headers=_BEARER)
-    return user
+    """FastAPI dependency: the user whose bearer token came with the request (401 saying
+    why not: unknown, revoked, or "token expired; log in again")."""
+    try:
+        return _chat(request).check_token(_bearer(request))
+    except Unauthorized as exc:
+        raise HTTPException(401, str(exc), headers=_BEARER) from None
 
 
 def current_actor(request: Request) -> User | None:
     """Like :func:`current_user`, but the admin token is accepted too (-> None)."""
     token = _bearer(request)
-    user = _chat(request).authenticate(token)
-    if user is not None:
-        return user
-    if request.app.state.admin_token.check(token):
-        return None
-    raise HTTPException(401, "the token is not valid (log in again)", headers=_BEARER)
+    try:
+        return _chat(request).check_token(token)
+    except Unauthorized as exc:
+        if request.app.state.admin_token.check(token):
+            return None
+        raise HTTPException(401, str(exc), headers=_BEARER) from None
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -250,19 +255,40 @@ async def register(body: Credentials, request: Request) -> UserOut:
         raise _http(exc) from None
 
 
-@router.post("/users/login", response_model=TokenOut, responses=_errors(401))
+@router.post("/users/login", response_model=TokenOut, responses={
+    **_errors(401),
+    429: {"model": ErrorOut, "description": "Too many failed logins for this user name or "
+          "from this address: every attempt, with the right password too, is refused "
+          "until `Retry-After` seconds have passed."}})
 async def login(body: Credentials, request: Request) -> TokenOut:
-    """Check the password and hand out a new bearer token."""
+    """Check the password and hand out a new bearer token.
+
+    The token expires after ``PLEXICHAT_TOKEN_TTL`` seconds (30 days by default).
+    After ``PLEXICHAT_LOGIN_MAX_FAILURES`` (5) failed logins for one user name, or from
+    one address, each within 15 minutes of the last, logins are refused with 429 and
+    ``Retry-After`` (doubling with each further failure), the right password included,
+    until the wait is over.
+    """
+    throttle: LoginThrottle = request.app.state.login_throttle
+    keys = LoginKeys.of("chat", body.name, request.client.host if request.client else None)
+    wait = throttle.retry_after(keys)
+    if wait is not None:
+        raise HTTPException(429, f"too many failed logins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
     try:
         token, user = await _chat(request).login(body.name, body.password)
+    except Unauthorized as exc:
+        throttle.failed(keys)
+        raise _http(exc) from None
     except ChatError as exc:
         raise _http(exc) from None
+    throttle.succeeded(keys)
     return TokenOut(token=token, user=UserOut.of(user))
 
 
 @router.post("/users/logout", status_code=204, responses=_errors(401))
 async def logout(user: CurrentUser, request: Request) -> Response:
-    """Forget the token this request came with."""
+    """Revoke the token this request came with: it no longer works afterwards."""
     chat = _chat(request)
     await chat.in_thread(chat.logout, _bearer(request))
     return Response(status_code=204)
@@ -403,19 +429,21 @@ async def events(websocket: WebSocket, token: str | None = None) -> None:
         token = await _auth_message(websocket)
         if token is None:
             return
-        user = await chat.in_thread(chat.authenticate, token)
-        if user is None:
-            await websocket.close(code=1008, reason="the token is not valid (log in again)")
+        try:
+            user = await chat.in_thread(chat.check_token, token)
+        except Unauthorized as exc:  # unknown, revoked or expired: the reason says which
+            await websocket.close(code=1008, reason=str(exc))
             return
         await _deliver(websocket, chat, user, chat.fanout.subscribe(
             user.id, await chat.in_thread(chat.joined_channel_ids, user.id)))
         return
-    user = await chat.in_thread(chat.authenticate, token)
-    if user is None:  # refused before the handshake completes: the client sees HTTP 403
+    known = await chat.in_thread(chat.authenticate, token)
+    if known is None:  # refused before the handshake completes: the client sees HTTP 403
         await websocket.close(code=1008, reason="a valid user token is required "
                               "(?token=<token>, Authorization: Bearer <token>, or a "
                               'first message {"type": "auth", "token": <token>})')
         return
+    user = known
     # Subscribe before accepting, so nothing stored after the handshake is missed.
     joined = await chat.in_thread(chat.joined_channel_ids, user.id)
     sub = chat.fanout.subscribe(user.id, joined)

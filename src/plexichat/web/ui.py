@@ -9,7 +9,9 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     the host's icon, linked from every page.
 ``/login`` · ``/logout``
     the admin token, checked with :class:`~plexichat.web.auth.AdminToken`, opens a
-    session (:mod:`.ui_session`).
+    session (:mod:`.ui_session`). Failed attempts are throttled per address (and for
+    the admin as one user name): after ``PLEXICHAT_LOGIN_MAX_FAILURES``, 429 with
+    ``Retry-After`` (:mod:`plexichat.services.login_throttle`).
 ``/chat``
     the chat page for users (:mod:`.chat_page`).
 ``/plugins``
@@ -52,6 +54,7 @@ from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
+from ..services.login_throttle import LoginKeys, LoginThrottle
 from ..settings import SettingsError, SettingsInvalid
 from .safe_paths import clean_relative, is_inside, resolve_inside
 from .ui_forms import checked_post, read_form, same_origin
@@ -265,10 +268,20 @@ async def login(request: Request) -> Response:
     token = (form.get("token") or [""])[0].strip()
     if not same_origin(request):
         return await error_page(request, 403, "Log in from this host's own login form.")
+    throttle: LoginThrottle = request.app.state.login_throttle
+    keys = LoginKeys.of("admin-ui", "admin", request.client.host if request.client else None)
+    wait = throttle.retry_after(keys)
+    if wait is not None:
+        page = await render(request, "login.html", status=429, title="Log in", next=target,
+                            error=f"Too many failed logins; try again in {wait} s.")
+        page.headers["Retry-After"] = str(wait)
+        return page
     admin = request.app.state.admin_token
     if not token or not await asyncio.to_thread(admin.check, token):
+        throttle.failed(keys)
         return await render(request, "login.html", status=401, title="Log in", next=target,
                             error="That is not the admin token.")
+    throttle.succeeded(keys)
     await sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
     session_id, _session = await sessions_of(request).create()
     response = RedirectResponse(target, status_code=303)
