@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .permissions import UNGATED_SERVICES, context_gates
+from .services.ephemeral import Ephemeral, EphemeralBackend, MemoryEphemeral
 
 if TYPE_CHECKING:
     from .chat.types import SlashCommand
@@ -86,6 +87,8 @@ class HostServices:
     webhooks: WebhookEvents = field(default_factory=_absent)
     backup: BackupService = field(default_factory=_absent)
     chat: ChatProvider = field(default_factory=_absent)
+    ephemeral: EphemeralBackend = field(default_factory=MemoryEphemeral)
+    """Shared ephemeral state (Redis on a cluster; this process's memory otherwise)."""
     app: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -133,6 +136,7 @@ class PluginContext:
         outside a served host."""
         self._kv: Any = None
         self._db: Any = None
+        self._ephemeral: Ephemeral | None = None
 
     # --- always available ------------------------------------------------------------
 
@@ -162,6 +166,16 @@ class PluginContext:
 
             self._kv = PluginKV(self._need_service("kv", self._services.store), self.plugin_name)
         return self._kv
+
+    @property
+    def ephemeral(self) -> Ephemeral:
+        """The plugin's shared ephemeral state (:class:`~plexichat.services.ephemeral.
+        Ephemeral`): ``await get / set / incr / delete``, string values, optional TTL in
+        seconds; shared by every replica of a cluster; no permission needed, and no plugin
+        sees another's keys."""
+        if self._ephemeral is None:
+            self._ephemeral = Ephemeral(self._services.ephemeral, f"plugin:{self.plugin_name}")
+        return self._ephemeral
 
     # --- gated -----------------------------------------------------------------------
 

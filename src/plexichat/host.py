@@ -14,7 +14,7 @@ The lifecycle's operations are reachable on the host (``host.enable``,
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -34,6 +34,10 @@ from .kernel.states import PluginState
 from .markers import PROJECT_NAME
 from .providers import ServiceProviders
 from .wiring import Contributions, Wiring
+
+if TYPE_CHECKING:
+    from .cluster.fanout import ClusterFanout
+    from .services.ephemeral import EphemeralBackend
 
 __all__ = [
     "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
@@ -83,6 +87,7 @@ class PluginHost:
             security=SecurityService(),
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
             webhooks=WebhookEvents(self.database),
+            ephemeral=_ephemeral_backend(settings),
         )
         self.tasks = TaskSupervisor(
             on_crash=count, stop_timeout=settings.shutdown_timeout,
@@ -90,8 +95,12 @@ class PluginHost:
                                settings.task_lease_seconds))
         records: dict[str, PluginRecord] = {}  # the lifecycle's, read by chat and health
         contributions: dict[str, Contributions] = {}  # filed by wiring, read by backup
-        self.services.chat = ChatService(self.database, settings, self.dispatcher, records,
-                                         self.services)
+        self.fanout_relay = _fanout_relay(settings)
+        """The chat fan-out between replicas (None: one process); the web app runs it."""
+        self.services.chat = ChatService(
+            self.database, settings, self.dispatcher, records, self.services,
+            fanout=self.fanout_relay.hub if self.fanout_relay else None,
+            publisher=self.fanout_relay)
         self.services.backup = BackupService(self.database, settings.data_dir, contributions)
         self.providers = ServiceProviders(self.services)
         self.wiring = Wiring(self.dispatcher, self.services, self.providers, self.tasks,
@@ -222,3 +231,26 @@ class PluginHost:
     async def self_test(self, name: str) -> SelfTestResult:
         """Run one plugin's ``self_test`` hook, isolated and bounded."""
         return await self.plugin_health.self_test(name)
+
+
+def _fanout_relay(settings: HostSettings) -> ClusterFanout | None:
+    """With ``PLEXICHAT_REDIS_URL``, the relay carrying chat events to every replica."""
+    if not settings.redis_url:
+        return None
+    from .chat.fanout import FanoutHub
+    from .cluster.connection import connect
+    from .cluster.fanout import ClusterFanout
+
+    return ClusterFanout(connect(settings.redis_url), FanoutHub())
+
+
+def _ephemeral_backend(settings: HostSettings) -> EphemeralBackend:
+    """Shared ephemeral state: in Redis with ``PLEXICHAT_REDIS_URL``, else in memory."""
+    if not settings.redis_url:
+        from .services.ephemeral import MemoryEphemeral
+
+        return MemoryEphemeral()
+    from .cluster.connection import connect
+    from .cluster.ephemeral import RedisEphemeral
+
+    return RedisEphemeral(connect(settings.redis_url))

@@ -88,7 +88,7 @@ PERMISSIONS: tuple[Permission, ...] = (
 KNOWN_PERMISSIONS: dict[str, Permission] = {p.name: p for p in PERMISSIONS}
 """The permissions by name; membership is what manifests and grants are checked against."""
 
-UNGATED_SERVICES: tuple[str, ...] = ("logger", "kv")
+UNGATED_SERVICES: tuple[str, ...] = ("logger", "kv", "ephemeral")
 """Context services (and guide ``get_services()`` names) that need no permission."""
 
 

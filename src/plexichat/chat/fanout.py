@@ -3,22 +3,35 @@
 Each WebSocket connection holds a :class:`Subscription`: the user, the channels it
 receives, and a queue of events. :meth:`FanoutHub.publish` is synchronous and is called
 right after a change is stored, so every subscriber receives a channel's events in the
-order they were stored; each event carries a ``seq`` number that grows by one per
-published event. A client that falls more than ``max_pending`` events behind is cut
+order they were stored; each event a connection receives carries a ``seq`` number that
+grows by one per event of that connection (gap-free: a missing number means a missed
+event). A client that falls more than ``max_pending`` events behind is cut
 off (its queue ends with ``None``) rather than holding memory without bound.
 
-Everything here runs on the event loop's thread. Between replicas, events will travel
-through Redis; this hub is the in-process part.
+Everything here runs on the event loop's thread. The chat service hands its events to a
+:class:`FanoutPublisher`: the hub itself in one process, or a relay the composition root
+builds for a cluster (:mod:`plexichat.cluster.fanout`), which carries every event through
+Redis and feeds each replica's hub in the one order all replicas see.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["FanoutHub", "Subscription"]
+__all__ = ["FanoutHub", "FanoutPublisher", "Subscription"]
+
+
+class FanoutPublisher(Protocol):
+    """Where the chat service sends what connected clients must learn, right after it
+    is stored (both calls are synchronous and keep the order they are made in)."""
+
+    def publish(self, channel_id: int, event: dict[str, Any]) -> None:
+        """Deliver ``event`` to every subscriber of ``channel_id``."""
+
+    def joined(self, user_id: int, channel_id: int) -> None:
+        """``user_id`` joined ``channel_id``: its connections receive it from now on."""
 
 
 class Subscription:
@@ -30,6 +43,7 @@ class Subscription:
         self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.max_pending = max_pending
         self.overflowed = False
+        self._seq = 0
 
     def _offer(self, event: dict[str, Any]) -> None:
         if self.overflowed:
@@ -38,7 +52,8 @@ class Subscription:
             self.overflowed = True
             self.queue.put_nowait(None)  # tells the reader to give up on this client
             return
-        self.queue.put_nowait(event)
+        self._seq += 1
+        self.queue.put_nowait({**event, "seq": self._seq})
 
     async def next(self) -> dict[str, Any] | None:
         """The next event, or None once the client fell too far behind."""
@@ -51,7 +66,6 @@ class FanoutHub:
     def __init__(self, max_pending: int = 1000) -> None:
         self.max_pending = max_pending
         self._subscriptions: set[Subscription] = set()
-        self._seq = itertools.count(1)
 
     def subscribe(self, user_id: int, channels: Iterable[int]) -> Subscription:
         """Start receiving the events of ``channels`` for ``user_id``."""
@@ -70,11 +84,11 @@ class FanoutHub:
                 sub.channels.add(channel_id)
 
     def publish(self, channel_id: int, event: dict[str, Any]) -> None:
-        """Queue ``event`` (stamped with ``seq``) for every subscriber of ``channel_id``."""
-        stamped = {**event, "seq": next(self._seq)}
+        """Queue ``event`` (stamped with each connection's ``seq``) for every subscriber
+        of ``channel_id``."""
         for sub in list(self._subscriptions):
             if channel_id in sub.channels:
-                sub._offer(stamped)
+                sub._offer(event)
 
     @property
     def connections(self) -> int:

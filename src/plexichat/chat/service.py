@@ -50,7 +50,7 @@ from .errors import (
     NotFound,
     Unauthorized,
 )
-from .fanout import FanoutHub
+from .fanout import FanoutHub, FanoutPublisher
 from .filters import MAX_TEXT as MAX_TEXT  # re-exported: the API reports it
 from .filters import FilterChain, check_text
 from .passwords import PasswordHasher
@@ -118,20 +118,21 @@ class ChatService:
     """The chat core of one host (``host.services.chat``; plugins: ``context.chat``)."""
 
     def __init__(self, database: Database, settings: HostSettings, dispatcher: Dispatcher,
-                 records: Mapping[str, PluginRecord], services: HostServices) -> None:
+                 records: Mapping[str, PluginRecord], services: HostServices, *,
+                 fanout: FanoutHub | None = None, publisher: FanoutPublisher | None = None,
+                 ) -> None:
         self.database = database
-        self.settings = settings
-        """Timeouts of filters and commands, password hashing cost."""
+        self.settings = settings  # timeouts of filters and commands, password hashing cost
         self.dispatcher = dispatcher
         self.records = records
         """Every plugin's record (read only): states and contexts of the filters' plugins."""
-        self.services = services
-        """The host's services: webhook outbox and events."""
+        self.services = services  # the host's services: webhook outbox and events
         self.database.create_tables(t.metadata, t.CHAT_TABLES)
         self.tokens = TokenStore(database, ttl=settings.token_ttl).migrated()
         self.passwords = PasswordHasher(time_cost=settings.password_hash_time_cost,
                                         memory_kib=settings.password_hash_memory_kib)
-        self.fanout = FanoutHub()
+        self.fanout = fanout or FanoutHub()  # this process's WebSocket clients
+        self.publisher: FanoutPublisher = publisher or self.fanout  # or a cluster relay
         self._commands: dict[str, tuple[str, SlashCommand]] = {}
         self._dummy_hash: str | None = None
         self.in_thread = DatabaseThreads(settings.database_threads)
@@ -262,7 +263,7 @@ class ChatService:
             channel, payload = await self.in_thread(self._insert_channel, user, name, topic)
         except sa.exc.IntegrityError:
             raise Conflict(f"a channel named {name!r} exists") from None
-        self.fanout.joined(user.id, channel.id)
+        self.publisher.joined(user.id, channel.id)
         await self._after("channel_created", "channel.created", payload, channel=channel)
         return channel
 
@@ -304,7 +305,7 @@ class ChatService:
         """Make ``user`` a member of the channel (joining twice is harmless)."""
         channel = await self.in_thread(self.get_channel, channel_id)
         await self.in_thread(self._ensure_member, user.id, channel_id)
-        self.fanout.joined(user.id, channel_id)
+        self.publisher.joined(user.id, channel_id)
         return channel
 
     def is_member(self, user_id: int, channel_id: int) -> bool:
@@ -408,7 +409,7 @@ class ChatService:
             async with lock:
                 result = await self.in_thread(write)
                 for event in events(result):
-                    self.fanout.publish(channel_id, event)
+                    self.publisher.publish(channel_id, event)
                 return result
 
         return await asyncio.shield(section())

@@ -58,6 +58,8 @@ def create_app(settings: HostSettings | None = None, *,
         await webhook_worker.start()  # pending deliveries of earlier runs too
         cluster = await _join_cluster(settings, host, serve_url)
         app.state.cluster = cluster
+        if host.fanout_relay is not None:  # chat events of every replica
+            await host.fanout_relay.start()
         host.resolve()
         starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
@@ -77,6 +79,11 @@ def create_app(settings: HostSettings | None = None, *,
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             if cluster is not None:
                 await _bounded_step("leaving the cluster", cluster.stop(), grace)
+            if host.fanout_relay is not None:
+                await _bounded_step("stopping chat fan-out", host.fanout_relay.stop(), grace)
+            close_ephemeral = getattr(host.services.ephemeral, "aclose", None)
+            if close_ephemeral is not None:  # the Redis of the shared ephemeral state
+                await _bounded_step("closing the ephemeral state", close_ephemeral(), grace)
             host.database.dispose()
             if announcement is not None:
                 announcement.withdraw()

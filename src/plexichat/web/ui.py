@@ -85,7 +85,7 @@ def install(app: FastAPI) -> None:
     from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
 
-    app.state.ui_sessions = Sessions()
+    app.state.ui_sessions = Sessions(app.state.host.services.ephemeral)
     app.state.ui_hook_cache = {}
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
@@ -232,7 +232,7 @@ async def _cluster(request: Request) -> Any:
     """The cluster view for the overview's replica table; None when not clustered, or
     for a visitor who is not logged in (replica addresses are for operators)."""
     cluster = request.app.state.cluster
-    if cluster is None or current_session(request) is None:
+    if cluster is None or await current_session(request) is None:
         return None
     from datetime import datetime, timezone
 
@@ -282,8 +282,8 @@ async def login(request: Request) -> Response:
         return await render(request, "login.html", status=401, title="Log in", next=target,
                             error="That is not the admin token.")
     throttle.succeeded(keys)
-    sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
-    session_id, _session = sessions_of(request).create()
+    await sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
+    session_id, _session = await sessions_of(request).create()
     response = RedirectResponse(target, status_code=303)
     response.headers.append("set-cookie",
                             session_cookie(request, session_id, SESSION_LIFETIME))
@@ -294,7 +294,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """End the session."""
     await checked_post(request)
-    sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
+    await sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     response.headers.append("set-cookie", session_cookie(request, "", 0))
     return response
@@ -303,7 +303,7 @@ async def logout(request: Request) -> Response:
 @router.get("/plugins", response_class=HTMLResponse)
 async def plugins_page(request: Request) -> Response:
     """Every plugin with its state, reason and health, and enable/disable buttons."""
-    require_login(request)
+    await require_login(request)
     host = _host(request)
     records = [host.records[name] for name in sorted(host.records)]
     health = await asyncio.gather(*(_health(host, r) for r in records))
@@ -367,7 +367,7 @@ async def _detail(request: Request, record: PluginRecord, *, status: int = 200,
 @router.get("/plugins/{name}", response_class=HTMLResponse)
 async def plugin_page(request: Request, name: str) -> Response:
     """One plugin: settings form, hooks, routes, tasks, health, permissions."""
-    require_login(request)
+    await require_login(request)
     record = _record_or_none(_host(request), name)
     if record is None:
         return await _not_found(request, name)
@@ -396,6 +396,7 @@ async def _toggle(request: Request, name: str, *, enable: bool) -> Response:
     wanted = PluginState.STARTED if enable else PluginState.DISABLED
     session.flash("success" if record.state is wanted else "error",
                   f"{name} is now {state}.")
+    await sessions_of(request).save(session)
     target = local_target((form.get("next") or ["/plugins"])[0])
     return RedirectResponse(target, status_code=303)
 
@@ -433,6 +434,7 @@ async def save_settings(request: Request, name: str) -> Response:
         return await _detail(request, record, status=409, submitted=form,
                              general=[str(exc)])
     session.flash("success", "Settings saved.")
+    await sessions_of(request).save(session)
     return RedirectResponse(f"/plugins/{urllib.parse.quote(name)}#settings",
                             status_code=303)
 

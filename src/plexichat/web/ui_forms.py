@@ -53,7 +53,7 @@ def same_origin(request: Request) -> bool:
 
 async def checked_post(request: Request) -> tuple[UISession, dict[str, list[str]]]:
     """The session and form of a POST whose CSRF token (and ``Origin``) check out."""
-    session = require_login(request)
+    session = await require_login(request)
     form = await read_form(request)
     token = (form.get("csrf_token") or [""])[0]
     if not same_origin(request) or not hmac.compare_digest(token.encode(),

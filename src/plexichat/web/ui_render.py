@@ -15,7 +15,7 @@ from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..kernel.states import STATE_STYLE, PluginState
 from .safe_paths import is_inside, resolve_inside
-from .ui_session import current_session
+from .ui_session import current_session, sessions_of
 
 if TYPE_CHECKING:
     import jinja2
@@ -72,10 +72,11 @@ def _host(request: Request) -> PluginHost:
 async def render(request: Request, template: str, *, status: int = 200, title: str = "",
                  **context: Any) -> HTMLResponse:
     """A page of the UI, with the layout's common context."""
-    session = current_session(request)
+    session = await current_session(request)
     flashes = list(session.flashes) if session else []
-    if session:
+    if session and flashes:  # shown once
         session.flashes.clear()
+        await sessions_of(request).save(session)
     html = templates().get_template(template).render(
         version=__version__,
         title=title,

@@ -9,7 +9,8 @@ Three hooks do the work:
   are refused rather than stored unchecked.
 - ``register_middleware`` adds ``api``-layer middleware that allows each user
   ``rate_limit_per_minute`` posts (``POST /api/v1/channels/{id}/messages``) in any
-  sliding minute and answers 429 with ``Retry-After`` beyond that.
+  sliding minute and answers 429 with ``Retry-After`` beyond that. The counts live in
+  ``context.ephemeral``, so on a cluster they are counted across every replica.
 
 Settings are read on every message, so ``PUT /api/v1/plugins/moderation/settings``
 applies at once.
@@ -19,9 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -84,26 +83,41 @@ def message_will_update(message: MessageDraft, context: Any) -> MessageDraft | R
 
 
 class RateLimiter:
-    """At most ``limit`` hits per key in any ``window`` seconds (a sliding window)."""
+    """At most ``limit`` hits per key in any ``window`` seconds.
 
-    def __init__(self, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    The sliding window is estimated from two counters, this fixed window's and the
+    previous one's (weighted by how much of it still lies in the sliding window): what
+    a shared store of counters can hold. ``store`` is ``context.ephemeral`` in the
+    plugin (counts shared by every replica); by default this process's memory.
+    """
+
+    def __init__(self, store: Any = None, window: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        if store is None:
+            from plexichat.services.ephemeral import Ephemeral, MemoryEphemeral
+
+            store = Ephemeral(MemoryEphemeral(), "rate-limit")
+        self.store = store
         self.window = window
-        self._clock = clock
-        self._hits: dict[Any, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._clock = clock  # wall-clock time: every replica agrees on the windows
 
-    def hit(self, key: Any, limit: int) -> float | None:
+    async def hit(self, key: Any, limit: int) -> float | None:
         """Count one hit; None when allowed, else the seconds until one would be."""
         now = self._clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= limit:
-                return hits[0] + self.window - now
-            hits.append(now)
+        index = math.floor(now / self.window)
+        elapsed = now / self.window - index  # of the current window, 0 <= elapsed < 1
+        ttl = self.window * 2
+        count = await self.store.incr(f"{key}:{index}", ttl=ttl)  # counted first: atomic
+        previous = int(await self.store.get(f"{key}:{index - 1}") or 0)
+        estimate = previous * (1 - elapsed) + count - 1  # the hits before this one
+        if estimate < limit:
             return None
+        await self.store.incr(f"{key}:{index}", -1, ttl=ttl)  # refused: not counted
+        count -= 1
+        if count >= limit:  # not before the next window, once the estimate drops
+            return (1 - elapsed) * self.window + self.window * max(0.0, 1 - limit / count)
+        # within this window, once the previous window's weight has dropped enough
+        return max(0.0, (1 - (limit - count) / previous) - elapsed) * self.window
 
 
 def _bearer(request: Any) -> str:
@@ -123,7 +137,7 @@ def rate_limit_middleware(context: Any, limiter: RateLimiter) -> Callable[..., A
         user = context.chat.authenticate(token) if token else None
         if user is None:  # the route itself answers 401
             return await call_next(request)
-        wait = limiter.hit(user.id, limit)
+        wait = await limiter.hit(user.id, limit)
         if wait is None:
             return await call_next(request)
         seconds = max(1, math.ceil(wait))
@@ -140,9 +154,9 @@ def register_middleware(context: Any) -> MiddlewareSpec:
     # Telling users apart needs chat:read; without it the limit is not installed and
     # the plugin's warnings say why (PermissionDenied names the permission to grant).
     context.require("chat", "chat:read")
-    # One limiter per start of the plugin: a restarted host begins with a clean slate.
-    return MiddlewareSpec("api", rate_limit_middleware(context, RateLimiter()),
-                          name="rate_limit")
+    # Counted in the host's shared ephemeral state: across replicas on a cluster.
+    limiter = RateLimiter(context.ephemeral)
+    return MiddlewareSpec("api", rate_limit_middleware(context, limiter), name="rate_limit")
 
 
 @hookimpl

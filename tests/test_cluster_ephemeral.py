@@ -1,0 +1,90 @@
+"""Shared ephemeral state across real replicas: web UI sessions and the moderation
+plugin's rate limit hold cluster-wide; the Redis store itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from support.replicas import fresh_redis, replicas
+
+from plexichat.cluster.connection import connect
+from plexichat.cluster.ephemeral import RedisEphemeral
+from plexichat.services.ephemeral import Ephemeral
+
+ADMIN = "cluster-test-admin-token"  # what support.replicas gives every replica
+FAST = {"PLEXICHAT_PASSWORD_HASH_TIME_COST": "1", "PLEXICHAT_PASSWORD_HASH_MEMORY_KIB": "64"}
+
+
+@pytest.fixture
+def cluster(site, tmp_path):
+    with replicas(2, site, tmp_path, env=FAST) as running:
+        yield running
+
+
+def test_a_ui_session_opened_on_one_replica_is_valid_on_another(cluster):
+    first, second = cluster
+    with first.client() as client:
+        response = client.post("/login", data={"token": ADMIN, "next": "/plugins"})
+        assert response.status_code == 303, response.text
+        cookie = client.cookies.get("plexichat_session")
+    assert cookie
+    with second.client() as client:
+        assert client.get("/plugins").status_code == 303  # no session: to the login form
+        client.cookies.set("plexichat_session", cookie)
+        page = client.get("/plugins")
+    assert page.status_code == 200
+    assert "Log out" in page.text or "logout" in page.text
+
+
+def test_the_moderation_rate_limit_counts_posts_through_every_replica(cluster):
+    first, second = cluster
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    for replica in cluster:  # settings reach a running plugin through its own replica
+        with replica.client() as client:
+            info = client.get("/api/v1/plugins/moderation").json()
+            assert info["state"] == "started", info
+            response = client.put("/api/v1/plugins/moderation/settings",
+                                  json={"rate_limit_per_minute": 3}, headers=admin)
+            assert response.status_code == 200, response.text
+    credentials = {"name": "ada", "password": "password-1"}
+    with first.client() as client:
+        assert client.post("/api/v1/users", json=credentials).status_code == 201
+        token = client.post("/api/v1/users/login", json=credentials).json()["token"]
+        ada = {"Authorization": f"Bearer {token}"}
+        general = client.post("/api/v1/channels", json={"name": "general"},
+                              headers=ada).json()["id"]
+
+    def post(replica):
+        with replica.client() as client:
+            return client.post(f"/api/v1/channels/{general}/messages", json={"text": "hi"},
+                               headers=ada).status_code
+
+    assert [post(r) for r in (first, second, first)] == [201, 201, 201]
+    assert post(second) == 429  # the fourth post of the minute, whichever replica takes it
+    assert post(first) == 429
+
+
+def test_the_redis_store_keeps_values_counters_and_expiry():
+    async def scenario(url):
+        redis = connect(url)
+        try:
+            store = Ephemeral(RedisEphemeral(redis), "plugin:demo")
+            await store.set("greeting", "hello")
+            got = await store.get("greeting")
+            counts = [await store.incr("hits", ttl=0.3), await store.incr("hits", 4),
+                      await store.incr("hits", -2)]
+            await store.set("short", "x", ttl=0.2)
+            await asyncio.sleep(0.45)
+            expired = (await store.get("hits"), await store.get("short"))
+            deleted = (await store.delete("greeting"), await store.delete("greeting"))
+            return got, counts, expired, deleted
+        finally:
+            await redis.aclose()
+
+    with fresh_redis() as url:
+        got, counts, expired, deleted = asyncio.run(scenario(url))
+    assert got == "hello"
+    assert counts == [1, 5, 3]
+    assert expired == (None, None)  # the counter's ttl ran from its creation
+    assert deleted == (True, False)
