@@ -96,10 +96,11 @@ def one_hangs(site, tmp_path):
 def test_a_hanging_startup_delays_only_its_dependents(one_hangs, data_dir):
     with starting_host(data_dir, "a_hangs", "d_needs_it", *INDEPENDENT,
                        startup_timeout=3) as client:
-        states = states_once(client, lambda s: (s["a_hangs"] != "loaded"
+        starting = ("available", "loaded")  # still importing, or in its hanging startup
+        states = states_once(client, lambda s: (s["a_hangs"] not in starting
                                                 or all(s[n] == "started" for n in INDEPENDENT)))
-        # seen while the hanging startup still runs: everything independent has started
-        assert states["a_hangs"] == "loaded"
+        # seen while the hanging plugin still starts: everything independent has started
+        assert states["a_hangs"] in starting
         assert {n: states[n] for n in INDEPENDENT} == dict.fromkeys(INDEPENDENT, "started")
         assert states["d_needs_it"] == "available"  # it waits for what it depends on
         assert client.get("/api/v1/health/ready").status_code == 503
@@ -131,7 +132,7 @@ def test_startup_event_goes_out_once_after_every_plugin(one_hangs, data_dir, sit
     with starting_host(data_dir, "a_hangs", "listener", "healthy",
                        startup_timeout=3) as client:
         states = states_once(client, lambda s: s["listener"] == "started")
-        assert states["a_hangs"] == "loaded"
+        assert states["a_hangs"] in ("available", "loaded")  # still starting
         assert not heard.exists()  # not while a plugin is still starting
         wait_ready(client)
         assert heard.read_text().splitlines() == ["startup"]
