@@ -264,7 +264,7 @@ def _expected(if_match: str | None, body: int | None = None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise HTTPException(400, f"If-Match must be a plugin generation (an integer), "
+        raise HTTPException(422, f"If-Match must be a plugin generation (an integer), "
                                  f"not {if_match!r}") from None
 
 
