@@ -135,3 +135,16 @@ def test_a_single_process_host_imports_nothing_of_the_cluster(tmp_path):
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_malformed_if_match_is_a_validation_error(tmp_path):
+    from support.api import AUTH, TOKEN
+    from support.host import running_host
+
+    with running_host(tmp_path / "data", "hello", admin_token=TOKEN) as client:
+        answer = client.post("/api/v1/plugins/hello/disable",
+                             headers={**AUTH, "If-Match": "null"})
+        assert answer.status_code == 422
+        [problem] = answer.json()["detail"]
+        assert problem["loc"] == ["header", "if-match"] and problem["input"] == "null"
+        assert client.get("/api/v1/hello").status_code == 200  # nothing was changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -264,8 +265,9 @@ def _expected(if_match: str | None, body: int | None = None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise HTTPException(422, f"If-Match must be a plugin generation (an integer), "
-                                 f"not {if_match!r}") from None
+        raise RequestValidationError([{  # FastAPI's own 422, as the schema documents
+            "type": "int_parsing", "loc": ("header", "if-match"), "input": if_match,
+            "msg": "If-Match must be a plugin generation (an integer)"}]) from None
 
 
 def _conflict(host: PluginHost, name: str, exc: GenerationMismatch) -> JSONResponse:
