@@ -148,3 +148,12 @@ def test_a_malformed_if_match_is_a_validation_error(tmp_path):
         [problem] = answer.json()["detail"]
         assert problem["loc"] == ["header", "if-match"] and problem["input"] == "null"
         assert client.get("/api/v1/hello").status_code == 200  # nothing was changed
+
+
+def test_plugin_operations_declare_the_404_of_a_plugin_that_is_not_running(tmp_path):
+    from support.host import running_host
+
+    with running_host(tmp_path / "data", "hello") as client:
+        schema = client.get("/api/openapi.json").json()
+        assert "404" in schema["paths"]["/api/v1/hello"]["get"]["responses"]
+        assert "404" not in schema["paths"]["/api/v1/health/live"]["get"]["responses"]
