@@ -189,3 +189,19 @@ def test_an_installed_plugin_asked_for_is_not_pinned(env, links, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "plan_a (plx-plan-a 1.0 → 2.0): upgraded" in result.stdout
     assert f"plx-plan-a @ {wheel.as_uri()}" in env.freeze()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("index_url", "ftp://example.invalid/simple"),
+    ("extra_index_urls", ["http://ok.invalid/simple", "bad\u0000url"]),
+    ("extra_index_urls", ["not a url"]),
+])
+def test_the_api_refuses_index_urls_pip_cannot_use(tmp_path, field, value):
+    from support.api import AUTH, TOKEN
+    from support.host import running_host
+
+    with running_host(tmp_path / "data", "hello", admin_token=TOKEN) as client:
+        answer = client.post("/api/v1/plugins/install", headers=AUTH,
+                             json={"specs": ["plexichat-hello"], field: value})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"][:2] == ["body", field]

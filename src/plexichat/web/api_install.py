@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..host import PluginHost
 from ..kernel.rescan import RescanReport
@@ -67,6 +67,18 @@ class InstallRequest(BaseModel):
     force: bool = Field(default=False,
                         description="Install even when the plan would break a requirement "
                                     "of the host or an installed plugin (logged).")
+
+    @field_validator("index_url", "extra_index_urls")
+    @classmethod
+    def _index_urls(cls, value: str | list[str] | None) -> str | list[str] | None:
+        """pip index URLs: http(s) or file URLs, with no spaces or control characters."""
+        from urllib.parse import urlsplit
+
+        for url in [value] if isinstance(value, str) else value or []:
+            if (not url.isprintable() or any(c.isspace() for c in url)
+                    or urlsplit(url).scheme not in ("http", "https", "file")):
+                raise ValueError(f"{url!r} is not an http(s) or file URL of a package index")
+        return value
 
 
 class PlanChangeView(BaseModel):
