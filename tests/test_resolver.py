@@ -183,3 +183,31 @@ def test_host_settings_read_empty_load_plugins_as_none(monkeypatch):
 def test_host_settings_read_disable_plugins(monkeypatch):
     monkeypatch.setenv("PLEXICHAT_DISABLE_PLUGINS", "x,y")
     assert set(HostSettings().plugin_filter().disabled) == {"x", "y"}
+
+
+def test_an_invalid_dependency_is_rejected_with_the_parser_reason():
+    r = resolve([cand("app", deps=["awesome >>= 1"]), cand("awesome")])
+    assert names(r) == ["awesome"]
+    assert r.rejected["app"].startswith("dependency 'awesome >>= 1' is not valid: ")
+
+
+def test_dependencies_by_plain_name_need_no_requirement_parser():
+    # `plugins list` resolves on every run; plain names (what manifests almost always
+    # hold) must not pay for importing packaging.requirements.
+    code = (
+        "import sys\n"
+        "from tests.test_resolver import cand, names\n"
+        "from plexichat.kernel.resolver import resolve\n"
+        "r = resolve([cand('app', deps=['awesome', 'core_system']), cand('awesome')])\n"
+        "assert names(r) == ['awesome', 'app'], names(r)\n"
+        "print('packaging.requirements' in sys.modules)\n"
+    )
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

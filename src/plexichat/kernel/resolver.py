@@ -10,6 +10,7 @@ and, for dependents of a refused plugin, the whole chain.
 from __future__ import annotations
 
 import graphlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from .discovery import PluginCandidate
 from .states import PluginState
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -162,7 +163,7 @@ def resolve(
             continue
         by_name[c.name] = c
 
-    requirements: dict[str, list[Requirement]] = {}
+    requirements: dict[str, list[_Dependency]] = {}
     for name, c in by_name.items():
         reason = _compat_problem(c, host)
         if reason is None:
@@ -216,6 +217,20 @@ def resolve(
     )
 
 
+_BARE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+"""A dependency that is a plugin name and nothing else (the usual case)."""
+
+
+@dataclass(frozen=True)
+class _Dependency:
+    """One entry of a manifest's ``dependencies``: the plugin it names and, when the
+    entry has one, its version specifier."""
+
+    name: str
+    specifier: SpecifierSet | None
+    text: str
+
+
 def _compat_problem(candidate: PluginCandidate, host: Version) -> str | None:
     api = candidate.api_version
     if not api_version_supported(api):
@@ -233,24 +248,27 @@ def _compat_problem(candidate: PluginCandidate, host: Version) -> str | None:
     return None
 
 
-def _requirements(candidate: PluginCandidate) -> tuple[list[Requirement], str | None]:
-    reqs: list[Requirement] = []
-    items = candidate.dependencies
-    if not items:
-        return reqs, None
-    # Imported only when needed: it costs more than the rest of `plugins list`.
-    from packaging.requirements import InvalidRequirement, Requirement
+def _requirements(candidate: PluginCandidate) -> tuple[list[_Dependency], str | None]:
+    reqs: list[_Dependency] = []
+    for item in candidate.dependencies or ():
+        text = str(item)
+        if _BARE_NAME.match(text):
+            reqs.append(_Dependency(text, None, text))
+            continue
+        # Imported only for a dependency with a specifier: it costs more than the rest
+        # of `plugins list`.
+        from packaging.requirements import InvalidRequirement, Requirement
 
-    for item in items:
         try:
-            reqs.append(Requirement(str(item)))
+            parsed = Requirement(text)
         except InvalidRequirement as exc:
             return [], f"dependency {item!r} is not valid: {exc}"
+        reqs.append(_Dependency(parsed.name, parsed.specifier or None, str(parsed)))
     return reqs, None
 
 
 def _dependency_problem(
-    reqs: list[Requirement],
+    reqs: list[_Dependency],
     by_name: Mapping[str, PluginCandidate],
     builtins: Mapping[str, str],
     rejected: Mapping[str, str],
@@ -268,6 +286,7 @@ def _dependency_problem(
             version = by_name[dep].version
         else:
             return f"requires {dep!r}, which is not installed"
-        if req.specifier and not req.specifier.contains(version, prereleases=True):
-            return f"requires {req}, but {dep} {version} is installed"
+        if req.specifier is not None and not req.specifier.contains(version,
+                                                                    prereleases=True):
+            return f"requires {req.text}, but {dep} {version} is installed"
     return None
