@@ -113,3 +113,34 @@ def test_revoking_every_grant_keeps_the_decision(store):
     store.revoke("p", ["db:read"])
     assert store.grants("p") == set()
     assert store.has_grant_record("p")
+
+
+@pytest.mark.parametrize(("wanted", "pragma"), [("normal", 1), ("full", 2)])
+def test_sqlite_commits_wait_for_the_disk_as_configured(tmp_path, wanted, pragma):
+    db = Database(f"sqlite:///{tmp_path / 'host.db'}", sqlite_synchronous=wanted)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        db.dispose()
+
+
+def test_the_host_database_takes_the_operators_sqlite_synchronous(tmp_path, monkeypatch):
+    from plexichat.host import PluginHost
+
+    monkeypatch.setenv("PLEXICHAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PLEXICHAT_SQLITE_SYNCHRONOUS", "full")
+    from plexichat.config import HostSettings
+
+    host = PluginHost(HostSettings())
+    try:
+        with host.database.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        host.database.dispose()
+
+
+def test_an_unknown_sqlite_synchronous_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="'normal' or 'full'"):
+        Database(f"sqlite:///{tmp_path / 'host.db'}", sqlite_synchronous="off")

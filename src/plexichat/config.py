@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +98,14 @@ class HostSettings(BaseSettings):
         "background task lasts without renewal (renewed every third of it): the longest "
         "a dead holder's task waits before another replica takes it over. Used when "
         "replicas share Redis (`PLEXICHAT_REDIS_URL`) or PostgreSQL.")
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="normal", description="How a commit to the embedded SQLite database "
+        "waits for the disk (SQLite's `synchronous` in WAL mode). `normal`: a committed "
+        "write survives the host process dying (kill -9, out of memory) and the file is "
+        "never corrupted, but the last commits may be lost if the machine loses power or "
+        "its kernel crashes; commits do not wait for the disk. `full`: every commit waits "
+        "for the disk (a few milliseconds each), so it survives power loss too. Not used "
+        "with PostgreSQL.")
     database_threads: int = Field(
         default=8, ge=1, description="Worker threads the chat service's database calls "
         "run in at once, off the event loop.")

@@ -73,7 +73,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.dispatcher = Dispatcher(self.pm, fault_budget=settings.fault_budget,
                                      on_quarantine=self._quarantine)
-        self.database = Database(settings.resolved_database_url())
+        self.database = Database(settings.resolved_database_url(),
+                                 sqlite_synchronous=settings.sqlite_synchronous)
         self.store = HostStore(self.database)
         self.bus = Bus()
         """The host's own events, e.g. every

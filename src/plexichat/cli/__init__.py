@@ -140,7 +140,8 @@ def _store(init: bool) -> Any:
 
     require_database(init)
     settings = _settings()
-    return HostStore(Database(settings.resolved_database_url()))
+    return HostStore(Database(settings.resolved_database_url(),
+                              sqlite_synchronous=settings.sqlite_synchronous))
 
 
 def _known_plugin(name: str) -> Any:

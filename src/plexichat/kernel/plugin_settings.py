@@ -67,7 +67,8 @@ class PluginSettings:
         stored = self.store.settings(record.name)
         current = fill_defaults(schema, stored or {})
         validate_settings(record.name, schema, current)
-        if stored != current:
+        if stored != current and (stored is not None or current):
+            # (a plugin without settings has nothing to store: no write at its first start)
             self.store.put_settings(record.name, current)
         return current
 

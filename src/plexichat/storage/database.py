@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -151,7 +152,12 @@ _SCHEMA_LOCK = 0x706C7863  # "plxc": the advisory lock key of schema changes
 class Database:
     """One engine plus the core tables, created on first use."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "normal") -> None:
+        """``sqlite_synchronous`` is SQLite's ``synchronous`` pragma (``normal`` or
+        ``full``; see ``PLEXICHAT_SQLITE_SYNCHRONOUS``), ignored for other databases."""
+        if sqlite_synchronous not in ("normal", "full"):
+            raise ValueError(f"sqlite_synchronous must be 'normal' or 'full', "
+                             f"not {sqlite_synchronous!r}")
         self.url = url
         kwargs: dict[str, object] = {"future": True}
         if url.startswith("sqlite"):
@@ -161,7 +167,8 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = sa.create_engine(url, **kwargs)  # type: ignore[arg-type]
         if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            pragmas = functools.partial(_sqlite_pragmas, synchronous=sqlite_synchronous)
+            sa.event.listen(self.engine, "connect", pragmas)
         self.create_tables(metadata)
 
     def create_tables(self, tables_of: sa.MetaData,
@@ -188,8 +195,10 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, _record, *,  # type: ignore[no-untyped-def]
+                    synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
