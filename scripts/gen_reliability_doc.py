@@ -46,7 +46,8 @@ def _cell(text: str) -> str:
 
 def table(cases: tuple[Any, ...]) -> str:
     """The matrix as a Markdown table."""
-    rows = ["| fault | resulting state | what the host shows | failure kept (with traceback) |",
+    rows = ["| fault | resulting state | what the host shows | kept with the traceback of the "
+            "plugin's code, as |",
             "| --- | --- | --- | --- |"]
     for case in cases:
         shown = f"reason: `{_cell(case.reason)}`" if case.reason else "reason: (none)"
