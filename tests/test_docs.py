@@ -37,6 +37,7 @@ gen_hooks = script("gen_hooks_doc")
 gen_config = script("gen_config_doc")
 gen_permissions = script("gen_permissions_doc")
 gen_benchmarks = script("gen_benchmarks_doc")
+gen_reliability = script("gen_reliability_doc")
 dump_openapi = script("dump_openapi")
 HOOKS = [name for name, _ in gen_hooks.hookspecs(hookspecs)]
 
@@ -141,6 +142,25 @@ def test_gen_permissions_doc_check_fails_on_a_stale_table(tmp_path, monkeypatch)
 
 
 # --- benchmarks --------------------------------------------------------------------------
+
+
+def test_reliability_md_is_current_with_the_fault_matrix():
+    text = (DOCS / "RELIABILITY.md").read_text(encoding="utf-8")
+    cases = gen_reliability.load_cases()
+    assert len(cases) >= 25
+    assert gen_reliability.update(text, cases) == text, (
+        "docs/RELIABILITY.md is stale: run python scripts/gen_reliability_doc.py")
+
+
+def test_gen_reliability_doc_check_fails_on_a_stale_table(tmp_path, monkeypatch):
+    stale = tmp_path / "RELIABILITY.md"
+    text = (DOCS / "RELIABILITY.md").read_text(encoding="utf-8")
+    stale.write_text(text.replace("| `quarantined` |", "| `started` |", 1), encoding="utf-8")
+    monkeypatch.setattr(gen_reliability, "TARGET", stale)
+    assert gen_reliability.main(["--check"]) == 1
+    assert gen_reliability.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == text
+    assert gen_reliability.main(["--check"]) == 0
 
 
 def test_benchmarks_md_is_current_with_bench_results():

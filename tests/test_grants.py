@@ -259,8 +259,12 @@ def test_permission_denied_in_a_request_leaves_the_host_serving(site, data_dir, 
             return router
     """)
     with host(data_dir, db_url, "later", "healthy") as client:
-        with pytest.raises(Exception, match="PermissionDenied|may not use context.ai"):
-            client.get("/api/v1/later")
+        response = client.get("/api/v1/later")
+        assert response.status_code == 500  # answered by the host, naming the plugin
+        assert "plugin 'later' failed" in response.json()["detail"]
+        [kept] = client.get("/api/v1/plugins/later").json()["failures"]
+        assert kept["exception_type"] == "PermissionDenied"
+        assert "may not use context.ai" in kept["message"]
         assert_host_serves(client)
 
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 __all__ = [
     "SECRET_MASK",
     "SettingsError",
     "SettingsInvalid",
+    "SettingsSchemaInvalid",
     "fill_defaults",
     "mask_secrets",
     "merge_schemas",
@@ -51,6 +53,20 @@ class SettingsInvalid(ValueError):
         self.errors = errors
         super().__init__(f"invalid settings for plugin {plugin!r}: "
                          + "; ".join(str(e) for e in errors))
+
+
+class SettingsSchemaInvalid(SettingsInvalid):
+    """The plugin's settings schema (manifest ``settings_schema`` + ``config_schema``) is
+    not a valid JSON Schema: a fault of the plugin, not of the settings."""
+
+    def __init__(self, plugin: str, error: SchemaError) -> None:
+        path = "$schema" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                                   for p in error.absolute_path)
+        super().__init__(plugin, [SettingsError(path=path, rule="schema",
+                                                message=error.message)])
+        self.args = (f"the settings schema of plugin {plugin!r} is not a valid JSON Schema "
+                     f"(Draft 2020-12; from its manifest's settings_schema and its "
+                     f"config_schema hook): {path}: {error.message}",)
 
 
 def merge_schemas(schemas: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
@@ -86,7 +102,16 @@ def fill_defaults(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[st
 
 
 def validate_settings(plugin: str, schema: Mapping[str, Any], data: Any) -> None:
-    """Raise :class:`SettingsInvalid` listing every error, sorted by path."""
+    """Raise :class:`SettingsInvalid` listing every error, sorted by path.
+
+    A ``schema`` that is itself no valid JSON Schema (Draft 2020-12) raises
+    :class:`SettingsSchemaInvalid`, naming where in the schema it is wrong: no settings
+    can be checked against it.
+    """
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as bad:
+        raise SettingsSchemaInvalid(plugin, bad) from None
     validator = Draft202012Validator(schema)
     errors = []
     for err in validator.iter_errors(data):

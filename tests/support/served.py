@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,13 +54,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _capped(limit: int) -> Callable[[], None]:
+    """What the child runs before ``exec``: cap its address space at ``limit`` bytes."""
+    def cap() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return cap
+
+
 @contextlib.contextmanager
 def serve(site: Path, workdir: Path, *args: str,
-          env: Mapping[str, str] | None = None) -> Iterator[Served]:
+          env: Mapping[str, str] | None = None,
+          address_space: int | None = None) -> Iterator[Served]:
     """``python -m plexichat serve ARGS`` with the plugins written into ``site``.
 
-    ``env`` adds to (or, with an empty value, removes from) the environment. Stopped
-    on exit; the log stays in ``workdir/server.log``.
+    ``env`` adds to (or, with an empty value, removes from) the environment.
+    ``address_space`` caps the server's virtual memory (``RLIMIT_AS``, in bytes), so a
+    plugin allocating without bound meets ``MemoryError`` instead of the machine's
+    limits. Stopped on exit; the log stays in ``workdir/server.log``.
     """
     port = free_port()
     environment = dict(os.environ)
@@ -78,7 +90,8 @@ def serve(site: Path, workdir: Path, *args: str,
         proc = subprocess.Popen(
             [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
              "--port", str(port), *args],
-            env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+            env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+            preexec_fn=None if address_space is None else _capped(address_space))
         try:
             yield Served(f"http://127.0.0.1:{port}", proc, log_path)
         finally:

@@ -29,11 +29,12 @@ import asyncio
 import functools
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from .threads import PluginExit, run_in_daemon_thread
+from .threads import PluginExit, coroutine_stack, run_in_daemon_thread, thread_stack
 
 __all__ = [
     "FailureCallback",
@@ -55,7 +56,12 @@ FailureCallback = Callable[[str, str, BaseException], Any]
 
 
 class HookTimeout(TimeoutError):
-    """Plugin code did not finish within the time the host allows."""
+    """Plugin code did not finish within the time the host allows.
+
+    ``stuck`` is, where the host could see it, the stack of the plugin's code at the
+    moment the deadline passed (kept with the failure's traceback)."""
+
+    stuck: str = ""
 
 
 async def run_plugin_code(func: Callable[..., Any], /, *args: Any, timeout: float | None = None,
@@ -72,8 +78,14 @@ async def run_plugin_code(func: Callable[..., Any], /, *args: Any, timeout: floa
     try:
         if in_thread and not _iscoroutinefunction(func):
             call = functools.partial(func, *args, **kwargs) if kwargs else func
-            value = await _within(run_in_daemon_thread(call, *(() if kwargs else args)),
-                                  timeout, timeout)
+            ran: list[threading.Thread] = []
+            try:
+                value = await _within(run_in_daemon_thread(call, *(() if kwargs else args),
+                                                           on_start=ran.append),
+                                      timeout, timeout)
+            except HookTimeout as exc:
+                exc.stuck = thread_stack(ran[0]) if ran else ""
+                raise
         else:
             value = func(*args, **kwargs)
         while value is not None and _isawaitable(value):
@@ -104,18 +116,25 @@ async def settle(awaitable: Any, timeout: float | None, started: float) -> Any:
     if remaining <= 0:
         awaitable.close()
         raise HookTimeout(f"did not finish within {timeout:g} s")
-    return await _within(_await(Resumed(awaitable, pending)), remaining, timeout)
+    resumed = Resumed(awaitable, pending)
+    try:
+        return await _within(_await(resumed), remaining, timeout)
+    except HookTimeout as exc:
+        exc.stuck = resumed.stuck
+        raise
 
 
 class Resumed:
     """The rest of a coroutine already run up to its first suspension (``pending``):
     awaiting it finishes the coroutine."""
 
-    __slots__ = ("coro", "pending")
+    __slots__ = ("coro", "pending", "stuck")
 
     def __init__(self, coro: Any, pending: Any) -> None:
         self.coro = coro
         self.pending = pending
+        self.stuck = ""
+        """Where the coroutine waited when it was cancelled (its deadline passed)."""
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro, pending = self.coro, self.pending
@@ -126,6 +145,8 @@ class Resumed:
                 coro.close()
                 raise
             except BaseException as exc:  # thrown in by the task (e.g. cancellation)
+                if isinstance(exc, asyncio.CancelledError):
+                    self.stuck = coroutine_stack(coro)
                 try:
                     pending = coro.throw(exc)
                 except StopIteration as stop:

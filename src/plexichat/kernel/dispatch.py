@@ -413,11 +413,14 @@ class Dispatcher:
             stats.calls += 1
             stats.seconds += t1 - t0
             t0 = t1
-            if consecutive and s.plugin in consecutive:
-                del consecutive[s.plugin]
             if result is not None:
+                failures = stats.failures
                 value = step(s.plugin, result, value, s.plugin in fail_closed)
                 t0 = perf()
+                if stats.failures != failures:  # a result of the wrong kind: a failure
+                    continue
+            if consecutive and s.plugin in consecutive:
+                del consecutive[s.plugin]
         return value
 
     def _held_the_loop(self, hook_name: str, step: Step, seconds: float) -> None:

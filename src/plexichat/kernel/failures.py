@@ -50,7 +50,8 @@ class PluginFailure:
             hook=hook,
             exception_type=type(exc).__name__,
             message=str(exc),
-            traceback="".join(_traceback.format_exception(exc)),
+            traceback="".join(_traceback.format_exception(exc))
+            + getattr(exc, "stuck", ""),
             at=time.time(),
         )
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery import PluginCandidate, discover
 from .dispatch import HookTimeout
+from .leftovers import code_root, find_leftovers
 from .loading import load_object as _load_object
 from .loading import register_plugin
 from .records import PluginNotFound, PluginRecord
@@ -272,7 +273,17 @@ class Lifecycle:
         finally:
             await self.contributor.withdraw(record)
             self.withdraw(record)
+            await self._end_leftovers(record)
             record.transition(state, reason)
+
+    async def _end_leftovers(self, record: PluginRecord) -> None:
+        """Cancel the tasks a stopped plugin left running and warn of them and its threads."""
+        leftovers = await find_leftovers(code_root(record.candidate.package_dir, record.obj))
+        if leftovers:
+            leftovers.cancel_tasks()
+            warning = leftovers.warning()
+            record.warnings.append(warning)
+            log.warning("plugin %s: %s", record.name, warning, extra={"plugin": record.name})
 
     async def emit_shutdown(self, only: str | None = None) -> None:
         """The ``shutdown`` event (to one plugin's handlers with ``only``); never refused."""

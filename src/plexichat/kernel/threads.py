@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PluginExit", "run_in_daemon_thread"]
+__all__ = ["STUCK_HEADING", "PluginExit", "coroutine_stack", "run_in_daemon_thread",
+           "thread_stack"]
 
 
 class PluginExit(Exception):
@@ -32,8 +35,12 @@ class PluginExit(Exception):
 
 
 async def run_in_daemon_thread(function: Callable[..., Any], *args: Any,
-                               name: str = "plexichat-plugin-call") -> Any:
-    """Run ``function(*args)`` in a daemon thread of its own and await its result."""
+                               name: str = "plexichat-plugin-call",
+                               on_start: Callable[[threading.Thread], Any] | None = None
+                               ) -> Any:
+    """Run ``function(*args)`` in a daemon thread of its own and await its result.
+
+    ``on_start`` is handed the thread once it runs (to look at its stack later)."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 
@@ -57,8 +64,38 @@ async def run_in_daemon_thread(function: Callable[..., Any], *args: Any,
         with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    if on_start is not None:
+        on_start(thread)
     try:
         return await future
     finally:
         future.cancel()  # the caller stopped waiting: the thread's outcome goes nowhere
+
+
+STUCK_HEADING = "Where the plugin's code was when its deadline passed"
+
+
+def thread_stack(thread: threading.Thread) -> str:
+    """The formatted stack of ``thread`` now ("" once it has ended)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return ""
+    return (f"{STUCK_HEADING} (thread {thread.name!r}, still running):\n"
+            + "".join(traceback.format_stack(frame)))
+
+
+def coroutine_stack(coro: Any) -> str:
+    """The formatted await chain of a suspended coroutine, outermost first ("" if none)."""
+    frames = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append((frame, frame.f_lineno))
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    if not frames:
+        return ""
+    return (f"{STUCK_HEADING}:\n"
+            + "".join(traceback.StackSummary.extract(iter(frames)).format()))

@@ -199,6 +199,8 @@ def _sqlite_pragmas(dbapi_connection, _record, *,  # type: ignore[no-untyped-def
                     synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # normal: a commit survives a killed process; full: a power loss too
+    # (PLEXICHAT_SQLITE_SYNCHRONOUS, docs/RELIABILITY.md)
     cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -29,6 +29,7 @@ from .api_plugins import router as plugins_router
 from .api_webhooks import router as webhooks_router
 from .auth import AdminToken
 from .plugin_middleware import PluginMiddleware
+from .plugin_route_errors import charge_route_errors
 from .routes import flatten_routes, skip_by_prefix
 from .ui import install as install_ui
 
@@ -230,6 +231,7 @@ class PluginRoutes:
                     log.warning("plugin %s: %s", record.name, message)
                 added = [e for e in self.app.router.routes if id(e) not in before]
                 skip_by_prefix(added, live=True)
+                charge_route_errors(record.name, added)
                 for entry in added:
                     entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
                     record.routes.append(entry)
@@ -275,6 +277,7 @@ class PluginRoutes:
             log.warning("plugin %s: %s", record.name, message)
             return
         entry = Mount(path, app=app, name=name)
+        charge_route_errors(record.name, [entry])
         entry.plexichat_plugin = record.name  # type: ignore[attr-defined]
         self.app.router.routes.append(entry)
         record.routes.append(entry)

@@ -22,6 +22,7 @@ of the app inline, in the request's own task (:mod:`plexichat.web.downstream`).
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..kernel.calls import HookTimeout
+from ..kernel.threads import STUCK_HEADING
 from .downstream import Downstream
 
 __all__ = ["PluginMiddleware"]
@@ -205,14 +207,18 @@ class _Deadline:
             while value is not None and hasattr(value, "__await__"):
                 value = await value
             return value
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as cancelled:
             if not self.expired:
                 raise
             uncancel = getattr(asyncio.current_task(), "uncancel", None)
             if uncancel is not None:
                 uncancel()
-            raise HookTimeout(f"middleware neither answered nor called call_next within "
-                              f"{self._watch.seconds:g} s") from None
+            timeout = HookTimeout(f"middleware neither answered nor called call_next "
+                                  f"within {self._watch.seconds:g} s")
+            # where it waited: the cancellation's way out of the middleware's code
+            timeout.stuck = (f"{STUCK_HEADING}:\n"
+                             + "".join(traceback.format_tb(cancelled.__traceback__)))
+            raise timeout from None
         finally:
             self.pause()
 
