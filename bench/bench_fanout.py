@@ -39,7 +39,7 @@ SETUP_CONCURRENCY = 32
 """HTTP requests in flight while registering users."""
 
 
-def _raise_fd_limit(clients: int) -> None:
+def raise_fd_limit(clients: int) -> None:
     """Allow this process (and the server it starts) a file descriptor per socket."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = min(hard, max(soft, 2 * clients + 256))
@@ -47,7 +47,7 @@ def _raise_fd_limit(clients: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -62,8 +62,12 @@ async def _users(client: httpx.AsyncClient, count: int, prefix: str) -> list[Cha
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def _run(url: str, clients: int, messages: int) -> tuple[list[float], list[float]]:
-    """Latencies (s) of every delivery and deliveries/s of every message."""
+async def run(url: str, clients: int, messages: int, *,
+              client_urls: list[str] | None = None) -> tuple[list[float], list[float]]:
+    """Latencies (s) of every delivery and deliveries/s of every message.
+
+    Users register and post through ``url``; client ``i`` connects its WebSocket to
+    ``client_urls[i % len(client_urls)]`` (default: ``url``)."""
     async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=60) as client:
         poster = await register(client, f"poster{clients}")
         channel_id = await create_channel(client, poster, f"fanout-{clients}")
@@ -75,13 +79,15 @@ async def _run(url: str, clients: int, messages: int) -> tuple[list[float], list
                 await join(client, user, channel_id)
 
         await asyncio.gather(*(joined(u) for u in users))
-        ws_url = url.replace("http://", "ws://") + "/api/v1/ws"
+        ws_urls = [u.replace("http://", "ws://") + "/api/v1/ws"
+                   for u in (client_urls or [url])]
         sockets = []
         try:
             for start in range(0, clients, SETUP_CONCURRENCY):
                 batch = users[start:start + SETUP_CONCURRENCY]
-                opened = await asyncio.gather(*(websockets.connect(ws_url, max_queue=None)
-                                                for _ in batch))
+                opened = await asyncio.gather(*(
+                    websockets.connect(ws_urls[(start + k) % len(ws_urls)], max_queue=None)
+                    for k in range(len(batch))))
                 for ws, user in zip(opened, batch, strict=True):
                     await ws.send(json.dumps({"type": "auth", "token": user.token}))
                 for ws in opened:
@@ -122,14 +128,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="connected clients, one run each (100 1000)")
     parser.add_argument("--messages", type=int, default=5, help="messages per run (5)")
     opts = parser.parse_args(argv)
-    _raise_fd_limit(max(opts.clients))
+    raise_fd_limit(max(opts.clients))
 
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, plexichat(Path(tmp), plugins=[]) as server:
         print(f"WebSocket fan-out on one replica; {opts.messages} messages per run")
         for clients in opts.clients:
-            latencies, rates = asyncio.run(_run(server.url, clients, opts.messages))
-            p50, p99 = (_percentile(latencies, q) * 1e3 for q in (0.5, 0.99))
+            latencies, rates = asyncio.run(run(server.url, clients, opts.messages))
+            p50, p99 = (percentile(latencies, q) * 1e3 for q in (0.5, 0.99))
             rate = statistics.median(rates)
             figures.update({f"clients_{clients}_p50_ms": round(p50, 2),
                             f"clients_{clients}_p99_ms": round(p99, 2),

@@ -1,5 +1,5 @@
-"""Shared ephemeral state across real replicas: web UI sessions and the moderation
-plugin's rate limit hold cluster-wide; the Redis store itself."""
+"""Shared ephemeral state across real replicas: web UI sessions, the login throttle and
+the moderation plugin's rate limit hold cluster-wide; the Redis store itself."""
 
 from __future__ import annotations
 
@@ -35,6 +35,36 @@ def test_a_ui_session_opened_on_one_replica_is_valid_on_another(cluster):
         page = client.get("/plugins")
     assert page.status_code == 200
     assert "Log out" in page.text or "logout" in page.text
+
+
+def test_failed_chat_logins_through_every_replica_add_up_to_a_lock_out(cluster):
+    first, second = cluster
+    credentials = {"name": "grace", "password": "right-password"}
+    with first.client() as client:
+        assert client.post("/api/v1/users", json=credentials).status_code == 201
+    wrong = {"name": "grace", "password": "wrong-password"}
+    for replica in (first, second, first, second, first):  # 5 failures, 3 + 2
+        with replica.client() as client:
+            assert client.post("/api/v1/users/login", json=wrong).status_code == 401
+    for replica in cluster:  # locked out everywhere, the right password too
+        with replica.client() as client:
+            refused = client.post("/api/v1/users/login", json=credentials)
+            assert refused.status_code == 429, refused.text
+            assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_failed_admin_ui_logins_through_every_replica_add_up_to_a_lock_out(cluster):
+    first, second = cluster
+    for replica in (second, first, second, first, second):
+        with replica.client() as client:
+            response = client.post("/login", data={"token": "wrong", "next": "/plugins"})
+            assert response.status_code == 401
+    for replica in cluster:
+        with replica.client() as client:
+            refused = client.post("/login", data={"token": ADMIN, "next": "/plugins"})
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) >= 1
+            assert "set-cookie" not in refused.headers
 
 
 def test_the_moderation_rate_limit_counts_posts_through_every_replica(cluster):
@@ -75,16 +105,19 @@ def test_the_redis_store_keeps_values_counters_and_expiry():
             counts = [await store.incr("hits", ttl=0.3), await store.incr("hits", 4),
                       await store.incr("hits", -2)]
             await store.set("short", "x", ttl=0.2)
+            ttls = (await store.ttl("short"), await store.ttl("greeting"),
+                    await store.ttl("absent"))
             await asyncio.sleep(0.45)
             expired = (await store.get("hits"), await store.get("short"))
             deleted = (await store.delete("greeting"), await store.delete("greeting"))
-            return got, counts, expired, deleted
+            return got, counts, ttls, expired, deleted
         finally:
             await redis.aclose()
 
     with fresh_redis() as url:
-        got, counts, expired, deleted = asyncio.run(scenario(url))
+        got, counts, ttls, expired, deleted = asyncio.run(scenario(url))
     assert got == "hello"
     assert counts == [1, 5, 3]
+    assert 0 < ttls[0] <= 0.2 and ttls[1:] == (None, None)
     assert expired == (None, None)  # the counter's ttl ran from its creation
     assert deleted == (True, False)

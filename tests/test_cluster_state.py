@@ -29,9 +29,11 @@ SIGNAL_ONLY = {**FAST, "PLEXICHAT_CLUSTER_POLL_INTERVAL": "60"}
 BOUND = 1.0
 
 
-def _until(check: Callable[[], bool], within: float, what: str) -> float:
-    """Seconds until ``check()`` holds (polled every 20 ms); fails after ``within``."""
-    start = time.monotonic()
+def _until(check: Callable[[], bool], within: float, what: str,
+           since: float | None = None) -> float:
+    """Seconds from ``since`` (a ``time.monotonic()``; default: now) until ``check()``
+    holds (polled every 20 ms); fails after ``within``."""
+    start = time.monotonic() if since is None else since
     while not check():
         elapsed = time.monotonic() - start
         assert elapsed < within, f"{what}: not within {within} s"
@@ -50,23 +52,48 @@ def test_enable_disable_propagates_to_every_replica_within_a_second(site, tmp_pa
             assert _status(client, "/api/v1/hello") == 200
         assert clients[0].post("/api/v1/plugins/hello/disable",
                                headers=ADMIN).status_code == 200
+        changed = time.monotonic()
         for i in (1, 2):
             took = _until(lambda c=clients[i]: _status(c, "/api/v1/hello") == 404, BOUND,
-                          f"hello disabled on replica {i}")
+                          f"hello disabled on replica {i}", changed)
             print(f"disable propagated to replica {i} in {took * 1000:.0f} ms")
         assert clients[0].post("/api/v1/plugins/hello/enable",
                                headers=ADMIN).status_code == 200
+        changed = time.monotonic()
         for i in (1, 2):
             took = _until(lambda c=clients[i]: _status(c, "/api/v1/hello") == 200, BOUND,
-                          f"hello enabled again on replica {i}")
+                          f"hello enabled again on replica {i}", changed)
             print(f"enable propagated to replica {i} in {took * 1000:.0f} ms")
         states = {c.get("/api/v1/plugins/hello").json()["state"] for c in clients}
         assert states == {"started"}
 
 
-def test_settings_changed_through_one_replica_apply_on_another(site, tmp_path):
-    with replicas(2, site, tmp_path, env=SIGNAL_ONLY) as running:
-        first, second = (r.client() for r in running)
+def _granted(client: httpx.Client) -> list[str]:
+    """The permissions the running hello plugin of that replica holds."""
+    return client.get("/api/v1/plugins/hello").json()["permissions_granted"]
+
+
+def test_a_grant_reaches_the_running_plugin_of_every_replica_within_a_second(site,
+                                                                           tmp_path):
+    with replicas(3, site, tmp_path, env=SIGNAL_ONLY) as running:
+        clients = [r.client() for r in running]
+        assert all("events:emit" not in _granted(c) for c in clients)
+        for change, held in (({"grant": ["events:emit"]}, True),
+                             ({"revoke": ["events:emit"]}, False)):
+            response = clients[0].post("/api/v1/plugins/hello/grants", headers=ADMIN,
+                                       json=change)
+            assert response.status_code == 200, response.text
+            changed = time.monotonic()
+            for i in (1, 2):
+                took = _until(lambda c=clients[i], h=held: ("events:emit" in _granted(c)) == h,
+                              BOUND, f"{change} on replica {i}", changed)
+                print(f"{next(iter(change))} propagated to replica {i} in "
+                      f"{took * 1000:.0f} ms")
+
+
+def test_settings_changed_through_one_replica_apply_on_the_others(site, tmp_path):
+    with replicas(3, site, tmp_path, env=SIGNAL_ONLY) as running:
+        first, second, third = (r.client() for r in running)
         for name in ("ann", "bob"):
             assert second.post("/api/v1/users", json={"name": name, "password": "pw-123456"}
                                ).status_code == 201
@@ -77,18 +104,21 @@ def test_settings_changed_through_one_replica_apply_on_another(site, tmp_path):
         channel = second.post("/api/v1/channels", json={"name": "general", "topic": ""},
                               headers=user).json()["id"]
 
-        def post(text: str) -> httpx.Response:
-            return second.post(f"/api/v1/channels/{channel}/messages", json={"text": text},
-                               headers=user)
+        def post(through: httpx.Client, text: str) -> httpx.Response:
+            return through.post(f"/api/v1/channels/{channel}/messages", json={"text": text},
+                                headers=user)
 
-        assert post("darn it").status_code == 201
+        for other in (second, third):
+            assert post(other, "darn it").status_code == 201
         response = first.put("/api/v1/plugins/moderation/settings", headers=ADMIN,
                              json={"blocked_words": ["darn"], "action": "reject"})
         assert response.status_code == 200, response.text
-        took = _until(lambda: post("darn it").status_code == 400, BOUND,
-                      "blocked word rejected on the other replica")
-        print(f"settings change propagated in {took * 1000:.0f} ms")
-        assert post("fine words").status_code == 201
+        changed = time.monotonic()
+        for i, other in ((1, second), (2, third)):
+            took = _until(lambda o=other: post(o, "darn it").status_code == 400, BOUND,
+                          f"blocked word rejected on replica {i}", changed)
+            print(f"settings change propagated to replica {i} in {took * 1000:.0f} ms")
+            assert post(other, "fine words").status_code == 201
 
 
 def test_concurrent_change_with_a_stale_generation_answers_409(site, tmp_path):
@@ -177,21 +207,22 @@ def test_version_skew_is_reported_on_the_replica_that_has_it(site, tmp_path):
     make_plugin(older, "skewed", version="1.0.0")
     make_plugin(older, "only_here")
     make_plugin(newer, "skewed", version="1.1.0")
-    with replicas(2, site, tmp_path, env=FAST, sites=[older, newer]) as running:
+    with replicas(3, site, tmp_path, env=FAST, sites=[older, newer, newer]) as running:
         client = running[1].client()
 
         def cluster() -> dict:
             return client.get("/api/v1/cluster", headers=ADMIN).json()
 
-        _until(lambda: len(cluster()["replicas"]) == 2 and all(
-            r["ready"] for r in cluster()["replicas"]), 10.0, "both replicas ready")
+        _until(lambda: len(cluster()["replicas"]) == 3 and all(
+            r["ready"] for r in cluster()["replicas"]), 10.0, "three replicas ready")
         data = cluster()
         by_url = {r["url"]: r for r in data["replicas"]}
-        old, new = by_url[running[0].url], by_url[running[1].url]
+        old, new, third = (by_url[r.url] for r in running)
         assert {(s["replica_id"], s["plugin"], s["state"], s["reason"])
                 for s in data["skew"]} == {
             (old["replica_id"], "skewed", "rejected", "version 1.0.0 here, 1.1.0 elsewhere"),
             (new["replica_id"], "only_here", "rejected", "not installed on this replica"),
+            (third["replica_id"], "only_here", "rejected", "not installed on this replica"),
         }
         plugins = {p["name"]: p for p in new["plugins"]}
         assert plugins["only_here"]["state"] == "rejected"

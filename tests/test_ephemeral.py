@@ -44,6 +44,7 @@ def test_a_value_expires_after_its_ttl(store, clock):
     run(store.set("token", "x", ttl=10))
     clock.now += 9.9
     assert run(store.get("token")) == "x"
+    assert run(store.ttl("token")) == pytest.approx(0.1)
     clock.now += 0.2
     assert run(store.get("token")) is None
 
@@ -53,6 +54,7 @@ def test_setting_again_replaces_the_value_and_its_ttl(store, clock):
     run(store.set("k", "new"))
     clock.now += 100
     assert run(store.get("k")) == "new"
+    assert (run(store.ttl("k")), run(store.ttl("absent"))) == (None, None)
 
 
 def test_incr_counts_from_zero_and_takes_negative_amounts(store):

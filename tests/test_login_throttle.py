@@ -4,13 +4,15 @@ and the admin UI's login form alike."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from support.api import TOKEN
 from support.chat import Chatter, chat_host
 from support.host import running_host
 
-from plexichat.services.counters import Count, MemoryCounters
-from plexichat.services.login_throttle import LoginKeys, LoginThrottle
+from plexichat.services.ephemeral import Ephemeral, MemoryEphemeral
+from plexichat.services.login_throttle import NAMESPACE, LoginKeys, LoginThrottle
 
 
 class Clock:
@@ -29,61 +31,47 @@ def clock():
 
 
 def _throttled(client, clock: Clock) -> LoginThrottle:
-    throttle = LoginThrottle(MemoryCounters(clock=clock))
+    throttle = LoginThrottle(MemoryEphemeral(clock=clock))
     client.app.state.login_throttle = throttle
     return throttle
 
 
-# --- the counters and the throttle ---------------------------------------------------------
+def run(coroutine):
+    return asyncio.run(coroutine)
 
 
-def test_memory_counters_count_expire_and_forget(clock):
-    counters = MemoryCounters(clock=clock)
-    assert counters.get("k") is None
-    assert [counters.incr("k", 10) for _ in range(3)] == [1, 2, 3]
-    clock.now += 4
-    assert counters.get("k") == Count(value=3, expires_in=6)
-    clock.now += 6
-    assert counters.get("k") is None
-    assert counters.incr("k", 10) == 1  # expired: starts afresh
-    counters.delete("k")
-    assert counters.get("k") is None
-
-
-def test_memory_counters_stay_bounded_dropping_expired_then_oldest(clock):
-    counters = MemoryCounters(limit=3, clock=clock)
-    counters.incr("short", 1)
-    counters.incr("a", 100)
-    counters.incr("b", 100)
-    clock.now += 2
-    counters.incr("c", 100)  # full: the expired key goes
-    assert (counters.get("short"), len(counters)) == (None, 3)
-    counters.incr("d", 100)  # full, nothing expired: the oldest goes
-    assert counters.get("a") is None
-    assert all(counters.get(k) is not None for k in "bcd")
+# --- the throttle ---------------------------------------------------------------------------
 
 
 def test_the_lock_out_doubles_with_each_further_failure(clock):
-    throttle = LoginThrottle(MemoryCounters(clock=clock), max_failures=3, base_delay=2,
+    throttle = LoginThrottle(MemoryEphemeral(clock=clock), max_failures=3, base_delay=2,
                              max_delay=10)
     keys = LoginKeys.of("chat", "Ada", "10.0.0.1")
     waits = []
     for _ in range(6):
-        assert throttle.retry_after(keys) is None
-        throttle.failed(keys)
-        waits.append(throttle.retry_after(keys))
+        assert run(throttle.retry_after(keys)) is None
+        run(throttle.failed(keys))
+        waits.append(run(throttle.retry_after(keys)))
         clock.now += waits[-1] or 0
     assert waits == [None, None, 2, 4, 8, 10]
 
 
 def test_success_resets_the_user_name_but_not_the_address(clock):
-    throttle = LoginThrottle(MemoryCounters(clock=clock), max_failures=2)
+    throttle = LoginThrottle(MemoryEphemeral(clock=clock), max_failures=2)
     ada = LoginKeys.of("chat", "ada", "10.0.0.1")
-    throttle.failed(ada)
-    throttle.succeeded(ada)
-    throttle.failed(ada)
-    assert throttle.retry_after(ada) is not None  # the address has failed twice
-    assert throttle.retry_after(LoginKeys.of("chat", "ada", "10.0.0.2")) is None
+    run(throttle.failed(ada))
+    run(throttle.succeeded(ada))
+    run(throttle.failed(ada))
+    assert run(throttle.retry_after(ada)) is not None  # the address has failed twice
+    assert run(throttle.retry_after(LoginKeys.of("chat", "ada", "10.0.0.2"))) is None
+
+
+def test_the_counts_live_in_the_hosts_ephemeral_state(tmp_path):
+    with chat_host(tmp_path, "sqlite") as client:
+        Chatter(client, "ada", password="right-password")
+        assert _login(client, "ada", "wrong-password").status_code == 401
+        store = Ephemeral(client.app.state.host.services.ephemeral, NAMESPACE)
+        assert run(store.get("chat:user:ada:failures")) == "1"
 
 
 # --- the chat login -------------------------------------------------------------------------

@@ -5,59 +5,16 @@ killed; a per-replica task runs on all; a webhook event is delivered exactly onc
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from support.dists import make_plugin
+from support.placed_tasks import PLACED
+from support.placed_tasks import beats as _beats
 from support.replicas import replicas
 from support.webhook_receiver import make_emitter, receiving
 
 LEASE = 2.0
 """Seconds of the task lease in these tests (short, to keep them quick)."""
-
-PLACED = """
-    import os
-    import time
-    from pathlib import Path
-
-    from plexichat import hookimpl
-    from plexichat.contributions import BackgroundTask
-
-    OUT = Path(os.environ["PLX_TASK_DIR"])
-
-    def _beat(name):
-        with open(OUT / f"{name}.log", "a") as f:
-            f.write(f"{os.getpid()} {time.time()}\\n")
-
-    async def singleton():
-        _beat("singleton")
-
-    async def per_replica():
-        _beat("per_replica")
-
-    async def undeclared():
-        _beat("undeclared")
-
-    @hookimpl
-    def register_background_tasks():
-        return [BackgroundTask("singleton", singleton, interval=0.1, placement="singleton"),
-                BackgroundTask("per_replica", per_replica, interval=0.1,
-                               placement="per_replica"),
-                BackgroundTask("undeclared", undeclared, interval=0.1)]
-"""
-
-
-def _beats(out: Path, name: str, since: float = 0.0) -> list[tuple[int, float]]:
-    path = out / f"{name}.log"
-    if not path.exists():
-        return []
-    beats = []
-    for line in path.read_text().splitlines():
-        pid, _, at = line.partition(" ")
-        if pid and at and float(at) >= since:
-            beats.append((int(pid), float(at)))
-    return beats
-
 
 def _wait(check, what: str, within: float):
     deadline = time.monotonic() + within

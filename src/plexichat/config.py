@@ -115,7 +115,7 @@ class HostSettings(BaseSettings):
         "\"token expired; log in again\". Logging out revokes it at once.")
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed logins (chat login, admin UI login form) per "
-        "user name and per client address, each within 15 minutes of the last, after which "
+        "user name and per client address within 15 minutes of the first, after which "
         "every attempt, the right password too, gets 429 with `Retry-After` (2 s, doubling "
         "with each further failure, at most 10 min).")
     webhook_poll_interval: float = Field(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from support.served import Served, serve
+from support.served import Served, free_port, serve
 
 
 def _need(variable: str, example: str) -> str:
@@ -60,17 +63,74 @@ def fresh_redis() -> Iterator[str]:
         client.close()
 
 
+class RedisServer:
+    """A ``redis-server`` of a test's own on a free loopback port, without persistence:
+    it can be killed and started again on the same port (an empty Redis then)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers PING."""
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("this test needs redis-server on PATH")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    assert self.proc.poll() is None, "redis-server exited"
+                    assert time.monotonic() < deadline, "redis-server not up in 10 s"
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL it (everything it held is lost) and wait until it is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@contextlib.contextmanager
+def own_redis(workdir: Path) -> Iterator[RedisServer]:
+    """A started :class:`RedisServer`, killed at the end."""
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
 @contextlib.contextmanager
 def replicas(count: int, site: Path, workdir: Path, *args: str,
              env: Mapping[str, str] | None = None,
              each_env: Sequence[Mapping[str, str]] | None = None,
-             sites: Sequence[Path] | None = None) -> Iterator[list[Served]]:
+             sites: Sequence[Path] | None = None,
+             redis_url: str | None = None) -> Iterator[list[Served]]:
     """``count`` replicas serving the plugins written into ``site``, each with its own
     data directory under ``workdir``, on one fresh database and one Redis; ready.
 
-    ``each_env[i]`` adds to replica ``i``'s environment (after ``env``), and ``sites[i]``
-    replaces ``site`` for replica ``i`` (replicas with different plugins installed)."""
-    with fresh_postgres() as database, fresh_redis() as redis_url, \
+    ``each_env[i]`` adds to replica ``i``'s environment (after ``env``), ``sites[i]``
+    replaces ``site`` for replica ``i`` (replicas with different plugins installed), and
+    ``redis_url`` replaces the test Redis (e.g. an :func:`own_redis`)."""
+    with fresh_postgres() as database, \
+            (contextlib.nullcontext(redis_url) if redis_url else fresh_redis()) as redis_url, \
             contextlib.ExitStack() as stack:
         shared = {"PLEXICHAT_DATABASE_URL": database, "PLEXICHAT_REDIS_URL": redis_url,
                   "PLEXICHAT_ADMIN_TOKEN": "cluster-test-admin-token", **(env or {})}
@@ -82,5 +142,5 @@ def replicas(count: int, site: Path, workdir: Path, *args: str,
             where = sites[i] if sites else site
             running.append(stack.enter_context(serve(where, home, *args, env=own)))
         for replica in running:
-            replica.wait_ready()
+            replica.wait_ready(within=60)  # several start at once on a loaded machine
         yield running

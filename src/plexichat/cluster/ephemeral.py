@@ -56,6 +56,11 @@ class RedisEphemeral:
         """Remove ``key``; True when it was there."""
         return bool(await self.redis.delete(self.prefix + key))
 
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until ``key`` expires; None when absent or without expiry."""
+        left = int(await self.redis.pttl(self.prefix + key))
+        return left / 1000 if left >= 0 else None
+
     async def aclose(self) -> None:
         """Close the Redis connections (the host is stopping)."""
         await self.redis.aclose()

@@ -9,11 +9,17 @@ queue, in order, to the stream :data:`STREAM` (``XADD``, trimmed to about
 :class:`~plexichat.chat.fanout.FanoutHub`.
 
 A replica delivers its own events the same way, when they come back from the stream, so
-nothing is delivered twice and every replica's clients see the events in the one order
-of the stream: per replica, storage order; between replicas, the order their events
-reached Redis. A reader that lost Redis for a moment goes on from the last entry it read,
-so it misses nothing the stream still holds. When an append fails the events are
-delivered to this replica's clients alone (logged), as a single process would.
+every replica's clients see the events in the one order of the stream: per replica,
+storage order; between replicas, the order their events reached Redis. A reader that
+lost Redis for a moment goes on from the last entry it read, so it misses nothing the
+stream still holds.
+
+While Redis is unreachable, events wait in this replica's outbox (in storage order, at
+most :data:`OUTBOX_LIMIT`; beyond that the oldest are dropped, logged: they stay stored
+and in the channel's history) and the sender retries every half second; once Redis is
+back they are appended, then delivered everywhere in order. Each entry carries this
+sender's id and a running number, so an entry appended twice (a retry after an append
+whose answer was lost) is delivered once.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,7 +36,7 @@ if TYPE_CHECKING:
 
     from ..chat.fanout import FanoutHub
 
-__all__ = ["STREAM", "STREAM_LENGTH", "ClusterFanout"]
+__all__ = ["OUTBOX_LIMIT", "STREAM", "STREAM_LENGTH", "ClusterFanout"]
 
 log = logging.getLogger("plexichat.cluster.fanout")
 
@@ -37,6 +44,9 @@ STREAM = "plexichat:chat:events"
 """The Redis stream every replica appends its chat events to and reads from."""
 STREAM_LENGTH = 10_000
 """About how many entries the stream keeps (what a reader that lost Redis can catch up on)."""
+OUTBOX_LIMIT = 10_000
+"""At most this many events wait for an unreachable Redis; the oldest go first."""
+_BATCH = 500
 _BLOCK_MS = 1000
 _RETRY_SECONDS = 0.5
 
@@ -53,6 +63,10 @@ class ClusterFanout:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._last_id = "0-0"
+        self._sender = uuid.uuid4().hex[:12]
+        self._sent = 0  # running number of this sender's entries
+        self._seen: dict[str, int] = {}  # sender: its last entry delivered here
+        self._away = False  # the last append failed
 
     # --- the FanoutPublisher side ----------------------------------------------------
 
@@ -68,7 +82,14 @@ class ClusterFanout:
         if not self._tasks:  # not started (a host without a server): this process only
             self._apply(entry)
             return
+        self._sent += 1
+        entry["from"] = [self._sender, self._sent]
         self._outbox.append(entry)
+        if len(self._outbox) > OUTBOX_LIMIT:
+            dropped = len(self._outbox) - OUTBOX_LIMIT
+            del self._outbox[:dropped]
+            log.error("Redis unreachable: dropped the %d oldest chat event(s) waiting to "
+                      "be published (they stay stored)", dropped)
         self._wake.set()
 
     # --- running ---------------------------------------------------------------------
@@ -104,22 +125,31 @@ class ClusterFanout:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, self._outbox = self._outbox, []
-            if not batch:
-                continue
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for entry in batch:
-                        pipe.xadd(self.stream, {"e": json.dumps(entry)},
-                                  maxlen=STREAM_LENGTH, approximate=True)
-                    await pipe.execute()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis is away: at least this replica's clients
-                log.warning("cannot publish %d chat event(s) to Redis (%s): delivered to "
-                            "this replica's clients only", len(batch), exc)
-                for entry in batch:
-                    self._apply(entry)
+            while self._outbox:
+                batch = self._outbox[:_BATCH]
+                try:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for entry in batch:
+                            pipe.xadd(self.stream, {"e": json.dumps(entry)},
+                                      maxlen=STREAM_LENGTH, approximate=True)
+                        await pipe.execute()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # Redis is away: keep them, in order, and retry
+                    if not self._away:
+                        log.warning("cannot publish chat events to Redis (%s): holding "
+                                    "them until it is back", exc)
+                        self._away = True
+                    await asyncio.sleep(_RETRY_SECONDS)
+                    continue
+                # forget the batch (what was queued meanwhile stays; some of the batch
+                # may have been dropped meanwhile)
+                last = batch[-1]["from"][1]
+                while self._outbox and self._outbox[0]["from"][1] <= last:
+                    del self._outbox[0]
+                if self._away:
+                    log.info("Redis is back: chat events published again")
+                    self._away = False
 
     async def _read(self) -> None:
         while True:
@@ -143,7 +173,13 @@ class ClusterFanout:
                     self._apply(entry)
 
     def _apply(self, entry: dict[str, Any]) -> None:
-        """Hand one entry to this replica's hub."""
+        """Hand one entry to this replica's hub (once, though appended twice)."""
+        origin = entry.get("from")
+        if origin is not None:
+            sender, number = str(origin[0]), int(origin[1])
+            if number <= self._seen.get(sender, 0):
+                return
+            self._seen[sender] = number
         if "joined" in entry:
             user_id, channel_id = entry["joined"]
             self.hub.joined(int(user_id), int(channel_id))

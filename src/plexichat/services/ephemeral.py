@@ -38,6 +38,9 @@ class EphemeralBackend(Protocol):
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True when it was there."""
 
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until ``key`` expires; None when it is absent or never expires."""
+
 
 class MemoryEphemeral:
     """:class:`EphemeralBackend` in this process's memory (a host without a cluster).
@@ -98,6 +101,13 @@ class MemoryEphemeral:
             return self._live(key, self._clock()) is not None and \
                 self._items.pop(key, None) is not None
 
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until ``key`` expires; None when absent or without expiry."""
+        with self._lock:
+            now = self._clock()
+            item = self._live(key, now)
+        return None if item is None or item[1] is None else item[1] - now
+
 
 class Ephemeral:
     """One namespace of an :class:`EphemeralBackend`: every key is stored as
@@ -138,3 +148,7 @@ class Ephemeral:
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True when it was there."""
         return await self._backend.delete(self._key(key))
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until ``key`` expires; None when it is absent or never expires."""
+        return await self._backend.ttl(self._key(key))

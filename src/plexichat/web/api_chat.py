@@ -265,24 +265,24 @@ async def login(body: Credentials, request: Request) -> TokenOut:
 
     The token expires after ``PLEXICHAT_TOKEN_TTL`` seconds (30 days by default).
     After ``PLEXICHAT_LOGIN_MAX_FAILURES`` (5) failed logins for one user name, or from
-    one address, each within 15 minutes of the last, logins are refused with 429 and
+    one address, within 15 minutes of the first, logins are refused with 429 and
     ``Retry-After`` (doubling with each further failure), the right password included,
     until the wait is over.
     """
     throttle: LoginThrottle = request.app.state.login_throttle
     keys = LoginKeys.of("chat", body.name, request.client.host if request.client else None)
-    wait = throttle.retry_after(keys)
+    wait = await throttle.retry_after(keys)
     if wait is not None:
         raise HTTPException(429, f"too many failed logins; try again in {wait} s",
                             headers={"Retry-After": str(wait)})
     try:
         token, user = await _chat(request).login(body.name, body.password)
     except Unauthorized as exc:
-        throttle.failed(keys)
+        await throttle.failed(keys)
         raise _http(exc) from None
     except ChatError as exc:
         raise _http(exc) from None
-    throttle.succeeded(keys)
+    await throttle.succeeded(keys)
     return TokenOut(token=token, user=UserOut.of(user))
 
 

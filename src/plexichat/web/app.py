@@ -16,7 +16,6 @@ from ..contributions import RouterSpec
 from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
-from ..services.counters import MemoryCounters
 from ..services.login_throttle import LoginThrottle
 from ..webhooks import DeliveryWorker
 from . import api_docs, openapi_responses
@@ -107,8 +106,9 @@ def create_app(settings: HostSettings | None = None, *,
     app.state.admin_token = admin
     app.state.webhook_worker = webhook_worker
     app.state.cluster = None
-    app.state.login_throttle = LoginThrottle(  # the chat's and the UI's logins
-        MemoryCounters(), max_failures=settings.login_max_failures)
+    app.state.login_throttle = LoginThrottle(  # the chat's and the UI's logins, shared
+        host.services.ephemeral,
+        max_failures=settings.login_max_failures)
     app.include_router(health_router)
     app.include_router(plugins_router)
     app.include_router(install_router)

@@ -270,7 +270,7 @@ async def login(request: Request) -> Response:
         return await error_page(request, 403, "Log in from this host's own login form.")
     throttle: LoginThrottle = request.app.state.login_throttle
     keys = LoginKeys.of("admin-ui", "admin", request.client.host if request.client else None)
-    wait = throttle.retry_after(keys)
+    wait = await throttle.retry_after(keys)
     if wait is not None:
         page = await render(request, "login.html", status=429, title="Log in", next=target,
                             error=f"Too many failed logins; try again in {wait} s.")
@@ -278,10 +278,10 @@ async def login(request: Request) -> Response:
         return page
     admin = request.app.state.admin_token
     if not token or not await asyncio.to_thread(admin.check, token):
-        throttle.failed(keys)
+        await throttle.failed(keys)
         return await render(request, "login.html", status=401, title="Log in", next=target,
                             error="That is not the admin token.")
-    throttle.succeeded(keys)
+    await throttle.succeeded(keys)
     await sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
     session_id, _session = await sessions_of(request).create()
     response = RedirectResponse(target, status_code=303)
