@@ -112,7 +112,10 @@ def test_the_cluster_converges_after_redis_is_killed_and_restarted(site, tmp_pat
             during = post("during the outage")  # bearer tokens live in the database
             login = clients[1].post("/api/v1/users/login",
                                     json={"name": "bob", "password": "password-1"})
-            assert login.status_code == 500  # the throttle cannot count: no unthrottled login
+            # the throttle cannot count: no unthrottled login, but a 503 that says why
+            assert login.status_code == 503, login.text
+            assert "Redis" in login.json()["detail"]
+            assert login.headers["Retry-After"] == "5"
             assert clients[0].post("/api/v1/plugins/hello/disable",
                                    headers=ADMIN).status_code == 200
             for i in (1, 2):

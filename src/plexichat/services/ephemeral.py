@@ -19,7 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Ephemeral", "EphemeralBackend", "MemoryEphemeral"]
+__all__ = ["Ephemeral", "EphemeralBackend", "EphemeralUnavailable", "MemoryEphemeral"]
+
+
+class EphemeralUnavailable(RuntimeError):
+    """The shared ephemeral store cannot be reached (Redis is down): what depends on it
+    (logins, UI sessions) is refused for now; the web layer answers 503."""
 
 
 class EphemeralBackend(Protocol):

@@ -259,7 +259,10 @@ async def register(body: Credentials, request: Request) -> UserOut:
     **_errors(401),
     429: {"model": ErrorOut, "description": "Too many failed logins for this user name or "
           "from this address: every attempt, with the right password too, is refused "
-          "until `Retry-After` seconds have passed."}})
+          "until `Retry-After` seconds have passed."},
+    503: {"model": ErrorOut, "description": "Replicas only: the cluster's shared state "
+          "(Redis), where failed logins are counted, cannot be reached; try again after "
+          "`Retry-After` seconds."}})
 async def login(body: Credentials, request: Request) -> TokenOut:
     """Check the password and hand out a new bearer token.
 

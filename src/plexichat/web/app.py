@@ -8,7 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from .. import __version__, adapters
 from ..config import HostSettings
@@ -16,6 +17,7 @@ from ..contributions import RouterSpec
 from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
 from ..runtime import HostAnnouncement, mask_database_url
+from ..services.ephemeral import EphemeralUnavailable
 from ..services.login_throttle import LoginThrottle
 from ..webhooks import DeliveryWorker
 from . import api_docs, openapi_responses
@@ -109,6 +111,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.state.login_throttle = LoginThrottle(  # the chat's and the UI's logins, shared
         host.services.ephemeral,
         max_failures=settings.login_max_failures)
+    app.add_exception_handler(EphemeralUnavailable, _shared_state_unavailable)
     app.include_router(health_router)
     app.include_router(plugins_router)
     app.include_router(install_router)
@@ -122,6 +125,17 @@ def create_app(settings: HostSettings | None = None, *,
     skip_by_prefix(app.router.routes)  # the core's routers; plugin routers may change
     app.add_middleware(PluginMiddleware, host=host, timeout=settings.middleware_timeout)
     return app
+
+
+SHARED_STATE_RETRY_AFTER = 5
+"""Seconds a client is told to wait when the cluster's shared state is out of reach."""
+
+
+async def _shared_state_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Redis out of reach while a request needs the shared ephemeral state (a login's
+    throttle counts, a UI session): 503 with the reason, not a server error."""
+    return JSONResponse({"detail": str(exc)}, status_code=503,
+                        headers={"Retry-After": str(SHARED_STATE_RETRY_AFTER)})
 
 
 async def _join_cluster(settings: HostSettings, host: PluginHost,
