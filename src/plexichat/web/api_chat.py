@@ -33,11 +33,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
+from ..audit import Actor, AuditAction
 from ..chat.errors import ChatError, Unauthorized
 from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
 from ..services.login_throttle import LoginKeys, LoginThrottle
+from .auth import client_address
 from .path_ids import ResourceId, before_id
 
 __all__ = ["router", "ws_router"]
@@ -279,6 +281,9 @@ async def login(body: Credentials, request: Request) -> TokenOut:
         token, user = await _chat(request).login(body.name, body.password)
     except Unauthorized as exc:
         throttle.failed(keys)
+        await request.app.state.host.audit.arecord(
+            Actor.chat_user(body.name, client_address(request)),
+            AuditAction.CHAT_LOGIN_FAILED, target="/api/v1/users/login")
         raise _http(exc) from None
     except ChatError as exc:
         raise _http(exc) from None
