@@ -14,6 +14,8 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     ``Retry-After`` (:mod:`plexichat.services.login_throttle`).
 ``/chat``
     the chat page for users (:mod:`.chat_page`).
+``/audit``
+    the audit trail, with filters (:mod:`.ui_audit`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
 ``/plugins/{name}``
@@ -87,12 +89,14 @@ def install(app: FastAPI) -> None:
     """Add the web UI, the ``/docs`` viewer and the ``/chat`` page to ``app``."""
     from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
+    from .ui_audit import router as audit_router
 
     app.state.ui_sessions = Sessions(app.state.host.services.ephemeral)
     app.state.ui_hook_cache = {}
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
     app.include_router(docs_router)
+    app.include_router(audit_router)
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
