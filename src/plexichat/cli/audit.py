@@ -114,8 +114,9 @@ def _from_database() -> Any:
     trail = AuditTrail(Database(HostSettings().resolved_database_url()))
 
     def from_database(params: dict[str, Any]) -> dict[str, Any]:
-        query = AuditQuery(**{k: (datetime.fromisoformat(v) if k in ("since", "until")
-                                  and v else v) for k, v in params.items()})
+        values: dict[str, Any] = {k: (datetime.fromisoformat(v) if k in ("since", "until")
+                                      and v else v) for k, v in params.items()}
+        query = AuditQuery(**values)
         page = trail.query(query)
         return {"entries": [e.as_dict() for e in page.entries],
                 "next_cursor": page.next_cursor}
