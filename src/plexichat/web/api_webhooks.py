@@ -32,7 +32,7 @@ from ..webhooks import (
 )
 from ..webhooks.validation import validate_events, validate_secret, validate_url
 from .auth import admin_actor, require_admin
-from .path_ids import ResourceId
+from .path_ids import ResourceId, before_id
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
                    dependencies=[Depends(require_admin)],
@@ -251,3 +251,36 @@ def _audit(request: Request, action: AuditAction, subscription_id: int,
     request.app.state.host.audit.record_quietly(
         admin_actor(request), action, target=f"webhook:{subscription_id}", details=details)
 
+
+@router.get("/{subscription_id}/deliveries", response_model=list[DeliveryView],
+            responses=NOT_FOUND, summary="The delivery log of one subscription")
+def list_deliveries(
+    subscription_id: ResourceId,
+    outbox: Outbox,
+    status: Annotated[Literal["pending", "delivered", "failed"] | None,
+                      Query(description="Only deliveries in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, before_id("Only deliveries with a smaller id (to page "
+                                            "back).")] = None,
+) -> list[DeliveryView]:
+    """Deliveries, newest first: status, attempts, next attempt, last error and the
+    receiver's last response code."""
+    _get(outbox, subscription_id)
+    return [_delivery(d) for d in outbox.deliveries(subscription_id, status=status,
+                                                    limit=limit, before=before)]
+
+
+@router.post("/{subscription_id}/deliveries/{delivery_id}/retry",
+             response_model=DeliveryView, responses=NOT_FOUND,
+             summary="Send a delivery again")
+def retry_delivery(subscription_id: ResourceId, delivery_id: ResourceId,
+                   outbox: Outbox) -> DeliveryView:
+    """Queue a delivery (typically a failed one) again, with its attempts reset."""
+    _get(outbox, subscription_id)
+    found = outbox.delivery(delivery_id)
+    if found is None or found.subscription_id != subscription_id:
+        raise HTTPException(404, f"subscription {subscription_id} has no delivery "
+                                 f"{delivery_id}")
+    retried = outbox.retry(delivery_id)
+    assert retried is not None
+    return _delivery(retried)
