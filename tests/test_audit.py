@@ -225,3 +225,23 @@ def test_nothing_but_the_retention_job_updates_or_deletes_audit_rows():
                                  r"(UPDATE|DELETE FROM)\s+plexichat_audit\b", text):
             found.append((path.name, match.group(0)))
     assert found == [("audit.py", "sa.delete(audit_log")]
+
+
+def test_webhook_subscriptions_and_rescans_are_recorded_without_secrets(tmp_path):
+    secret = "whsec_" + "A" * 40
+    with running_host(tmp_path / "data", admin_token=TOKEN) as client:
+        created = client.post("/api/v1/webhooks", headers=AUTH, json={
+            "url": "https://example.com/hook?key=k3y", "events": ["*"],
+            "secret": secret})
+        assert created.status_code == 201, created.text
+        sub = created.json()["id"]
+        assert client.delete(f"/api/v1/webhooks/{sub}", headers=AUTH).status_code == 204
+        assert post(client, "/api/v1/plugins/rescan").status_code == 200
+        raw = client.get("/api/v1/audit", headers=AUTH)
+    for leaked in (secret, "k3y"):
+        assert leaked not in raw.text
+    entries = {e["action"]: e for e in raw.json()["entries"]}
+    for action in ("webhook.subscribe", "webhook.unsubscribe"):
+        assert entries[action]["target"] == f"webhook:{sub}"
+        assert entries[action]["details"]["url"] == "https://example.com/hook"
+    assert entries["plugins.rescan"]["details"]["added"] == []
