@@ -245,3 +245,55 @@ def test_webhook_subscriptions_and_rescans_are_recorded_without_secrets(tmp_path
         assert entries[action]["target"] == f"webhook:{sub}"
         assert entries[action]["details"]["url"] == "https://example.com/hook"
     assert entries["plugins.rescan"]["details"]["added"] == []
+
+
+EXPLODING = """
+    from plexichat import hookimpl
+    from plexichat.contributions import MiddlewareSpec
+
+    def explode(request, call_next):
+        raise RuntimeError("middleware on fire")
+
+    @hookimpl
+    def register_middleware():
+        return MiddlewareSpec("api", explode)
+"""
+
+
+def test_a_quarantine_is_recorded_with_its_reason(site, tmp_path):
+    make_healthy(site)
+    make_plugin(site, "exploding", code=EXPLODING)
+    with running_host(tmp_path / "data", "exploding", "healthy", admin_token=TOKEN,
+                      fault_budget=2) as client:
+        for _ in range(2):
+            client.get("/api/v1/healthy")
+        [entry] = audit(client, action="plugin.quarantined")["entries"]
+    assert (entry["actor"], entry["plugin"]) == ("host:local", "exploding")
+    assert "middleware on fire" in entry["details"]["reason"]
+    assert entry["details"]["from"] == "started"
+
+
+def test_the_cli_reads_the_database_when_no_host_runs(tuned, tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from plexichat.cli import main
+
+    monkeypatch.setenv("PLEXICHAT_DATA_DIR", str(tmp_path / "data"))
+    with running_host(tmp_path / "data", "tuned", "healthy", admin_token=TOKEN):
+        pass  # a database with the started and stopped plugins
+    runner = CliRunner()
+    disabled = runner.invoke(main, ["plugins", "disable", "tuned"])
+    assert disabled.exit_code == 0, disabled.output
+    result = runner.invoke(main, ["audit", "--json", "--plugin", "tuned", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    page = json.loads(result.output)
+    newest = page["entries"][0]
+    assert newest["action"] == "plugin.disable"
+    assert newest["actor_kind"] == "cli" and newest["source"] == ""
+    older = runner.invoke(main, ["audit", "--json", "--plugin", "tuned",
+                                 "--cursor", str(page["next_cursor"])])
+    assert [e["action"] for e in json.loads(older.output)["entries"]] == [
+        "plugin.started"]
+    assert [e["action"] for e in page["entries"]] == ["plugin.disable", "plugin.stopped"]

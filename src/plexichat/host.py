@@ -179,8 +179,9 @@ class PluginHost:
         await self.lifecycle.start_all()
 
     async def stop_all(self) -> None:
-        """Stop started plugins in reverse dependency order."""
+        """Stop started plugins in reverse dependency order (their stops audited)."""
         await self.lifecycle.stop_all()
+        await self.audit.drain()
 
     async def start_plugin(self, name: str) -> PluginRecord:
         """Import, register and start one plugin."""
