@@ -133,3 +133,31 @@ def test_the_audit_page_shows_a_disable(served):
                         ).to_have_text("ui.login")
         shot(page, "audit-page")
         context.close()
+
+
+def test_replicas_share_one_trail_and_name_themselves(site, tmp_path):
+    """Two replicas on one PostgreSQL: an operator's disable through the first is read
+    through the second, naming the replica that recorded it; each replica records its
+    own stop of the plugin as ``host:<its replica id>``."""
+    from support.replicas import replicas
+
+    make_healthy(site)
+    admin = {"Authorization": "Bearer cluster-test-admin-token"}
+    with replicas(2, site, tmp_path, env={"PLEXICHAT_LOAD_PLUGINS": "healthy"}) as running:
+        first, second = (r.client() for r in running)
+        ids = [c.get("/api/v1/cluster", headers=admin).json()["replica_id"]
+               for c in (first, second)]
+        assert first.post("/api/v1/plugins/healthy/disable", headers=admin).status_code == 200
+        deadline = time.monotonic() + 20
+        while True:
+            entries = second.get("/api/v1/audit", params={"plugin": "healthy"},
+                                 headers=admin).json()["entries"]
+            stops = {e["actor"] for e in entries if e["action"] == "plugin.stopped"}
+            if len(stops) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        first.close()
+        second.close()
+    [disable] = [e for e in entries if e["action"] == "plugin.disable"]
+    assert (disable["replica"], disable["source"]) == (ids[0], "127.0.0.1")
+    assert stops == {f"host:{ids[0]}", f"host:{ids[1]}"}
