@@ -190,6 +190,8 @@ def test_the_audit_needs_the_admin_token(tmp_path):
         assert client.get("/api/v1/audit").status_code == 401
         assert client.get("/api/v1/audit",
                           headers={"Authorization": "Bearer x"}).status_code == 403
+        page = client.get("/audit", follow_redirects=False)  # the UI page: log in first
+        assert page.status_code == 303 and page.headers["location"].startswith("/login")
 
 
 def test_the_retention_job_deletes_old_rows_and_records_itself(tmp_path, db_url):
@@ -297,3 +299,21 @@ def test_the_cli_reads_the_database_when_no_host_runs(tuned, tmp_path, monkeypat
     assert [e["action"] for e in json.loads(older.output)["entries"]] == [
         "plugin.started"]
     assert [e["action"] for e in page["entries"]] == ["plugin.disable", "plugin.stopped"]
+
+
+def test_a_secret_saved_from_the_ui_form_is_masked_and_names_the_session(tuned, tmp_path):
+    with running_host(tmp_path / "data", "tuned", "healthy", admin_token=TOKEN) as client:
+        csrf = login(client)
+        saved = client.post("/plugins/tuned/settings", data={
+            "csrf_token": csrf, "setting.interval": "7", "setting.api_key": SECRET,
+            "setting.password": ""})
+        assert saved.status_code == 200 and "Settings saved." in saved.text
+        raw = client.get("/api/v1/audit", params={"action": "plugin.settings"},
+                         headers=AUTH)
+        page = client.get("/audit")
+    assert SECRET not in raw.text and SECRET not in page.text
+    [entry] = raw.json()["entries"]
+    assert entry["actor_kind"] == "ui" and entry["source"] == "testclient"
+    assert entry["details"]["changes"]["api_key"] == {"from": "", "to": "********"}
+    assert entry["details"]["changes"]["interval"] == {"from": 30, "to": 7}
+    assert page.status_code == 200 and 'data-action="plugin.settings"' in page.text
