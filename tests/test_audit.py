@@ -317,3 +317,25 @@ def test_a_secret_saved_from_the_ui_form_is_masked_and_names_the_session(tuned, 
     assert entry["details"]["changes"]["api_key"] == {"from": "", "to": "********"}
     assert entry["details"]["changes"]["interval"] == {"from": 30, "to": 7}
     assert page.status_code == 200 and 'data-action="plugin.settings"' in page.text
+
+
+def test_the_admin_changing_a_users_message_is_recorded(tmp_path):
+    from support.chat import Chatter, chat_host
+
+    with chat_host(tmp_path, "sqlite") as client:
+        ada = Chatter(client, "ada")
+        general = ada.create_channel("general")
+        mine = ada.say(general, "my words")
+        edited = client.patch(f"/api/v1/messages/{mine['id']}", json={"text": "theirs"},
+                              headers=AUTH)
+        assert edited.status_code == 200, edited.text
+        assert client.delete(f"/api/v1/messages/{mine['id']}",
+                             headers=AUTH).status_code == 204
+        own = ada.say(general, "gone by my hand")
+        assert client.delete(f"/api/v1/messages/{own['id']}",
+                             headers=ada.headers).status_code == 204
+        entries = audit(client, actor="admin")["entries"]
+    changed = [(e["action"], e["target"]) for e in entries if e["action"].startswith("chat.")]
+    assert changed == [("chat.message_delete", f"message:{mine['id']}"),
+                       ("chat.message_edit", f"message:{mine['id']}")]
+    assert entries[0]["details"] == {"channel_id": general, "author_id": ada.id}

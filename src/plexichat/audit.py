@@ -139,6 +139,7 @@ class AuditAction(str, enum.Enum):
     UI_LOGIN_FAILED = "ui.login_failed"
     CHAT_LOGIN_FAILED = "chat.login_failed"
     CHAT_BOT_POST = "chat.bot_post"
+    CHAT_MESSAGE_EDIT = "chat.message_edit"
     CHAT_MESSAGE_DELETE = "chat.message_delete"
     AUDIT_PRUNED = "audit.pruned"
 

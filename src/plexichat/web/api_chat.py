@@ -39,7 +39,7 @@ from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
 from ..services.login_throttle import LoginKeys, LoginThrottle
-from .auth import client_address
+from .auth import admin_actor, client_address
 from .path_ids import ResourceId, before_id
 
 __all__ = ["router", "ws_router"]
@@ -231,7 +231,9 @@ def current_actor(request: Request) -> User | None:
     try:
         return _chat(request).check_token(token)
     except Unauthorized as exc:
-        if request.app.state.admin_token.check(token):
+        credential = request.app.state.admin_token.credential(token)
+        if credential is not None:
+            request.state.admin_credential = credential  # for the audit (admin_actor)
             return None
         raise HTTPException(401, str(exc), headers=_BEARER) from None
 
@@ -400,6 +402,8 @@ async def edit_message(message_id: ResourceId, body: MessageIn, actor: CurrentAc
         message = await _chat(request).edit_message(message_id, body.text, by=actor)
     except ChatError as exc:
         raise _http(exc) from None
+    if actor is None:  # the admin changed a user's message
+        await _audit_admin(request, AuditAction.CHAT_MESSAGE_EDIT, message)
     return MessageOut.of(message)
 
 
@@ -409,10 +413,19 @@ async def delete_message(message_id: ResourceId, actor: CurrentActor,
                          request: Request) -> Response:
     """Delete a message: its author, or the admin token."""
     try:
-        await _chat(request).delete_message(message_id, by=actor)
+        message = await _chat(request).delete_message(message_id, by=actor)
     except ChatError as exc:
         raise _http(exc) from None
+    if actor is None:  # the admin deleted a user's message
+        await _audit_admin(request, AuditAction.CHAT_MESSAGE_DELETE, message)
     return Response(status_code=204)
+
+
+async def _audit_admin(request: Request, action: AuditAction, message: Message) -> None:
+    """Record the admin token changing a user's message (a failure is logged)."""
+    await request.app.state.host.audit.arecord(
+        admin_actor(request), action, target=f"message:{message.id}",
+        details={"channel_id": message.channel_id, "author_id": message.author_id})
 
 
 # --- WebSocket ---------------------------------------------------------------------------
