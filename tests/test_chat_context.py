@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from support.api import AUTH
 from support.chat import Chatter, chat_host, host_of, plugin_module
 from support.databases import BACKENDS
 from support.dists import make_plugin
@@ -78,3 +79,49 @@ def test_no_chat_permission_no_chat(tmp_path, backend, installed):
         ada.say(ada.create_channel(), "hello")
         [failure] = host_of(client).dispatcher.failures
         assert "may not use context.chat" in failure.error
+
+
+MODERATOR = """
+    from plexichat import hookimpl
+
+    DELETED = []
+
+    @hookimpl
+    async def message_posted(message, context):
+        if "spam" in message.text:
+            DELETED.append(await context.chat.delete_message(message.id))
+"""
+
+
+def test_what_plugins_do_to_others_data_is_audited(tmp_path, site, installed):
+    make_plugin(site, "moderator", code=MODERATOR,
+                manifest={"name": "moderator", "permissions": ["chat:write"]})
+    with chat_host(tmp_path, "sqlite", "greeter", "moderator") as client:
+        ada = Chatter(client, "ada")
+        general = ada.create_channel("general")
+        spam = ada.say(general, "buy spam now")
+        assert ada.texts(general) == ["Welcome to #general!"]
+        response = client.get("/api/v1/audit", params={"actor": "plugin"}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    entries = {e["action"]: e for e in response.json()["entries"]}
+    post = entries["chat.bot_post"]
+    assert (post["actor"], post["plugin"], post["target"]) == (
+        "plugin:greeter", "greeter", f"channel:{general}")
+    assert post["details"]["as"] == "bot:greeter"
+    delete = entries["chat.message_delete"]
+    assert (delete["actor"], delete["target"]) == ("plugin:moderator", f"message:{spam['id']}")
+    assert delete["details"] == {"channel_id": general, "author_id": ada.id}
+    [deleted] = plugin_module("moderator").DELETED
+    assert deleted.text == "buy spam now"
+
+
+def test_deleting_needs_chat_write(tmp_path, site):
+    make_plugin(site, "peeker", code=MODERATOR.replace("moderator", "peeker"),
+                manifest={"name": "peeker", "permissions": ["chat:read"]})
+    with chat_host(tmp_path, "sqlite", "peeker") as client:
+        ada = Chatter(client, "ada")
+        general = ada.create_channel("general")
+        ada.say(general, "spam stays")
+        assert ada.texts(general) == ["spam stays"]
+        [failure] = host_of(client).dispatcher.failures
+        assert "PermissionDenied" in failure.error and "'chat:write'" in failure.error

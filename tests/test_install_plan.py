@@ -116,12 +116,22 @@ def test_the_api_refuses_with_409_and_the_conflict(env, tmp_path, monkeypatch):
     with running_host(tmp_path / "data", admin_token=TOKEN) as client:
         response = client.post("/api/v1/plugins/install", headers=AUTH,
                                json={"specs": ["plx-plan-b"]})
+        audited = client.get("/api/v1/audit", params={"action": "plugins.install"},
+                             headers=AUTH).json()["entries"]
     assert response.status_code == 409, response.text
     body = response.json()
     assert [c["message"] for c in body["conflicts"]] == [REFUSAL]
     assert body["plan"]["ok"] is False
     assert REFUSAL in body["detail"] and "force: true" in body["detail"]
     assert env.freeze() == before
+    # the audit trail keeps what the API was asked and what it answered
+    [entry] = audited
+    assert entry["actor"] == "admin:admin-token" and entry["target"] == "plx-plan-b"
+    assert entry["details"]["request"]["specs"] == ["plx-plan-b"]
+    assert entry["details"]["request"]["force"] is False
+    assert entry["details"]["status"] == 409
+    assert entry["details"]["plan"] == body["plan"]
+    assert [c["message"] for c in entry["details"]["conflicts"]] == [REFUSAL]
 
 
 def test_the_api_installs_despite_the_conflict_with_force(env, tmp_path, monkeypatch,

@@ -139,6 +139,11 @@ class HostSettings(BaseSettings):
         default="", description="Comma list of networks (CIDR, e.g. `127.0.0.1/32,"
         "10.20.0.0/16`) webhook targets may be in although they are not public.")
 
+    audit_retention_days: int = Field(
+        default=0, ge=0, description="Days the audit trail (`GET /api/v1/audit`) keeps a "
+        "row; older rows are deleted by an hourly retention job, which records each "
+        "deletion as an `audit.pruned` row. 0 (the default) keeps every row forever.")
+
     log_level: LogLevel = Field(
         default="info", description="Least severe log level `plexichat serve` shows "
         "(`critical`, `error`, `warning`, `info`, `debug`); `serve --log-level` overrides it.")

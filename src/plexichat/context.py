@@ -19,6 +19,7 @@ from .permissions import UNGATED_SERVICES, context_gates
 from .services.ephemeral import Ephemeral, EphemeralBackend, MemoryEphemeral
 
 if TYPE_CHECKING:
+    from .audit import AuditTrail
     from .chat.types import SlashCommand
     from .manifest import PluginManifest
     from .services.ai import LocalAI
@@ -89,6 +90,9 @@ class HostServices:
     chat: ChatProvider = field(default_factory=_absent)
     ephemeral: EphemeralBackend = field(default_factory=MemoryEphemeral)
     """Shared ephemeral state (Redis on a cluster; this process's memory otherwise)."""
+    audit: AuditTrail | None = None
+    """The audit trail that records what plugins do to other users' data (the host's;
+    None in a context made in a test)."""
     app: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -13,12 +13,14 @@ The lifecycle's operations are reachable on the host (``host.enable``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
+from .audit import Actor, AuditAction, AuditTrail, settings_diff
 from .config import HostSettings
 from .context import HostServices, PluginContext
 from .contributions import HealthReport, SelfTestResult
@@ -30,7 +32,7 @@ from .kernel.lifecycle import Lifecycle, PluginNotFound, PluginRecord
 from .kernel.plugin_settings import PluginSettings, SettingsRejected
 from .kernel.ports import RouteSink
 from .kernel.rescan import RescanReport
-from .kernel.states import PluginState
+from .kernel.states import PluginState, PluginStateChanged
 from .markers import PROJECT_NAME
 from .providers import ServiceProviders
 from .wiring import Contributions, Wiring
@@ -76,6 +78,8 @@ class PluginHost:
         self.database = Database(settings.resolved_database_url(),
                                  sqlite_synchronous=settings.sqlite_synchronous)
         self.store = HostStore(self.database)
+        self.audit = AuditTrail(self.database)
+        """The audit trail of operators' and plugins' actions (:mod:`plexichat.audit`)."""
         self.bus = Bus()
         """The host's own events, e.g. every
         :class:`~plexichat.kernel.states.PluginStateChanged`."""
@@ -89,6 +93,7 @@ class PluginHost:
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
             webhooks=WebhookEvents(self.database),
             ephemeral=_ephemeral_backend(settings),
+            audit=self.audit,
         )
         self.tasks = TaskSupervisor(
             on_crash=count, stop_timeout=settings.shutdown_timeout,
@@ -117,6 +122,19 @@ class PluginHost:
         )
         self.plugin_health = PluginHealth(records, contributions, self.dispatcher,
                                           timeout=settings.health_timeout)
+        self.bus.subscribe(PluginStateChanged, self._audit_state_change)
+
+    def _audit_state_change(self, change: PluginStateChanged) -> None:
+        """Record starts, stops, failures and quarantines in the audit trail."""
+        action = _STATE_ACTIONS.get(change.new)
+        if action is None or (change.new is PluginState.DISABLED
+                              and change.old not in (PluginState.STARTED,
+                                                     PluginState.LOADED)):
+            return  # resolution's verdicts are not actions
+        self.audit.record_soon(self.audit.host_actor(), action, plugin=change.plugin,
+                               target=change.plugin,
+                               details={"from": change.old.value, "to": change.new.value,
+                                        "reason": change.reason})
 
     def _quarantine(self, name: str, reason: str) -> None:
         """The dispatcher's answer to a spent fault budget."""
@@ -162,8 +180,9 @@ class PluginHost:
         await self.lifecycle.start_all()
 
     async def stop_all(self) -> None:
-        """Stop started plugins in reverse dependency order."""
+        """Stop started plugins in reverse dependency order (their stops audited)."""
         await self.lifecycle.stop_all()
+        await self.audit.drain()
 
     async def start_plugin(self, name: str) -> PluginRecord:
         """Import, register and start one plugin."""
@@ -174,13 +193,39 @@ class PluginHost:
         """Stop one plugin; it ends in ``state`` with ``reason``."""
         await self.lifecycle.stop_plugin(name, state=state, reason=reason)
 
-    async def enable(self, name: str) -> PluginRecord:
-        """Record the operator's decision to run ``name`` and reconcile it."""
-        return await self.lifecycle.enable(name)
+    async def enable(self, name: str, *, actor: Actor | None = None) -> PluginRecord:
+        """Record the operator's decision to run ``name`` and reconcile it; with
+        ``actor``, the decision is audited in the transaction that stores it."""
+        with self._audited(actor, AuditAction.PLUGIN_ENABLE, name):
+            return await self.lifecycle.enable(name)
 
-    async def disable(self, name: str) -> PluginRecord:
-        """Record the operator's decision not to run ``name`` and reconcile it."""
-        return await self.lifecycle.disable(name)
+    async def disable(self, name: str, *, actor: Actor | None = None) -> PluginRecord:
+        """Record the operator's decision not to run ``name`` and reconcile it; with
+        ``actor``, the decision is audited in the transaction that stores it."""
+        with self._audited(actor, AuditAction.PLUGIN_DISABLE, name):
+            return await self.lifecycle.disable(name)
+
+    def _audited(self, actor: Actor | None, action: AuditAction, name: str,
+                 details: dict[str, Any] | None = None) -> contextlib.AbstractContextManager[None]:
+        """The audit row of an operator's desired-state change (nothing without actor)."""
+        if actor is None:
+            return contextlib.nullcontext()
+        record = self.lifecycle.records.get(name)
+        state = {"state_before": record.state.value} if record is not None else {}
+        return self.audit.along(actor, action, name, details={**state, **(details or {})})
+
+    def change_grants(self, name: str, grant: list[str], revoke: list[str], *,
+                      actor: Actor | None = None) -> set[str]:
+        """Grant and revoke permissions as the operator's decision (audited with
+        ``actor``, in the same transaction); the permissions granted now."""
+        self.record(name)
+        with self._audited(actor, AuditAction.GRANTS_CHANGE, name,
+                           {"grant": sorted(grant), "revoke": sorted(revoke)}):
+            if grant:
+                self.store.grant(name, grant, by="operator")
+            if revoke:
+                self.store.revoke(name, revoke)
+        return self.store.grants(name)
 
     async def reconcile(self, name: str | None = None) -> list[str]:
         """Bring the running plugins to the desired state in the store (see
@@ -210,14 +255,33 @@ class PluginHost:
         self.record(name)
         return self.plugin_settings.current(name)
 
-    async def update_settings(self, name: str, new: dict[str, Any]) -> dict[str, Any]:
+    async def update_settings(self, name: str, new: dict[str, Any], *,
+                              actor: Actor | None = None) -> dict[str, Any]:
         """Validate, persist, then tell the live plugin; roll back if it refuses.
 
         Raises :class:`~plexichat.settings.SettingsInvalid` (nothing stored) or
-        :class:`SettingsRejected` (previous settings restored).
+        :class:`SettingsRejected` (previous settings restored). With ``actor``, the
+        change is audited as a diff with secrets masked, in the transaction storing it.
         """
+        from .settings import fill_defaults, unmask
+
         async with self.lifecycle.operator_lock:
-            return await self.plugin_settings.update(self.record(name), new)
+            record = self.record(name)
+            details = None
+            if actor is not None:
+                schema = await self.plugin_settings.schema(record)
+                old = self.store.settings(name) or fill_defaults(schema, {})
+                details = {"changes": settings_diff(
+                    schema, old, fill_defaults(schema, unmask(schema, new, old)))}
+            try:
+                with self._audited(actor, AuditAction.SETTINGS_CHANGE, name, details):
+                    return await self.plugin_settings.update(record, new)
+            except SettingsRejected as exc:
+                if actor is not None:
+                    await self.audit.arecord(actor, AuditAction.SETTINGS_REJECTED,
+                                             plugin=name, target=name,
+                                             details={"reason": exc.reason})
+                raise
 
     # --- health -----------------------------------------------------------------------
 
@@ -232,6 +296,16 @@ class PluginHost:
     async def self_test(self, name: str) -> SelfTestResult:
         """Run one plugin's ``self_test`` hook, isolated and bounded."""
         return await self.plugin_health.self_test(name)
+
+
+_STATE_ACTIONS = {
+    PluginState.STARTED: AuditAction.PLUGIN_STARTED,
+    PluginState.STOPPED: AuditAction.PLUGIN_STOPPED,
+    PluginState.DISABLED: AuditAction.PLUGIN_STOPPED,
+    PluginState.FAILED: AuditAction.PLUGIN_FAILED,
+    PluginState.QUARANTINED: AuditAction.PLUGIN_QUARANTINED,
+}
+"""The plugin states whose reaching is audited, and as what."""
 
 
 def _fanout_relay(settings: HostSettings) -> ClusterFanout | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..audit import Actor, AuditAction
+
 if TYPE_CHECKING:
     from ..context import PluginContext
     from .service import ChatService, MessagePage
@@ -17,6 +19,8 @@ class PluginChat:
 
     Reading needs ``chat:read`` (or ``chat:write``); posting needs ``chat:write`` and
     posts as the plugin's bot user, through the same filters as everyone's messages.
+    What a plugin writes (posts, deletions) is recorded in the host's audit trail
+    with the plugin as the actor.
     """
 
     def __init__(self, service: ChatService, context: PluginContext) -> None:
@@ -67,4 +71,30 @@ class PluginChat:
         """Post ``text`` as this plugin's bot user; needs ``chat:write``."""
         bot = await self._service.in_thread(self.bot_user)
         result = await self._service.post_message(bot, channel_id, text)
+        await self._audit(AuditAction.CHAT_BOT_POST, f"channel:{channel_id}",
+                          {"message_id": result.message.id, "as": bot.name})
         return result.message
+
+    async def delete_message(self, message_id: int) -> Message:
+        """Delete any user's message (a moderator's right); needs ``chat:write``.
+
+        Returns the message as it was; subscribers hear ``message.deleted`` with
+        ``deleted_by`` naming the plugin's bot user.
+        """
+        self._context.require("chat", "chat:write")
+        bot = await self._service.in_thread(self.bot_user)
+        message = await self._service.delete_message(message_id, by=None,
+                                                     deleted_by=bot.name)
+        await self._audit(AuditAction.CHAT_MESSAGE_DELETE, f"message:{message_id}",
+                          {"channel_id": message.channel_id,
+                           "author_id": message.author_id})
+        return message
+
+    async def _audit(self, action: AuditAction, target: str, details: dict[str, object]
+                     ) -> None:
+        """Record what this plugin did in the audit trail (a failure is logged)."""
+        trail = self._context._services.audit
+        if trail is not None:
+            name = self._context.plugin_name
+            await trail.arecord(Actor.plugin(name), action, plugin=name, target=target,
+                                details=details)

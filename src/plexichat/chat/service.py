@@ -465,10 +465,12 @@ class ChatService:
                           message=updated, previous_text=message.text)
         return updated
 
-    async def delete_message(self, message_id: int, *, by: User | None) -> Message:
-        """Delete a message (``by`` its author; None: the admin); returns it as it was."""
+    async def delete_message(self, message_id: int, *, by: User | None,
+                             deleted_by: str = "") -> Message:
+        """Delete a message (``by`` its author; None: the admin, or the moderating bot
+        ``deleted_by`` names); returns it as it was."""
         message = await self.in_thread(self._may_change, message_id, by, "delete")
-        deleted_by = by.name if by is not None else "admin"
+        deleted_by = deleted_by or (by.name if by is not None else "admin")
         payload = {"message": message.as_dict(), "deleted_by": deleted_by}
         await self._in_order(
             message.channel_id, functools.partial(self._delete, message.id, payload),

@@ -239,8 +239,20 @@ def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None,
         click.echo(line)
         return
     _known_plugin(name)
-    _store(init).set_enabled(name, enabled, "operator")
+    store = _store(init)
+    with _cli_audit(store, "PLUGIN_ENABLE" if enabled else "PLUGIN_DISABLE", name):
+        store.set_enabled(name, enabled, "operator")
     click.echo(_stored(f"{name}: {verb}d"))
+
+
+def _cli_audit(store: Any, action: str, name: str, details: Any = None) -> Any:
+    """The audit row (``action``: an :class:`~plexichat.audit.AuditAction` member's
+    name) of a change the CLI writes to the database itself (no host runs): stored in
+    the same transaction, the OS user as the actor."""
+    from ..audit import Actor, AuditAction, AuditTrail
+
+    return AuditTrail(store.db).along(Actor.cli(), AuditAction[action], name,
+                                      details=details)
 
 
 @plugins.command("grant")
@@ -275,10 +287,12 @@ def plugins_grant(name: str, permissions: tuple[str, ...], revoke: bool, url: st
         return
     _known_plugin(name)
     store = _store(init)
-    if revoke:
-        store.revoke(name, permissions)
-    else:
-        store.grant(name, permissions, by="operator")
+    change = {"grant": [], "revoke": [], "revoke" if revoke else "grant": sorted(permissions)}
+    with _cli_audit(store, "GRANTS_CHANGE", name, change):
+        if revoke:
+            store.revoke(name, permissions)
+        else:
+            store.grant(name, permissions, by="operator")
     granted = ", ".join(sorted(store.grants(name))) or "(none)"
     click.echo(_stored(f"{name}: granted {granted}"))
 
@@ -363,7 +377,9 @@ def config_set(name: str, key: str, value: str, url: str | None, token: str | No
         async with _running_host(load=_with_dependencies(name)) as host:
             current = dict(host.current_settings(name))
             current[key] = _parse_value(value)
-            return await host.update_settings(name, current)
+            from ..audit import Actor
+
+            return await host.update_settings(name, current, actor=Actor.cli())
 
     try:
         stored = _run(write())
@@ -533,6 +549,9 @@ for _name, _target, _help in (
 def cluster() -> None:
     """Replicas sharing the host database (PLEXICHAT_REDIS_URL)."""
 
+
+main.add_command(_Lazy("audit", "plexichat.cli.audit:audit",
+                       "Show the audit trail: who did what, when (--follow polls)."))
 
 cluster.add_command(_Lazy("status", "plexichat.cli.cluster:status",
                           "Show the live replicas and flag version skew."))

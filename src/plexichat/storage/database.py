@@ -141,6 +141,28 @@ host_secrets = sa.Table(
 """Host-level values such as the admin token's hash."""
 
 
+audit_log = sa.Table(
+    "plexichat_audit",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_kind", sa.String(20), nullable=False),
+    sa.Column("actor_id", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(100), nullable=False, server_default=""),
+    sa.Column("replica", sa.String(64), nullable=False, server_default=""),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("plugin", sa.String(200), nullable=True),
+    sa.Column("target", sa.String(500), nullable=False, server_default=""),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_plexichat_audit_at", "at"),
+    sa.Index("ix_plexichat_audit_action", "action", "id"),
+    sa.Index("ix_plexichat_audit_plugin", "plugin", "id"),
+)
+"""The audit trail (:mod:`plexichat.audit`): rows are only inserted; the retention job
+alone deletes old ones."""
+
+
 def default_url(data_dir: Path) -> str:
     """The embedded default: an SQLite file in the data directory."""
     return f"sqlite:///{(Path(data_dir) / 'plexichat.db').resolve()}"

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..audit import write_pending
 from . import generation as _generation
 from .database import (
     Database,
@@ -65,10 +66,12 @@ class HostStore:
     @contextlib.contextmanager
     def _desired_write(self, plugin: str) -> Iterator[sa.Connection]:
         """One transaction changing ``plugin``'s desired state, its generation bumped in
-        it; listeners hear the new generation once it is committed."""
+        it, and the audit row of an enclosing :meth:`plexichat.audit.AuditTrail.along`
+        inserted in it; listeners hear the new generation once it is committed."""
         with self.db.engine.begin() as conn:
             yield conn
             generation = _generation.bump(conn, plugin)
+            write_pending(conn, plugin)
         for listener in list(self._listeners):
             try:
                 listener(generation)

@@ -33,11 +33,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketDisconnect
 
+from ..audit import Actor, AuditAction
 from ..chat.errors import ChatError, Unauthorized
 from ..chat.fanout import Subscription
 from ..chat.service import MAX_PAGE, MAX_TEXT, ChatService, PostResult
 from ..chat.types import Channel, Message, User
 from ..services.login_throttle import LoginKeys, LoginThrottle
+from .auth import admin_actor, client_address
 from .path_ids import ResourceId, before_id
 
 __all__ = ["router", "ws_router"]
@@ -229,7 +231,9 @@ def current_actor(request: Request) -> User | None:
     try:
         return _chat(request).check_token(token)
     except Unauthorized as exc:
-        if request.app.state.admin_token.check(token):
+        credential = request.app.state.admin_token.credential(token)
+        if credential is not None:
+            request.state.admin_credential = credential  # for the audit (admin_actor)
             return None
         raise HTTPException(401, str(exc), headers=_BEARER) from None
 
@@ -282,6 +286,9 @@ async def login(body: Credentials, request: Request) -> TokenOut:
         token, user = await _chat(request).login(body.name, body.password)
     except Unauthorized as exc:
         await throttle.failed(keys)
+        await request.app.state.host.audit.arecord(
+            Actor.chat_user(body.name, client_address(request)),
+            AuditAction.CHAT_LOGIN_FAILED, target="/api/v1/users/login")
         raise _http(exc) from None
     except ChatError as exc:
         raise _http(exc) from None
@@ -398,6 +405,8 @@ async def edit_message(message_id: ResourceId, body: MessageIn, actor: CurrentAc
         message = await _chat(request).edit_message(message_id, body.text, by=actor)
     except ChatError as exc:
         raise _http(exc) from None
+    if actor is None:  # the admin changed a user's message
+        await _audit_admin(request, AuditAction.CHAT_MESSAGE_EDIT, message)
     return MessageOut.of(message)
 
 
@@ -407,10 +416,19 @@ async def delete_message(message_id: ResourceId, actor: CurrentActor,
                          request: Request) -> Response:
     """Delete a message: its author, or the admin token."""
     try:
-        await _chat(request).delete_message(message_id, by=actor)
+        message = await _chat(request).delete_message(message_id, by=actor)
     except ChatError as exc:
         raise _http(exc) from None
+    if actor is None:  # the admin deleted a user's message
+        await _audit_admin(request, AuditAction.CHAT_MESSAGE_DELETE, message)
     return Response(status_code=204)
+
+
+async def _audit_admin(request: Request, action: AuditAction, message: Message) -> None:
+    """Record the admin token changing a user's message (a failure is logged)."""
+    await request.app.state.host.audit.arecord(
+        admin_actor(request), action, target=f"message:{message.id}",
+        details={"channel_id": message.channel_id, "author_id": message.author_id})
 
 
 # --- WebSocket ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from typing import Any
@@ -19,11 +20,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
+from ..audit import AuditAction, redact_url
 from ..host import PluginHost
 from ..kernel.rescan import RescanReport
 from ..kernel.states import PluginState
 from .api_plugins import PluginSummary, _summary
-from .auth import require_admin
+from .auth import admin_actor, require_admin
 from .install_runner import InstallJobFailed, run_install_job
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
@@ -167,7 +169,12 @@ async def rescan(request: Request) -> dict[str, Any]:
     plugins are stopped and disappear from /api/v1/plugins. An upgraded plugin whose
     old code is already running says "restart required" in its reason.
     """
-    return await _rescan(request)
+    report = await _rescan(request)
+    await _host(request).audit.arecord(
+        admin_actor(request), AuditAction.PLUGINS_RESCAN, target="plugins",
+        details={k: report[k] for k in ("added", "removed", "upgraded", "started",
+                                        "stopped", "not_started", "restart_required")})
+    return report
 
 
 def _install_lock(request: Request) -> asyncio.Lock:
@@ -204,6 +211,34 @@ async def install(body: InstallRequest, request: Request) -> Any:
     job = {"specs": list(body.specs), "upgrade": body.upgrade, "index_url": body.index_url,
            "extra_index_urls": list(body.extra_index_urls),
            "catalog": body.catalog or host.settings.catalog, "force": body.force}
+    answer = await _install(request, host, job)
+    await host.audit.arecord(admin_actor(request), AuditAction.PLUGINS_INSTALL,
+                             target=", ".join(redact_url(s) for s in body.specs),
+                             details=_install_audit(job, answer))
+    return answer
+
+
+def _install_audit(job: dict[str, Any], answer: Any) -> dict[str, Any]:
+    """What the audit keeps of an install: the request, and the answer's status, plan,
+    problems and rescan (not pip's log)."""
+    if isinstance(answer, JSONResponse):
+        status, body = answer.status_code, json.loads(bytes(answer.body))
+    else:
+        status, body = 200, answer
+    kept = {k: body[k] for k in ("detail", "plan", "conflicts", "problems", "returncode")
+            if k in body}
+    if "rescan" in body:
+        kept["rescan"] = {k: body["rescan"][k] for k in ("added", "upgraded", "removed",
+                                                         "started", "not_started")}
+    shown = {**job, "specs": [redact_url(s) for s in job["specs"]],
+             "index_url": redact_url(job["index_url"]) if job["index_url"] else None,
+             "extra_index_urls": [redact_url(u) for u in job["extra_index_urls"]],
+             "catalog": redact_url(job["catalog"]) if job["catalog"] else None}
+    return {"request": shown, "status": status, **kept}
+
+
+async def _install(request: Request, host: PluginHost, job: dict[str, Any]) -> Any:
+    """Run the install job and rescan: the answer of ``POST /install``."""
     async with _install_lock(request):
         try:
             result = await run_install_job(job)

@@ -15,7 +15,7 @@ from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
 from ..settings import SettingsInvalid, mask_secrets
 from ..storage.generation import GenerationMismatch, expecting
-from .auth import require_admin
+from .auth import admin_actor, require_admin
 from .routes import flatten_routes
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
@@ -279,7 +279,7 @@ def _conflict(host: PluginHost, name: str, exc: GenerationMismatch) -> JSONRespo
              responses={**_ADMIN, **_CONFLICT}, dependencies=[Depends(require_admin)])
 async def enable_plugin(name: str, request: Request, if_match: IfMatch = None) -> Any:
     """Start a plugin and remember the choice across restarts, on every replica."""
-    return await _set_enabled(_host(request), name, True, _expected(if_match))
+    return await _set_enabled(request, name, True, _expected(if_match))
 
 
 @router.post("/{name}/disable", response_model=PluginSummary,
@@ -287,15 +287,18 @@ async def enable_plugin(name: str, request: Request, if_match: IfMatch = None) -
 async def disable_plugin(name: str, request: Request, if_match: IfMatch = None) -> Any:
     """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice
     (every replica follows)."""
-    return await _set_enabled(_host(request), name, False, _expected(if_match))
+    return await _set_enabled(request, name, False, _expected(if_match))
 
 
-async def _set_enabled(host: PluginHost, name: str, enabled: bool,
+async def _set_enabled(request: Request, name: str, enabled: bool,
                        expected: int | None) -> Any:
+    host = _host(request)
     _record_or_404(host, name)
+    actor = admin_actor(request)
     try:
         with expecting(name, expected):
-            record = await (host.enable(name) if enabled else host.disable(name))
+            record = await (host.enable(name, actor=actor) if enabled
+                            else host.disable(name, actor=actor))
     except GenerationMismatch as exc:
         return _conflict(host, name, exc)
     return _summary(record, host.store.plugin_generation(name))
@@ -331,7 +334,7 @@ async def put_settings(name: str, request: Request,
     _record_or_404(host, name)
     try:
         with expecting(name, _expected(if_match)):
-            stored = await host.update_settings(name, settings)
+            stored = await host.update_settings(name, settings, actor=admin_actor(request))
     except GenerationMismatch as exc:
         return _conflict(host, name, exc)
     except SettingsInvalid as exc:
@@ -366,13 +369,10 @@ async def change_grants(name: str, change: GrantChange, request: Request,
                                  f"{', '.join(sorted(KNOWN_PERMISSIONS))}")
     try:
         with expecting(name, _expected(if_match, change.generation)):
-            if change.grant:
-                host.store.grant(name, change.grant, by="operator")
-            if change.revoke:
-                host.store.revoke(name, change.revoke)
+            granted = host.change_grants(name, change.grant, change.revoke,
+                                         actor=admin_actor(request))
     except GenerationMismatch as exc:
         return _conflict(host, name, exc)
-    granted = host.store.grants(name)
     note = "used from the plugin's next start"
     if record.context is not None:
         record.context.granted = frozenset(granted)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
+from ..audit import AuditAction, redact_url
 from ..webhooks import (
     Delivery,
     DeliveryWorker,
@@ -30,7 +31,7 @@ from ..webhooks import (
     mask_secret,
 )
 from ..webhooks.validation import validate_events, validate_secret, validate_url
-from .auth import require_admin
+from .auth import admin_actor, require_admin
 from .path_ids import ResourceId, before_id
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"],
@@ -183,7 +184,8 @@ def _get(outbox: WebhookEvents, subscription_id: int) -> Subscription:
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=_CREATED_LINKS,
              summary="Create a webhook subscription")
-def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard) -> WebhookCreated:
+def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard,
+                   request: Request) -> WebhookCreated:
     """Subscribe a URL to events. The response holds the signing secret: the only time
     the API shows it. A target on a non-public address is refused (422) unless the
     operator allows it."""
@@ -198,6 +200,8 @@ def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard) -> Webhook
         raise HTTPException(422, [{"type": "value_error", "loc": ["body", "url"],
                                    "msg": refusal}])
     sub = outbox.subscribe(body.url, body.events, body.secret, body.description)
+    _audit(request, AuditAction.WEBHOOK_SUBSCRIBE, sub.id,
+           {"url": redact_url(sub.url), "events": list(sub.events)})
     result: WebhookCreated = _view(sub, None, WebhookCreated, reveal=True)
     return result
 
@@ -227,13 +231,25 @@ def get_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
 
 @router.delete("/{subscription_id}", status_code=204, responses=NOT_FOUND,
                summary="Delete a webhook subscription")
-def delete_webhook(subscription_id: ResourceId, outbox: Outbox) -> Response:
+def delete_webhook(subscription_id: ResourceId, outbox: Outbox,
+                   request: Request) -> Response:
     """Delete the subscription and its delivery log; pending deliveries are dropped."""
     try:
+        sub = outbox.subscription(subscription_id)
         outbox.unsubscribe(subscription_id)
     except SubscriptionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    _audit(request, AuditAction.WEBHOOK_UNSUBSCRIBE, subscription_id,
+           {"url": redact_url(sub.url), "events": list(sub.events)})
     return Response(status_code=204)
+
+
+def _audit(request: Request, action: AuditAction, subscription_id: int,
+           details: dict[str, Any]) -> None:
+    """Record a subscription change (sync routes run in a worker thread: written now;
+    a failure is logged and the change stands)."""
+    request.app.state.host.audit.record_quietly(
+        admin_actor(request), action, target=f"webhook:{subscription_id}", details=details)
 
 
 @router.get("/{subscription_id}/deliveries", response_model=list[DeliveryView],

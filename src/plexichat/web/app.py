@@ -21,6 +21,7 @@ from ..services.ephemeral import EphemeralUnavailable
 from ..services.login_throttle import LoginThrottle
 from ..webhooks import DeliveryWorker
 from . import api_docs, openapi_responses
+from .api_audit import router as audit_router
 from .api_chat import router as chat_router
 from .api_chat import ws_router as chat_ws_router
 from .api_cluster import router as cluster_router
@@ -60,6 +61,11 @@ def create_app(settings: HostSettings | None = None, *,
         await webhook_worker.start()  # pending deliveries of earlier runs too
         cluster = await _join_cluster(settings, host, serve_url)
         app.state.cluster = cluster
+        if cluster is not None:  # every audit row names the replica that wrote it
+            host.audit.replica = cluster.replica_id
+        retention = (asyncio.create_task(host.audit.run_retention(
+            settings.audit_retention_days), name="plexichat-audit-retention")
+            if settings.audit_retention_days > 0 else None)
         if host.fanout_relay is not None:  # chat events of every replica
             await host.fanout_relay.start()
         host.resolve()
@@ -78,6 +84,11 @@ def create_app(settings: HostSettings | None = None, *,
             await _bounded_step("stopping plugins", host.stop_all(),
                                 grace + settings.shutdown_timeout * len(host.order))
             await _bounded_step("stopping background tasks", host.tasks.close(), grace)
+            if retention is not None:
+                retention.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retention
+            await _bounded_step("recording the audit trail", host.audit.drain(), grace)
             await _bounded_step("stopping webhook delivery", webhook_worker.stop(), grace)
             if cluster is not None:
                 await _bounded_step("leaving the cluster", cluster.stop(), grace)
@@ -86,6 +97,7 @@ def create_app(settings: HostSettings | None = None, *,
             close_ephemeral = getattr(host.services.ephemeral, "aclose", None)
             if close_ephemeral is not None:  # the Redis of the shared ephemeral state
                 await _bounded_step("closing the ephemeral state", close_ephemeral(), grace)
+            host.audit.close()
             host.database.dispose()
             if announcement is not None:
                 announcement.withdraw()
@@ -119,6 +131,7 @@ def create_app(settings: HostSettings | None = None, *,
     app.include_router(chat_ws_router)
     app.include_router(webhooks_router)
     app.include_router(cluster_router)
+    app.include_router(audit_router)
     api_docs.install(app)
     openapi_responses.install(app)
     install_ui(app)

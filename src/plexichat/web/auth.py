@@ -15,15 +15,22 @@ import sys
 
 from fastapi import HTTPException, Request
 
+from ..audit import Actor, AuditAction
 from ..config import HostSettings
 from ..services.security import SecurityService, hash_token, verify_token
 from ..storage import HostStore
 
-__all__ = ["AdminToken", "require_admin"]
+__all__ = ["ADMIN_TOKEN", "CLI_TOKEN", "AdminToken", "admin_actor", "client_address",
+           "require_admin"]
 
 log = logging.getLogger("plexichat.auth")
 
 _HASH_KEY = "admin_token_hash"
+
+ADMIN_TOKEN = "admin-token"
+"""The audit's name of the configured (or generated) admin token."""
+CLI_TOKEN = "cli-token"
+"""The audit's name of the token a served host hands the local CLI."""
 
 
 class AdminToken:
@@ -55,13 +62,20 @@ class AdminToken:
 
     def check(self, token: str) -> bool:
         """True when ``token`` is the admin token (or this run's CLI token)."""
+        return self.credential(token) is not None
+
+    def credential(self, token: str) -> str | None:
+        """Which token ``token`` is: ``admin-token``, ``cli-token`` (this run's CLI
+        token), or None when it is neither."""
         if self._local and hmac.compare_digest(token.encode(), self._local.encode()):
-            return True
+            return CLI_TOKEN
         if self._plain:
-            return hmac.compare_digest(token.encode(), self._plain.encode())
+            return ADMIN_TOKEN if hmac.compare_digest(token.encode(),
+                                                      self._plain.encode()) else None
         if self._hash is None:
             self._hash = self._store.host_value(_HASH_KEY)
-        return self._hash is not None and verify_token(token, self._hash)
+        return ADMIN_TOKEN if self._hash is not None and verify_token(token, self._hash) \
+            else None
 
 
 def require_admin(request: Request) -> None:
@@ -70,6 +84,10 @@ def require_admin(request: Request) -> None:
     Plugins guard their own routes with it (``from plexichat import require_admin``):
     ``APIRouter(dependencies=[Depends(require_admin)])``, or one route's
     ``dependencies=[...]``. Call it with the request to check a token by hand.
+
+    A wrong token is recorded in the audit trail (``admin.token_refused``, with the
+    client's address); a right one is remembered on the request for
+    :func:`admin_actor`.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -77,5 +95,21 @@ def require_admin(request: Request) -> None:
         raise HTTPException(401, "admin token required: send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
     admin: AdminToken = request.app.state.admin_token
-    if not admin.check(token.strip()):
+    credential = admin.credential(token.strip())
+    if credential is None:
+        request.app.state.host.audit.record_soon(
+            Actor.admin("", client_address(request)), AuditAction.ADMIN_TOKEN_REFUSED,
+            target=f"{request.method} {request.url.path}")
         raise HTTPException(403, "the admin token is not valid")
+    request.state.admin_credential = credential
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from (the peer's, as the server saw it)."""
+    return request.client.host if request.client else ""
+
+
+def admin_actor(request: Request) -> Actor:
+    """The admin behind a request :func:`require_admin` let through, for the audit."""
+    return Actor.admin(getattr(request.state, "admin_credential", ADMIN_TOKEN),
+                       client_address(request))

@@ -14,6 +14,8 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     ``Retry-After`` (:mod:`plexichat.services.login_throttle`).
 ``/chat``
     the chat page for users (:mod:`.chat_page`).
+``/audit``
+    the audit trail, with filters (:mod:`.ui_audit`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
 ``/plugins/{name}``
@@ -49,6 +51,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from .. import adapters
+from ..audit import Actor, AuditAction
 from ..contributions import UIPageSpec
 from ..host import PluginHost
 from ..kernel.lifecycle import PluginRecord
@@ -56,6 +59,7 @@ from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
 from ..services.login_throttle import LoginKeys, LoginThrottle
 from ..settings import SettingsError, SettingsInvalid
+from .auth import client_address
 from .safe_paths import clean_relative, is_inside, resolve_inside
 from .ui_forms import checked_post, read_form, same_origin
 from .ui_render import error_page, plugin_hook_values, render, theme_files
@@ -69,6 +73,7 @@ from .ui_session import (
     require_login,
     session_cookie,
     sessions_of,
+    ui_actor,
 )
 
 log = logging.getLogger("plexichat.web.ui")
@@ -84,12 +89,14 @@ def install(app: FastAPI) -> None:
     """Add the web UI, the ``/docs`` viewer and the ``/chat`` page to ``app``."""
     from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
+    from .ui_audit import router as audit_router
 
     app.state.ui_sessions = Sessions(app.state.host.services.ephemeral)
     app.state.ui_hook_cache = {}
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
     app.include_router(docs_router)
+    app.include_router(audit_router)
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -277,13 +284,17 @@ async def login(request: Request) -> Response:
         page.headers["Retry-After"] = str(wait)
         return page
     admin = request.app.state.admin_token
+    audit = _host(request).audit
     if not token or not await asyncio.to_thread(admin.check, token):
         await throttle.failed(keys)
+        await audit.arecord(Actor.ui_session("", client_address(request)),
+                            AuditAction.UI_LOGIN_FAILED, target="/login")
         return await render(request, "login.html", status=401, title="Log in", next=target,
                             error="That is not the admin token.")
     await throttle.succeeded(keys)
     await sessions_of(request).drop(request.cookies.get(SESSION_COOKIE))
-    session_id, _session = await sessions_of(request).create()
+    session_id, session = await sessions_of(request).create()
+    await audit.arecord(ui_actor(request, session), AuditAction.UI_LOGIN, target="/login")
     response = RedirectResponse(target, status_code=303)
     response.headers.append("set-cookie",
                             session_cookie(request, session_id, SESSION_LIFETIME))
@@ -391,7 +402,9 @@ async def _toggle(request: Request, name: str, *, enable: bool) -> Response:
     host = _host(request)
     if _record_or_none(host, name) is None:
         return await _not_found(request, name)
-    record = await (host.enable(name) if enable else host.disable(name))
+    actor = ui_actor(request, session)
+    record = await (host.enable(name, actor=actor) if enable
+                    else host.disable(name, actor=actor))
     state = record.state.value + (f": {record.reason}" if record.reason else "")
     wanted = PluginState.STARTED if enable else PluginState.DISABLED
     session.flash("success" if record.state is wanted else "error",
@@ -427,7 +440,7 @@ async def save_settings(request: Request, name: str) -> Response:
         return await _detail(request, record, status=422, submitted=form,
                              errors=missing + [e for e in others if e.path not in taken])
     try:
-        await host.update_settings(name, data)
+        await host.update_settings(name, data, actor=ui_actor(request, session))
     except SettingsInvalid as exc:
         return await _detail(request, record, status=422, submitted=form, errors=exc.errors)
     except SettingsRejected as exc:

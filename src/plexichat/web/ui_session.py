@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from ..audit import Actor
 from ..services.ephemeral import Ephemeral, EphemeralBackend
 
 __all__ = ["SESSION_COOKIE", "SESSION_LIFETIME", "Answer", "Sessions", "UISession",
            "current_session", "local_target", "require_login", "session_cookie",
-           "sessions_of"]
+           "sessions_of", "ui_actor"]
 
 SESSION_COOKIE = "plexichat_session"
 SESSION_LIFETIME = 12 * 3600
@@ -139,3 +140,9 @@ async def require_login(request: Request) -> UISession:
         raise Answer(RedirectResponse(
             "/login?" + urllib.parse.urlencode({"next": target}), status_code=303))
     return session
+
+
+def ui_actor(request: Request, session: UISession) -> Actor:
+    """The logged-in operator of ``session``, for the audit trail: named by the first
+    characters of the session's hash (never the cookie's id), with the client address."""
+    return Actor.ui_session(session.key, request.client.host if request.client else "")
