@@ -26,7 +26,7 @@ from .health import PluginHealth
 from .kernel.bus import Bus
 from .kernel.discovery import PluginCandidate
 from .kernel.dispatch import Dispatcher
-from .kernel.lifecycle import Lifecycle, PluginNotFound, PluginRecord
+from .kernel.lifecycle import Lifecycle, NotStartable, PluginNotFound, PluginRecord
 from .kernel.plugin_settings import PluginSettings, SettingsRejected
 from .kernel.ports import RouteSink
 from .kernel.rescan import RescanReport
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .services.ephemeral import EphemeralBackend
 
 __all__ = [
-    "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
+    "NotStartable", "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
     "SettingsRejected",
 ]
 
@@ -144,6 +144,11 @@ class PluginHost:
         return self.lifecycle.order
 
     @property
+    def safe_mode(self) -> str:
+        """Why this host runs in safe mode (no plugin imported); empty when it does not."""
+        return self.lifecycle.safe_mode
+
+    @property
     def ready(self) -> bool:
         """True once :meth:`start_all` has finished."""
         return self.lifecycle.ready
@@ -172,6 +177,15 @@ class PluginHost:
                           reason: str = "") -> None:
         """Stop one plugin; it ends in ``state`` with ``reason``."""
         await self.lifecycle.stop_plugin(name, state=state, reason=reason)
+
+    async def start(self, name: str) -> PluginRecord:
+        """Start ``name`` for this run (e.g. ``auto_start: false``); :class:`NotStartable`
+        when it is disabled, rejected or the host is in safe mode."""
+        return await self.lifecycle.start(name)
+
+    async def stop(self, name: str) -> PluginRecord:
+        """Stop a started plugin for this run; it starts again with the host."""
+        return await self.lifecycle.stop(name)
 
     async def enable(self, name: str) -> PluginRecord:
         """Record the operator's decision to run ``name`` and reconcile it."""

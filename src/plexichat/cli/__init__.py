@@ -225,6 +225,46 @@ def plugins_disable(name: str, url: str | None, token: str | None, init: bool) -
     _set_enabled(name, False, url, token, init)
 
 
+@plugins.command("start")
+@click.argument("name")
+@_url_option
+@_token_option
+def plugins_start(name: str, url: str | None, token: str | None) -> None:
+    """Start a plugin now in the running host, for this run (one whose manifest says
+    auto_start: false, or one stopped with 'plugins stop')."""
+    _start_stop(name, "start", url, token)
+
+
+@plugins.command("stop")
+@click.argument("name")
+@_url_option
+@_token_option
+def plugins_stop(name: str, url: str | None, token: str | None) -> None:
+    """Stop a plugin in the running host, for this run (it starts with the next start)."""
+    _start_stop(name, "stop", url, token)
+
+
+def _start_stop(name: str, verb: str, url: str | None, token: str | None) -> None:
+    from .target import HostError
+
+    where = _where(url, token)
+    if not where.live:
+        raise click.ClickException(
+            f"no host is serving {where.data_dir.path}: 'plugins {verb}' acts on a running "
+            "host only (use 'plugins enable'/'disable' for what the next start runs)")
+    try:
+        result = _call(where, name, "POST", f"/api/v1/plugins/{name}/{verb}")
+    except HostError as exc:
+        if exc.status == 409 and isinstance(exc.body, dict):
+            raise click.ClickException(str(exc.body.get("detail"))) from None
+        raise
+    reason = f" ({result['reason']})" if result.get("reason") else ""
+    line = f"{name}: {result['state']}{reason}"
+    if verb == "start" and result["state"] != PluginState.STARTED.value:
+        raise click.ClickException(f"{line}; it did not start")
+    click.echo(line)
+
+
 def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None,
                  init: bool) -> None:
     verb = "enable" if enabled else "disable"

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..host import PluginHost
+from ..host import NotStartable, PluginHost
 from ..kernel.lifecycle import PluginNotFound, PluginRecord
 from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
@@ -288,6 +288,35 @@ async def disable_plugin(name: str, request: Request, if_match: IfMatch = None) 
     """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice
     (every replica follows)."""
     return await _set_enabled(_host(request), name, False, _expected(if_match))
+
+
+@router.post("/{name}/start", response_model=PluginSummary,
+             responses={**_ADMIN, 409: {"description": "The plugin may not run: disabled, "
+                                                       "rejected, or the host is in safe "
+                                                       "mode; the detail says which."}},
+             dependencies=[Depends(require_admin)])
+async def start_plugin(name: str, request: Request) -> Any:
+    """Start a plugin for this run: one whose manifest says ``auto_start: false``, or
+    one stopped by the operator. Nothing is stored; a started plugin is left alone.
+    A plugin that fails to start answers 200 with state ``failed`` and the reason."""
+    host = _host(request)
+    _record_or_404(host, name)
+    try:
+        record = await host.start(name)
+    except NotStartable as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _summary(record, host.store.plugin_generation(name))
+
+
+@router.post("/{name}/stop", response_model=PluginSummary, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def stop_plugin(name: str, request: Request) -> Any:
+    """Stop a started plugin for this run (it hears ``shutdown``, its routes, hooks and
+    tasks are withdrawn); nothing is stored, so it starts again with the host."""
+    host = _host(request)
+    _record_or_404(host, name)
+    record = await host.stop(name)
+    return _summary(record, host.store.plugin_generation(name))
 
 
 async def _set_enabled(host: PluginHost, name: str, enabled: bool,
