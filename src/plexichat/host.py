@@ -51,11 +51,12 @@ class PluginHost:
     """One PlexiChat host: its services, and the lifecycle of its plugins.
 
     ``routes`` is where plugin routes are served (the web layer); None in a host that
-    serves no HTTP, such as the CLI's.
+    serves no HTTP, such as the CLI's. ``safe_mode`` (a reason) starts it in safe mode:
+    plugins are discovered and listed, none is imported (see :mod:`plexichat.boot`).
     """
 
     def __init__(self, settings: HostSettings | None = None, *,
-                 routes: RouteSink | None = None) -> None:
+                 routes: RouteSink | None = None, safe_mode: str = "") -> None:
         from .chat.service import ChatService
         from .cluster.leases import task_leases
         from .services.ai import LocalAI
@@ -114,6 +115,7 @@ class PluginHost:
             events=self.services.events, make_context=self._make_context, bus=self.bus,
             routes=routes, records=records,
         )
+        self.lifecycle.safe_mode = safe_mode
         self.plugin_health = PluginHealth(records, contributions, self.dispatcher,
                                           timeout=settings.health_timeout)
 
