@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery import PluginCandidate, discover
 from .dispatch import HookTimeout
+from .endpoints import endpoint_warnings
 from .loading import load_object as _load_object
 from .loading import register_plugin
 from .reasons import (
@@ -387,8 +388,13 @@ class Lifecycle:
             )
         except Exception as exc:  # recorded and counted by the dispatcher
             record.warnings.append(f"register_routers raised {type(exc).__name__}: {exc}")
-            return
-        self.routes.add(record, results.values)
+        else:
+            self.routes.add(record, results.values)
+        manifest = record.candidate.manifest  # routes added at startup count too
+        for warning in endpoint_warnings(manifest.api_endpoints if manifest else [],
+                                         *self.routes.served_paths(record)):
+            record.warnings.append(warning)
+            log.warning("plugin %s: %s", record.name, warning, extra={"plugin": record.name})
 
     # --- operator decisions: desired state, reconciled ---------------------------------
 

@@ -39,6 +39,13 @@ class PluginSummary(BaseModel):
     reason: str = Field(examples=[""])
     distribution: str = Field(examples=["plexichat-hello"])
     distribution_version: str = Field(examples=["1.0.0"])
+    warnings: list[str] = Field(
+        default_factory=list,
+        examples=[["api_endpoints declares /api/v1/hello/old, but the plugin does not "
+                   "serve it"]],
+        description="Problems that do not keep the plugin from running: manifest and "
+                    "metadata disagreements, refused routes, a slow start, routes served "
+                    "but not declared in `api_endpoints` (or declared but not served).")
     generation: int = Field(
         default=0, examples=[7],
         description="The desired-state generation of the plugin's last change (0: never "
@@ -85,7 +92,6 @@ class PluginDetail(PluginSummary):
 
     manifest: dict[str, Any] | None
     problems: list[str]
-    warnings: list[str]
     hooks: list[str]
     routes: list[RouteInfo]
     stats: dict[str, dict[str, float | int]]
@@ -190,6 +196,7 @@ def _summary(record: PluginRecord, generation: int = 0) -> dict[str, Any]:
         "reason": record.reason,
         "distribution": c.distribution,
         "distribution_version": c.distribution_version,
+        "warnings": list(record.warnings),
     }
 
 
@@ -215,7 +222,6 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
         "manifest": (record.candidate.manifest.model_dump(mode="json")
                      if record.candidate.manifest is not None else None),
         "problems": record.candidate.problems,
-        "warnings": record.warnings,
         "hooks": host.hooks_of(name),
         "routes": [
             {"methods": sorted(r.methods or ("*",)), "path": r.path, "name": r.name}

@@ -223,6 +223,16 @@ class PluginRoutes:
         """``self.manager.app`` of ``record``'s guide-style plugin."""
         return PluginAppView(self.app, self, record)
 
+    def served_paths(self, record: PluginRecord) -> tuple[list[str], list[str]]:
+        """The paths ``record``'s plugin serves: ``(route paths, mount paths)``."""
+        from starlette.routing import Mount
+
+        routes: list[str] = []
+        mounts: list[str] = []
+        for route in flatten_routes(record.routes):
+            (mounts if isinstance(route.route, Mount) else routes).append(route.path)
+        return routes, mounts
+
     def _taken(self) -> dict[tuple[str, str], str]:
         taken: dict[tuple[str, str], str] = {}
         for entry in self.app.router.routes:
