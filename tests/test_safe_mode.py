@@ -93,6 +93,7 @@ def test_three_crashed_starts_then_safe_mode_then_back(tmp_path):
             login(client)
             overview = client.get("/").text
             assert 'id="safe-mode"' in overview and "plexichat safe-mode clear" in overview
+            assert 'id="host-health">safe-mode<' in overview
         # the operator's CLI works, and imports no plugin either
         helped = _cli(site, data, "--help")
         assert helped.returncode == 0, helped.stderr

@@ -194,8 +194,11 @@ async def overview_health(host: PluginHost) -> tuple[str, list[str]]:
 
     ``starting`` until the plugins have started; ``unhealthy`` while a readiness check
     fails; ``degraded`` while a plugin has failed or is quarantined (the host serves,
-    without it); ``ok`` otherwise.
+    without it); ``safe-mode`` when no plugin is loaded (:mod:`plexichat.boot`); ``ok``
+    otherwise.
     """
+    if host.safe_mode:
+        return "safe-mode", [f"no plugin is loaded: {host.safe_mode}"]
     if not host.ready:
         return "starting", ["plugins are still starting"]
     problems = await host.ready_problems()
