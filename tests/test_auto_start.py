@@ -139,3 +139,20 @@ def test_cli_plugins_start_without_a_running_host_says_so(tmp_path, monkeypatch)
     result = CliRunner().invoke(main, ["plugins", "start", "lazy"])
     assert result.exit_code == 1
     assert "acts on a running host only" in result.output
+
+
+def test_the_web_ui_shows_a_start_button_and_starts_it(site, tmp_path):
+    from support.web import csrf_of, login
+
+    make_plugin(site, "lazy", code=LAZY, manifest=MANIFEST)
+    with running_host(tmp_path / "data", "lazy", admin_token=TOKEN) as client:
+        login(client)
+        page = client.get("/plugins/lazy").text
+        assert 'action="/plugins/lazy/start"' in page and 'data-action="start"' in page
+        answer = client.post("/plugins/lazy/start", follow_redirects=False,
+                             data={"csrf_token": csrf_of(page), "next": "/plugins/lazy"})
+        assert answer.status_code == 303
+        shown = client.get("/plugins/lazy").text
+        assert "lazy is now started." in shown
+        assert 'data-action="disable"' in shown
+        assert detail(client, "lazy")["state"] == "started"
