@@ -30,13 +30,7 @@ from .dispatch import HookTimeout
 from .endpoints import endpoint_warnings
 from .loading import load_object as _load_object
 from .loading import register_plugin
-from .reasons import (
-    AUTO_START_OFF,
-    OPERATOR_DISABLED,
-    OPERATOR_STOPPED,
-    SAFE_MODE,
-    NotStartable,
-)
+from .reasons import AUTO_START_OFF, OPERATOR_DISABLED, OPERATOR_STOPPED, SAFE_MODE, NotStartable
 from .records import PluginNotFound, PluginRecord
 from .rescan import RescanReport, apply_rescan
 from .resolver import resolve
@@ -57,6 +51,7 @@ __all__ = ["Lifecycle", "NotStartable", "PluginNotFound", "PluginRecord", "Plugi
            "RescanReport"]
 
 log = logging.getLogger("plexichat.host")
+
 
 class Lifecycle:
     """Resolves, starts and stops plugins, isolating each one's failures.
