@@ -20,6 +20,8 @@ __all__ = [
     "PluginMetadata",
     "PluginType",
     "__version__",
+    "command_fields",
+    "current_user",
     "hookimpl",
     "hookspec",
     "require_admin",
@@ -27,6 +29,8 @@ __all__ = [
 
 _LAZY = {
     "hookimpl": ("plexichat.markers", "hookimpl"),
+    "command_fields": ("plexichat.cli.command_fields", "command_fields"),
+    "current_user": ("plexichat.cli.command_fields", "current_user"),
     "hookspec": ("plexichat.markers", "hookspec"),
     "PluginManifest": ("plexichat.manifest", "PluginManifest"),
     "PluginType": ("plexichat.manifest", "PluginType"),
@@ -39,6 +43,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .cli.command_fields import command_fields, current_user
     from .context import PermissionDenied, PluginContext
     from .interface import PluginInterface, PluginMetadata
     from .interface import PluginInterface as Plugin

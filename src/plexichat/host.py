@@ -28,7 +28,7 @@ from .health import PluginHealth
 from .kernel.bus import Bus
 from .kernel.discovery import PluginCandidate
 from .kernel.dispatch import Dispatcher
-from .kernel.lifecycle import Lifecycle, PluginNotFound, PluginRecord
+from .kernel.lifecycle import Lifecycle, NotStartable, PluginNotFound, PluginRecord
 from .kernel.plugin_settings import PluginSettings, SettingsRejected
 from .kernel.ports import RouteSink
 from .kernel.rescan import RescanReport
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .services.ephemeral import EphemeralBackend
 
 __all__ = [
-    "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
+    "NotStartable", "PluginHost", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport",
     "SettingsRejected",
 ]
 
@@ -53,11 +53,12 @@ class PluginHost:
     """One PlexiChat host: its services, and the lifecycle of its plugins.
 
     ``routes`` is where plugin routes are served (the web layer); None in a host that
-    serves no HTTP, such as the CLI's.
+    serves no HTTP, such as the CLI's. ``safe_mode`` (a reason) starts it in safe mode:
+    plugins are discovered and listed, none is imported (see :mod:`plexichat.boot`).
     """
 
     def __init__(self, settings: HostSettings | None = None, *,
-                 routes: RouteSink | None = None) -> None:
+                 routes: RouteSink | None = None, safe_mode: str = "") -> None:
         from .chat.service import ChatService
         from .cluster.leases import task_leases
         from .services.ai import LocalAI
@@ -120,6 +121,7 @@ class PluginHost:
             events=self.services.events, make_context=self._make_context, bus=self.bus,
             routes=routes, records=records,
         )
+        self.lifecycle.safe_mode = safe_mode
         self.plugin_health = PluginHealth(records, contributions, self.dispatcher,
                                           timeout=settings.health_timeout)
         self.bus.subscribe(PluginStateChanged, self._audit_state_change)
@@ -163,6 +165,11 @@ class PluginHost:
         return self.lifecycle.order
 
     @property
+    def safe_mode(self) -> str:
+        """Why this host runs in safe mode (no plugin imported); empty when it does not."""
+        return self.lifecycle.safe_mode
+
+    @property
     def ready(self) -> bool:
         """True once :meth:`start_all` has finished."""
         return self.lifecycle.ready
@@ -192,6 +199,15 @@ class PluginHost:
                           reason: str = "") -> None:
         """Stop one plugin; it ends in ``state`` with ``reason``."""
         await self.lifecycle.stop_plugin(name, state=state, reason=reason)
+
+    async def start(self, name: str) -> PluginRecord:
+        """Start ``name`` for this run (e.g. ``auto_start: false``); :class:`NotStartable`
+        when it is disabled, rejected or the host is in safe mode."""
+        return await self.lifecycle.start(name)
+
+    async def stop(self, name: str) -> PluginRecord:
+        """Stop a started plugin for this run; it starts again with the host."""
+        return await self.lifecycle.stop(name)
 
     async def enable(self, name: str, *, actor: Actor | None = None) -> PluginRecord:
         """Record the operator's decision to run ``name`` and reconcile it; with
@@ -242,7 +258,7 @@ class PluginHost:
 
     def requested_permissions(self, record: PluginRecord) -> set[str]:
         """What the manifest and a guide-style ``get_services()`` ask for."""
-        return self.lifecycle.requested_permissions(record)
+        return record.requested_permissions()
 
     # --- settings ---------------------------------------------------------------------
 

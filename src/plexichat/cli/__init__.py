@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -14,7 +13,6 @@ import click
 
 from .. import __version__
 from ..kernel.states import PluginState
-from ..logs import LEVELS
 from .plugin_commands import PluginCommandGroup
 
 __all__ = ["main"]
@@ -26,72 +24,17 @@ def main() -> None:
     """PlexiChat: a chat server whose every extension is a plugin."""
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8000, show_default=True, type=int,
-              help="Port to bind (0: any free port).")
-@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
-              help="Least severe log level shown  [default: PLEXICHAT_LOG_LEVEL, else info]")
-def serve(host: str, port: int, log_level: str | None) -> None:
-    """Run the PlexiChat server with every installed plugin.
-
-    The data directory is PLEXICHAT_DATA_DIR, else ./data of the current directory; the
-    first start creates its database. While serving, the host records its URL in the
-    data directory, so `plexichat` commands run against that directory act on it live.
-    """
-    import socket
-
-    import uvicorn
-
-    from ..config import HostSettings
-    from ..logs import configure_logging
-    from ..runtime import data_dir, mask_database_url
-    from ..web import create_app
-
-    settings = HostSettings()
-    level = configure_logging(log_level or settings.log_level, settings.log_format)
-    directory = data_dir()
-    database = settings.resolved_database_url()
-    fresh = not settings.database_url and not directory.database_file.is_file()
-    log = logging.getLogger("plexichat.serve")
-    log.info("data directory %s (from %s); database %s%s", directory.path, directory.source,
-             mask_database_url(database), " (new: created on this first start)" if fresh else "")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = socket.create_server((host, port), family=family)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
-    # asyncio disables Nagle's algorithm only on sockets whose proto is IPPROTO_TCP, and
-    # create_server's is 0: set it here, for the connections accepted (Linux inherits
-    # it). Otherwise a response's body waits for the client's delayed ACK of its
-    # headers, about 40 ms per request.
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    url = _connect_url(host, sock.getsockname()[1])
-    log.info("serving on %s", url)
-    app = create_app(settings, serve_url=url)
-    config = uvicorn.Config(app, host=host, port=port, log_level=level, log_config=None)
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-
-
-def _connect_url(host: str, port: int) -> str:
-    """The URL a local client uses to reach a server bound to ``host``:``port``."""
-    if host in ("", "0.0.0.0"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 @main.group()
 def plugins() -> None:
     """Manage installed plugins (live on the host serving the data directory, if any)."""
 
 
+from .safe_mode import safe_mode  # noqa: E402  (click only)
+from .serve import serve  # noqa: E402  (click only; uvicorn is imported when it runs)
 from .views import plugins_info, plugins_list, status  # noqa: E402  (click only)
+
+main.add_command(serve)
+main.add_command(safe_mode)
 
 plugins.add_command(plugins_list)
 plugins.add_command(plugins_info)
@@ -224,6 +167,46 @@ def plugins_enable(name: str, url: str | None, token: str | None, init: bool) ->
 def plugins_disable(name: str, url: str | None, token: str | None, init: bool) -> None:
     """Disable a plugin: stopped at once in the running host, else from its next start."""
     _set_enabled(name, False, url, token, init)
+
+
+@plugins.command("start")
+@click.argument("name")
+@_url_option
+@_token_option
+def plugins_start(name: str, url: str | None, token: str | None) -> None:
+    """Start a plugin now in the running host, for this run (one whose manifest says
+    auto_start: false, or one stopped with 'plugins stop')."""
+    _start_stop(name, "start", url, token)
+
+
+@plugins.command("stop")
+@click.argument("name")
+@_url_option
+@_token_option
+def plugins_stop(name: str, url: str | None, token: str | None) -> None:
+    """Stop a plugin in the running host, for this run (it starts with the next start)."""
+    _start_stop(name, "stop", url, token)
+
+
+def _start_stop(name: str, verb: str, url: str | None, token: str | None) -> None:
+    from .target import HostError
+
+    where = _where(url, token)
+    if not where.live:
+        raise click.ClickException(
+            f"no host is serving {where.data_dir.path}: 'plugins {verb}' acts on a running "
+            "host only (use 'plugins enable'/'disable' for what the next start runs)")
+    try:
+        result = _call(where, name, "POST", f"/api/v1/plugins/{name}/{verb}")
+    except HostError as exc:
+        if exc.status == 409 and isinstance(exc.body, dict):
+            raise click.ClickException(str(exc.body.get("detail"))) from None
+        raise
+    reason = f" ({result['reason']})" if result.get("reason") else ""
+    line = f"{name}: {result['state']}{reason}"
+    if verb == "start" and result["state"] != PluginState.STARTED.value:
+        raise click.ClickException(f"{line}; it did not start")
+    click.echo(line)
 
 
 def _set_enabled(name: str, enabled: bool, url: str | None, token: str | None,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["CommandIndex", "PluginCommandRecord", "forget_index", "index_file", "index_key",
            "read_index", "write_index"]
 
-_FORMAT = 1
+_FORMAT = 2  # 2: command records carry the guide's command fields
 _FILTER_VARIABLES = ("PLEXICHAT_LOAD_PLUGINS", "PLEXICHAT_DISABLE_PLUGINS")
 
 

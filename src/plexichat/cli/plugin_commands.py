@@ -9,6 +9,9 @@ current, ``plexichat --help``, ``plexichat GROUP --help`` and ``plexichat GROUP 
 (:mod:`plexichat.cli.recorded`); running a plugin command imports that plugin (and the
 plugins it depends on) only.
 
+While the data directory's boot record says safe mode (:mod:`plexichat.boot`), no
+plugin is imported and only the core commands exist.
+
 A plugin that fails to import, or whose command name is taken, is reported on stderr
 and the CLI carries on. The index keeps those reports, and every run it serves prints
 them again, so an operator sees the same warnings whether or not the index was used.
@@ -55,6 +58,13 @@ class PluginCommandGroup(click.Group):
         found: dict[str, click.Command] | None = meta.get(_META_KEY)
         if found is None:
             found = meta[_META_KEY] = {}
+            from ..boot import safe_mode_reason
+            from ..runtime import data_dir
+
+            reason = safe_mode_reason(data_dir().path)
+            if reason:  # the plugin at fault may kill this process too
+                _warn(f"safe mode: plugin commands are not loaded ({reason})")
+                return found
             try:
                 self._find(ctx.find_root(), found)
             except Exception as exc:  # the CLI's own commands must keep working

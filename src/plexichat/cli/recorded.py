@@ -78,6 +78,9 @@ class CommandRecord:
     commands: list[CommandRecord] | None = None
     """A group's subcommands in its listing order; None for a plain command."""
     subcommand_metavar: str | None = None
+    fields: dict[str, Any] | None = None
+    """The guide's command fields (:mod:`plexichat.cli.command_fields`) when the plugin
+    marked the command; the help shows them through its epilog and options."""
 
     def to_json(self) -> dict[str, Any]:
         """The record as JSON data."""
@@ -108,6 +111,9 @@ def record_command(command: click.Command, parent: click.Context,
         hidden=command.hidden, deprecated=command.deprecated,
         add_help_option=command.add_help_option, no_args_is_help=command.no_args_is_help,
     )
+    marked = getattr(command, "plexichat_fields", None)
+    if marked is not None:
+        record.fields = marked.as_json()
     base = click.Group if isinstance(command, click.Group) else click.Command
     if _overrides(command, "get_short_help_str", base):
         record.short_help_str = command.get_short_help_str()

@@ -87,8 +87,11 @@ def plugins_list(as_json: bool, static: bool) -> None:
     table.add_column("state", no_wrap=True)
     table.add_column("reason", overflow="fold", ratio=4)
     for i in items:
+        warned = len(i.get("warnings") or [])
+        note = (f"{'; ' if i['reason'] else ''}{warned} warning(s): plexichat plugins info "
+                f"{i['name']}" if warned else "")
         table.add_row(escape(i["name"]), escape(i["version"]), _state(i["state"]),
-                      escape(i["reason"]))
+                      escape(i["reason"] + note))
     _console().print(table)
 
 

@@ -364,6 +364,12 @@ def _check_manifest(contents: Contents, report: CheckReport, source: _SourceMap,
                        "fine if you target a newer host; otherwise lower "
                        "min_plexichat_version")
 
+    from ..kernel.endpoints import declared_path_problems
+
+    for endpoint_problem in declared_path_problems(manifest.api_endpoints):
+        report.warning(label, endpoint_problem, "list each path once, as its route declares it "
+                       "(e.g. /api/v1/items/{item_id}); the host compares them with the "
+                       "routes the plugin serves when it starts")
     for i, page in enumerate(manifest.ui_pages):
         path = f"{top}/{page.path.strip('/')}"
         if not contents.has(path):

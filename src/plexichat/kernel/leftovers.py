@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Leftovers", "code_root", "find_leftovers"]
+__all__ = ["Leftovers", "code_root", "end_leftovers", "find_leftovers"]
 
 
 @dataclass
@@ -76,6 +76,16 @@ async def find_leftovers(root: str | None, *, grace: float = 1.0) -> Leftovers:
         await asyncio.sleep(0.05)
         found.threads = [t for t in found.threads if t.is_alive()]
     return found
+
+
+async def end_leftovers(package_dir: str | None, obj: Any) -> str | None:
+    """Cancel the tasks a stopped plugin (its package directory and object) left running;
+    the warning naming them and its threads still running, or None when there are none."""
+    leftovers = await find_leftovers(code_root(package_dir, obj))
+    if not leftovers:
+        return None
+    leftovers.cancel_tasks()
+    return leftovers.warning()
 
 
 def _threads_in(prefix: str) -> list[threading.Thread]:

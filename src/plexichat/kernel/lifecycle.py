@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery import PluginCandidate, discover
 from .dispatch import HookTimeout
-from .leftovers import code_root, find_leftovers
+from .endpoints import endpoint_warnings
+from .leftovers import end_leftovers
 from .loading import load_object as _load_object
 from .loading import register_plugin
+from .reasons import AUTO_START_OFF, OPERATOR_DISABLED, OPERATOR_STOPPED, SAFE_MODE, NotStartable
 from .records import PluginNotFound, PluginRecord
 from .rescan import RescanReport, apply_rescan
 from .resolver import resolve
@@ -46,12 +48,10 @@ if TYPE_CHECKING:
     from .plugin_settings import PluginSettings
     from .ports import ContextMaker, Contributor, DesiredState, EventEmitter, RouteSink
 
-__all__ = ["Lifecycle", "PluginNotFound", "PluginRecord", "PluginState", "RescanReport"]
+__all__ = ["Lifecycle", "NotStartable", "PluginNotFound", "PluginRecord", "PluginState",
+           "RescanReport"]
 
 log = logging.getLogger("plexichat.host")
-
-OPERATOR_DISABLED = "disabled by the operator"
-"""The reason of a plugin the operator disabled."""
 
 
 class Lifecycle:
@@ -95,6 +95,8 @@ class Lifecycle:
         # what was last logged of each plugin's warnings and rejection (see resolve)
         self._logged_problems: dict[str, tuple[tuple[str, ...], str]] = {}
         self.ready = False
+        self.safe_mode = ""
+        """Why the host runs in safe mode (empty: it does not): no plugin is imported."""
         # enable, disable, reconcile, rescan and settings changes run one at a time
         self.operator_lock = asyncio.Lock()
 
@@ -109,6 +111,8 @@ class Lifecycle:
         records: dict[str, PluginRecord] = {}
         for c in candidates:
             state, reason = resolution.state_of(c.name)
+            if self.safe_mode and state is PluginState.AVAILABLE:
+                state, reason = PluginState.DISABLED, SAFE_MODE
             record = PluginRecord(c, state, reason, warnings=list(c.warnings), bus=self.bus)
             # Duplicate names: keep the first record but never let either load.
             if c.name in records:
@@ -165,13 +169,22 @@ class Lifecycle:
             self._fail(record, f"starting failed: {type(exc).__name__}: {exc}",
                        exc, "startup")
 
-    async def start_plugin(self, name: str) -> PluginRecord:
+    async def start_plugin(self, name: str, *, on_demand: bool = False) -> PluginRecord:
         """Import, register and start one plugin; never raises for the plugin's faults.
+
+        A plugin whose manifest says ``auto_start: false`` is imported, registered and
+        configured, then left ``stopped`` (its hooks unregistered) unless ``on_demand``
+        (the operator asked for it). In safe mode nothing is imported: the plugin is
+        left ``disabled`` with the reason :data:`SAFE_MODE`.
 
         Each step is timed into ``record.timings``; a start slower than
         ``PLEXICHAT_SLOW_START_WARNING`` earns a warning naming its slowest step.
         """
         record = self.records[name]
+        if self.safe_mode:
+            if record.state is not PluginState.DISABLED:
+                record.transition(PluginState.DISABLED, SAFE_MODE)
+            return record
         blocked = self._blocked_by(record)
         if blocked:
             record.transition(PluginState.FAILED, blocked)
@@ -180,7 +193,7 @@ class Lifecycle:
         record.timings = timings = StartTimings()
         began = time.perf_counter()
         try:
-            return await self._start_steps(record, timings)
+            return await self._start_steps(record, timings, on_demand)
         finally:
             timings.total_seconds = time.perf_counter() - began
             warning = slow_start_warning(timings, self.settings.slow_start_warning)
@@ -188,7 +201,8 @@ class Lifecycle:
                 record.warnings.append(warning)
                 log.warning("plugin %s: %s", name, warning, extra={"plugin": name})
 
-    async def _start_steps(self, record: PluginRecord, timings: StartTimings) -> PluginRecord:
+    async def _start_steps(self, record: PluginRecord, timings: StartTimings,
+                           on_demand: bool) -> PluginRecord:
         """The steps of :meth:`start_plugin`, in order, each timed into ``timings``."""
         name = record.name
         timeout = self.settings.startup_timeout
@@ -217,6 +231,12 @@ class Lifecycle:
         except Exception as exc:
             self._unregister(record)
             return self._fail(record, str(exc), exc, "settings")
+        manifest = record.candidate.manifest
+        if not on_demand and manifest is not None and not manifest.auto_start:
+            self._unregister(record)  # configured, but no hook runs until it is started
+            record.transition(PluginState.STOPPED, AUTO_START_OFF.format(name=name))
+            log.info("plugin %s loaded, not started (auto_start: false)", name)
+            return record
         try:
             with timings.phase("startup"):
                 await self.dispatcher.acall("startup", only=name, timeout=timeout,
@@ -278,10 +298,8 @@ class Lifecycle:
 
     async def _end_leftovers(self, record: PluginRecord) -> None:
         """Cancel the tasks a stopped plugin left running and warn of them and its threads."""
-        leftovers = await find_leftovers(code_root(record.candidate.package_dir, record.obj))
-        if leftovers:
-            leftovers.cancel_tasks()
-            warning = leftovers.warning()
+        warning = await end_leftovers(record.candidate.package_dir, record.obj)
+        if warning:
             record.warnings.append(warning)
             log.warning("plugin %s: %s", record.name, warning, extra={"plugin": record.name})
 
@@ -355,29 +373,11 @@ class Lifecycle:
         log.error("plugin %s failed: %s", record.name, reason, extra={"plugin": record.name})
         return record
 
-    def requested_permissions(self, record: PluginRecord) -> set[str]:
-        """What the manifest and a guide-style ``get_services()`` ask for."""
-        from ..interface import SERVICE_PERMISSIONS, PluginInterface
-
-        manifest = record.candidate.manifest
-        wanted = set(manifest.permissions if manifest is not None else [])
-        if isinstance(record.obj, PluginInterface):
-            try:
-                services = record.obj.get_services() or {}
-            except Exception as exc:
-                record.warnings.append(f"get_services raised {type(exc).__name__}: {exc}")
-                services = {}
-            for service, on in services.items():
-                permission = SERVICE_PERMISSIONS.get(service)
-                if on and permission:
-                    wanted.add(permission)
-        return wanted
-
     def _grant_defaults(self, record: PluginRecord) -> None:
         """On first enable, grant what the plugin requests (unless strict)."""
         if self.settings.strict_permissions or self.store.has_grant_record(record.name):
             return
-        self.store.grant(record.name, self.requested_permissions(record), by="default")
+        self.store.grant(record.name, record.requested_permissions(), by="default")
 
     async def _contribute_routes(self, record: PluginRecord) -> None:
         if self.routes is None:
@@ -388,8 +388,13 @@ class Lifecycle:
             )
         except Exception as exc:  # recorded and counted by the dispatcher
             record.warnings.append(f"register_routers raised {type(exc).__name__}: {exc}")
-            return
-        self.routes.add(record, results.values)
+        else:
+            self.routes.add(record, results.values)
+        manifest = record.candidate.manifest  # routes added at startup count too
+        for warning in endpoint_warnings(manifest.api_endpoints if manifest else [],
+                                         *self.routes.served_paths(record)):
+            record.warnings.append(warning)
+            log.warning("plugin %s: %s", record.name, warning, extra={"plugin": record.name})
 
     # --- operator decisions: desired state, reconciled ---------------------------------
 
@@ -458,13 +463,42 @@ class Lifecycle:
         if record.state is PluginState.STARTED:
             return record
         if retry or record.state is PluginState.DISABLED or record.reason == OPERATOR_DISABLED:
-            return await self._bring_up(name)
+            return await self._bring_up(name, on_demand=retry)
         return record
+
+    async def start(self, name: str) -> PluginRecord:
+        """Start ``name`` now, for this run (``auto_start: false``, or stopped by the
+        operator); the stored decisions are left as they are.
+
+        Raises :class:`NotStartable` when the desired state keeps it down (disabled,
+        safe mode) or it cannot load (rejected). A started plugin is left alone.
+        """
+        async with self.operator_lock:
+            record = self.record(name)
+            why_not = self._held_down_by(record)
+            if why_not is None and record.state is PluginState.REJECTED:
+                why_not = f"rejected: {record.reason}"
+            if why_not is not None:
+                raise NotStartable(f"plugin {name!r} cannot start: {why_not}")
+            if record.state is PluginState.STARTED:
+                return record
+            return await self._bring_up(name, on_demand=True)
+
+    async def stop(self, name: str) -> PluginRecord:
+        """Stop a started plugin for this run (it hears ``shutdown``); the stored
+        decisions are left as they are, so it starts again with the host."""
+        async with self.operator_lock:
+            record = self.record(name)
+            if record.state is PluginState.STARTED:
+                await self.emit_shutdown(only=name)
+                await self.stop_plugin(name, reason=OPERATOR_STOPPED)
+            return record
 
     def _held_down_by(self, record: PluginRecord) -> str | None:
         """Why the desired state says ``record``'s plugin must not run, or None."""
         plugin_filter = self.settings.plugin_filter(self.store.enabled_states())
-        return plugin_filter.disabled_reason(record.name, record.candidate.enabled_by_manifest)
+        reason = plugin_filter.disabled_reason(record.name, record.candidate.enabled_by_manifest)
+        return reason if reason is not None or not self.safe_mode else SAFE_MODE
 
     async def _bring_down(self, record: PluginRecord, reason: str) -> None:
         """Stop ``record``'s plugin (if running) and leave it disabled for ``reason``."""
@@ -480,8 +514,9 @@ class Lifecycle:
             self.withdraw(record)
             record.transition(PluginState.DISABLED, reason)
 
-    async def _bring_up(self, name: str) -> PluginRecord:
-        """Resolve ``name`` again with its current candidate and start it if it may."""
+    async def _bring_up(self, name: str, *, on_demand: bool = False) -> PluginRecord:
+        """Resolve ``name`` again with its current candidate and start it if it may
+        (``on_demand``: even if its manifest says ``auto_start: false``)."""
         previous = dict(self.records)
         self.resolve([r.candidate for r in previous.values()])
         # keep the live records of everything else
@@ -492,7 +527,7 @@ class Lifecycle:
         if record.state in (PluginState.REJECTED, PluginState.DISABLED):
             return record
         self.dispatcher.forget(name)
-        await self.start_plugin(name)
+        await self.start_plugin(name, on_demand=on_demand)
         if record.state is PluginState.STARTED:
             await self.events.emit("startup", only=name)
             await self.events.emit("plugin.enabled", name=name)

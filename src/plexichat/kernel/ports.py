@@ -81,6 +81,9 @@ class RouteSink(Protocol):
     def app_for(self, record: PluginRecord) -> Any:
         """The app a guide-style plugin sees as ``self.manager.app``."""
 
+    def served_paths(self, record: PluginRecord) -> tuple[list[str], list[str]]:
+        """The paths ``record``'s plugin serves: ``(route paths, mount paths)``."""
+
 
 class EventEmitter(Protocol):
     """Host events (``startup``, ``shutdown``, ``plugin.enabled`` …)."""

@@ -64,5 +64,24 @@ class PluginRecord:
             self.bus.publish(PluginStateChanged(self.name, old, new, reason, self.changed_at))
 
 
+    def requested_permissions(self) -> set[str]:
+        """What the manifest and a guide-style ``get_services()`` ask for."""
+        from ..interface import SERVICE_PERMISSIONS, PluginInterface
+
+        manifest = self.candidate.manifest
+        wanted = set(manifest.permissions if manifest is not None else [])
+        if isinstance(self.obj, PluginInterface):
+            try:
+                services = self.obj.get_services() or {}
+            except Exception as exc:
+                self.warnings.append(f"get_services raised {type(exc).__name__}: {exc}")
+                services = {}
+            for service, on in services.items():
+                permission = SERVICE_PERMISSIONS.get(service)
+                if on and permission:
+                    wanted.add(permission)
+        return wanted
+
+
 class PluginNotFound(LookupError):
     """No installed plugin has that name."""

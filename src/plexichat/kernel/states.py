@@ -42,7 +42,8 @@ class PluginState(str, enum.Enum):
     QUARANTINED = "quarantined"
     """Taken out of the running host after it kept failing."""
     STOPPED = "stopped"
-    """Shut down with the host (or uninstalled)."""
+    """Not running: shut down with the host, stopped by the operator, or loaded but not
+    started because its manifest says ``auto_start: false`` (the reason says which)."""
 
 
 RESOLVED_STATES: frozenset[PluginState] = frozenset(
@@ -59,7 +60,8 @@ TRANSITIONS: Mapping[PluginState, frozenset[PluginState]] = {
     _S.AVAILABLE: frozenset({_S.LOADED, _S.FAILED, _S.DISABLED, _S.REJECTED}),
     _S.REJECTED: frozenset({_S.AVAILABLE, _S.DISABLED}),
     _S.DISABLED: frozenset({_S.AVAILABLE, _S.REJECTED}),
-    _S.LOADED: frozenset({_S.STARTED, _S.FAILED, _S.QUARANTINED}),
+    # loaded then stopped: a plugin whose manifest says ``auto_start: false``
+    _S.LOADED: frozenset({_S.STARTED, _S.FAILED, _S.QUARANTINED, _S.STOPPED}),
     _S.STARTED: frozenset({_S.STOPPED, _S.DISABLED, _S.REJECTED, _S.QUARANTINED,
                            _S.FAILED}),
     _S.FAILED: frozenset({_S.AVAILABLE, _S.REJECTED, _S.DISABLED, _S.QUARANTINED}),

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ..host import PluginHost
+from ..host import NotStartable, PluginHost
 from ..kernel.lifecycle import PluginNotFound, PluginRecord
 from ..kernel.plugin_settings import SettingsRejected
 from ..kernel.states import PluginState
@@ -39,6 +39,13 @@ class PluginSummary(BaseModel):
     reason: str = Field(examples=[""])
     distribution: str = Field(examples=["plexichat-hello"])
     distribution_version: str = Field(examples=["1.0.0"])
+    warnings: list[str] = Field(
+        default_factory=list,
+        examples=[["api_endpoints declares /api/v1/hello/old, but the plugin does not "
+                   "serve it"]],
+        description="Problems that do not keep the plugin from running: manifest and "
+                    "metadata disagreements, refused routes, a slow start, routes served "
+                    "but not declared in `api_endpoints` (or declared but not served).")
     generation: int = Field(
         default=0, examples=[7],
         description="The desired-state generation of the plugin's last change (0: never "
@@ -85,7 +92,6 @@ class PluginDetail(PluginSummary):
 
     manifest: dict[str, Any] | None
     problems: list[str]
-    warnings: list[str]
     hooks: list[str]
     routes: list[RouteInfo]
     stats: dict[str, dict[str, float | int]]
@@ -190,6 +196,7 @@ def _summary(record: PluginRecord, generation: int = 0) -> dict[str, Any]:
         "reason": record.reason,
         "distribution": c.distribution,
         "distribution_version": c.distribution_version,
+        "warnings": list(record.warnings),
     }
 
 
@@ -215,7 +222,6 @@ async def plugin_detail(name: str, request: Request) -> dict[str, Any]:
         "manifest": (record.candidate.manifest.model_dump(mode="json")
                      if record.candidate.manifest is not None else None),
         "problems": record.candidate.problems,
-        "warnings": record.warnings,
         "hooks": host.hooks_of(name),
         "routes": [
             {"methods": sorted(r.methods or ("*",)), "path": r.path, "name": r.name}
@@ -288,6 +294,35 @@ async def disable_plugin(name: str, request: Request, if_match: IfMatch = None) 
     """Stop a plugin, remove its routes, middleware, hooks and tasks; remember the choice
     (every replica follows)."""
     return await _set_enabled(request, name, False, _expected(if_match))
+
+
+@router.post("/{name}/start", response_model=PluginSummary,
+             responses={**_ADMIN, 409: {"description": "The plugin may not run: disabled, "
+                                                       "rejected, or the host is in safe "
+                                                       "mode; the detail says which."}},
+             dependencies=[Depends(require_admin)])
+async def start_plugin(name: str, request: Request) -> Any:
+    """Start a plugin for this run: one whose manifest says ``auto_start: false``, or
+    one stopped by the operator. Nothing is stored; a started plugin is left alone.
+    A plugin that fails to start answers 200 with state ``failed`` and the reason."""
+    host = _host(request)
+    _record_or_404(host, name)
+    try:
+        record = await host.start(name)
+    except NotStartable as exc:
+        raise HTTPException(409, str(exc)) from None
+    return _summary(record, host.store.plugin_generation(name))
+
+
+@router.post("/{name}/stop", response_model=PluginSummary, responses=_ADMIN,
+             dependencies=[Depends(require_admin)])
+async def stop_plugin(name: str, request: Request) -> Any:
+    """Stop a started plugin for this run (it hears ``shutdown``, its routes, hooks and
+    tasks are withdrawn); nothing is stored, so it starts again with the host."""
+    host = _host(request)
+    _record_or_404(host, name)
+    record = await host.stop(name)
+    return _summary(record, host.store.plugin_generation(name))
 
 
 async def _set_enabled(request: Request, name: str, enabled: bool,

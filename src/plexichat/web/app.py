@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__, adapters
+from ..boot import READY_WITHIN, BootRecord
 from ..config import HostSettings
 from ..contributions import RouterSpec
 from ..host import PluginHost
@@ -41,7 +43,8 @@ log = logging.getLogger("plexichat.web")
 
 
 def create_app(settings: HostSettings | None = None, *,
-               serve_url: str | None = None) -> FastAPI:
+               serve_url: str | None = None, safe_mode: str = "",
+               boot: BootRecord | None = None) -> FastAPI:
     """Build the app. Its lifespan discovers plugins, starts them, and stops them.
 
     Plugins start in the background once the server is up: ``/api/v1/health/live``
@@ -51,6 +54,10 @@ def create_app(settings: HostSettings | None = None, *,
     ``serve_url`` is where the app is served (``plexichat serve`` passes it): while it
     runs, the host records it in its data directory with a token for the local CLI
     (:mod:`plexichat.runtime`), so CLI commands act on this host.
+
+    ``safe_mode`` (its reason) starts the host without importing any plugin; ``boot``
+    is the data directory's boot record, set back to no failed start when the plugins
+    have started in time (:mod:`plexichat.boot`).
     """
     settings = settings or HostSettings()
 
@@ -69,7 +76,8 @@ def create_app(settings: HostSettings | None = None, *,
         if host.fanout_relay is not None:  # chat events of every replica
             await host.fanout_relay.start()
         host.resolve()
-        starting = asyncio.create_task(host.start_all(), name="plexichat-plugin-startup")
+        starting = asyncio.create_task(_start_plugins(host, boot),
+                                       name="plexichat-plugin-startup")
         app.state.plugin_startup = starting
         try:
             yield
@@ -112,7 +120,7 @@ def create_app(settings: HostSettings | None = None, *,
         openapi_url=api_docs.OPENAPI_URL,
     )
     # the host serves plugin routes on this app: its route sink is handed in here
-    host = PluginHost(settings, routes=PluginRoutes(app))
+    host = PluginHost(settings, routes=PluginRoutes(app), safe_mode=safe_mode)
     admin = AdminToken(settings, host.store)
     webhook_worker = DeliveryWorker.from_settings(host.services.webhooks, settings)
     app.state.host = host
@@ -149,6 +157,21 @@ async def _shared_state_unavailable(request: Request, exc: Exception) -> JSONRes
     throttle counts, a UI session): 503 with the reason, not a server error."""
     return JSONResponse({"detail": str(exc)}, status_code=503,
                         headers={"Retry-After": str(SHARED_STATE_RETRY_AFTER)})
+
+
+async def _start_plugins(host: PluginHost, boot: BootRecord | None) -> None:
+    """Start every plugin; a start ready in time (counted from when ``serve`` began) is
+    no failed start in the boot record."""
+    await host.start_all()
+    if boot is None:
+        return
+    seconds = time.time() - boot.last_start
+    try:
+        if not boot.reached_ready(seconds):
+            log.warning("plugins took %.0f s to start (more than %g s): this start counts "
+                        "as failed towards safe mode", seconds, READY_WITHIN)
+    except OSError as exc:
+        log.warning("cannot write the boot record %s: %s", boot.path, exc)
 
 
 async def _join_cluster(settings: HostSettings, host: PluginHost,
@@ -227,6 +250,16 @@ class PluginRoutes:
     def app_for(self, record: PluginRecord) -> PluginAppView:
         """``self.manager.app`` of ``record``'s guide-style plugin."""
         return PluginAppView(self.app, self, record)
+
+    def served_paths(self, record: PluginRecord) -> tuple[list[str], list[str]]:
+        """The paths ``record``'s plugin serves: ``(route paths, mount paths)``."""
+        from starlette.routing import Mount
+
+        routes: list[str] = []
+        mounts: list[str] = []
+        for route in flatten_routes(record.routes):
+            (mounts if isinstance(route.route, Mount) else routes).append(route.path)
+        return routes, mounts
 
     def _taken(self) -> dict[tuple[str, str], str]:
         taken: dict[tuple[str, str], str] = {}

@@ -201,8 +201,11 @@ async def overview_health(host: PluginHost) -> tuple[str, list[str]]:
 
     ``starting`` until the plugins have started; ``unhealthy`` while a readiness check
     fails; ``degraded`` while a plugin has failed or is quarantined (the host serves,
-    without it); ``ok`` otherwise.
+    without it); ``safe-mode`` when no plugin is loaded (:mod:`plexichat.boot`); ``ok``
+    otherwise.
     """
+    if host.safe_mode:
+        return "safe-mode", [f"no plugin is loaded: {host.safe_mode}"]
     if not host.ready:
         return "starting", ["plugins are still starting"]
     problems = await host.ready_problems()
@@ -395,6 +398,28 @@ async def enable_plugin(request: Request, name: str) -> Response:
 async def disable_plugin(request: Request, name: str) -> Response:
     """Stop a plugin and take its contributions out (remembered)."""
     return await _toggle(request, name, enable=False)
+
+
+@router.post("/plugins/{name}/start")
+async def start_plugin(request: Request, name: str) -> Response:
+    """Start a stopped plugin for this run (e.g. ``auto_start: false``)."""
+    from ..host import NotStartable
+
+    session, form = await checked_post(request)
+    host = _host(request)
+    if _record_or_none(host, name) is None:
+        return await _not_found(request, name)
+    try:
+        record = await host.start(name)
+    except NotStartable as exc:
+        session.flash("error", str(exc))
+    else:
+        state = record.state.value + (f": {record.reason}" if record.reason else "")
+        session.flash("success" if record.state is PluginState.STARTED else "error",
+                      f"{name} is now {state}.")
+    await sessions_of(request).save(session)
+    return RedirectResponse(local_target((form.get("next") or ["/plugins"])[0]),
+                            status_code=303)
 
 
 async def _toggle(request: Request, name: str, *, enable: bool) -> Response:

@@ -85,6 +85,7 @@ async def render(request: Request, template: str, *, status: int = 200, title: s
         csrf=session.csrf if session else "",
         flashes=flashes,
         themes=theme_links(_host(request)),
+        safe_mode=_host(request).safe_mode,
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -36,6 +36,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import click
 
+from plexichat import command_fields, current_user
+
 from . import CATEGORIES, COMMANDS_PER_CATEGORY
 
 __all__ = [
@@ -1784,6 +1786,7 @@ class MegaCommand(click.Command):
         super().__init__(self.name, params=params, callback=self._main,
                          help=self._help_text(), short_help=self.summary,
                          no_args_is_help=bool(op.params))
+        command_fields(version_added=VERSION_ADDED)(self)
 
     def default_of(self, p: Opt) -> Any:
         """An option's default: a literal, or ``"=key"`` naming a key of the variant."""
@@ -1899,8 +1902,14 @@ def search(term: str) -> list[MegaCommand]:
             if wanted in f"{c.name}\n{c.summary}\n{c.help}".lower()]
 
 
+VERSION_ADDED = "1.0.0"
+"""The mega_cli version that added its commands (shown in each command's help)."""
+
+
 def overview_commands() -> list[click.Command]:
-    """The commands of the ``mega`` group: ``stats`` and ``search``."""
+    """The commands of the ``mega`` group: ``stats``, ``search``, and ``policy`` (admin
+    only), ``whoami`` (needs a user's token) and ``export`` (dangerous: replaces a
+    file), which show the guide's command fields."""
 
     @click.command("stats")
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
@@ -1944,4 +1953,33 @@ def overview_commands() -> list[click.Command]:
         if not found:
             click.echo(f"no command mentions {term!r}")
 
-    return [stats, search_command]
+    @command_fields(admin_only=True, version_added=VERSION_ADDED)
+    @click.command("policy")
+    def policy() -> None:
+        """List the commands only an admin may run over the HTTP API.
+
+        They read files or reveal facts about the host; the mega_cli.command_guard
+        security policy refuses them to anybody else on POST /api/v1/mega/run.
+        """
+        for command in iter_commands():
+            if command.admin_only:
+                click.echo(f"plexichat {command.category} {command.name:<12} "
+                           f"{command.summary}")
+
+    @command_fields(requires_auth=True, version_added=VERSION_ADDED)
+    @click.command("whoami")
+    def whoami() -> None:
+        """Print the chat user whose token (--user-token) was given."""
+        click.echo(current_user())
+
+    @command_fields(dangerous=True, version_added=VERSION_ADDED)
+    @click.command("export")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def export(file: Path) -> None:
+        """Write the help of every command to FILE, replacing what FILE holds."""
+        texts = [f"## plexichat {c.category} {c.name}\n\n{c.help}\n"
+                 for c in iter_commands()]
+        file.write_text("\n".join(texts), encoding="utf-8")
+        click.echo(f"wrote the help of {len(texts)} commands to {file}")
+
+    return [stats, search_command, policy, whoami, export]
