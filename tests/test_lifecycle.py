@@ -441,7 +441,8 @@ def clashing(site):
 
 def test_route_colliding_with_the_core_is_refused(clashing, data_dir):
     with running_host(data_dir, "healthy", "clash") as client:
-        assert client.get("/api/v1/health/live").json() == {"status": "ok", "detail": ""}
+        live = client.get("/api/v1/health/live").json()
+        assert (live["status"], live["detail"], live["safe_mode"]) == ("ok", "", False)
         warnings = detail(client, "clash")["warnings"]
         assert "route GET /api/v1/health/live refused: already served by the core" in warnings
         assert_host_serves(client)
