@@ -115,6 +115,10 @@ def run(job: InstallJob, on_line: Callable[[str], None],
                         *prepared.args]
             plan = _plan(job, pip_args, Path(tmp), prepared.distributions, on_plan)
             conflicts = plan["conflicts"] if plan is not None else []
+            if plan is not None and plan.get("blocked"):
+                return JobOutcome(error=f"refused: {plan['blocked'][0]}; nothing was "
+                                  "changed (force does not override a blocked version)",
+                                  notes=notes, plan=plan)
             if conflicts and not job.force:
                 return JobOutcome(error=_refusal(conflicts[0]["message"]), notes=notes,
                                   plan=plan, conflicts=conflicts)

@@ -216,10 +216,13 @@ def from_catalog(specs: Iterable[str], source: str | None,
              and not Path(s).exists()]
     if not source or not names:
         return specs, []
-    from .catalog import CatalogError, open_catalog, pick_for_install
+    from .catalog import CatalogError, open_catalog, pick_for_install, remember_blocked
+
+    from ..runtime import data_dir
 
     try:
         catalog = open_catalog(source)
+        remember_blocked(catalog, data_dir().path)
         picks = {p.name: p for p in pick_for_install(catalog, names)}
         for pick in picks.values():
             pick.verify()
@@ -332,16 +335,19 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
     """Fill ``state``/``reason`` of each installed or upgraded plugin: what a host
     starting now would do with it (manifest, compatibility, dependencies), decided
     without importing it. ``available`` means it would start."""
+    from ..kernel.blocklist import blocked_versions
     from ..kernel.discovery import discover
     from ..kernel.resolver import PluginFilter, resolve
+    from ..runtime import data_dir
     from ..storage.readonly import operator_states
 
     wanted = [c for c in found if c.change != "removed"]
     if not wanted:
         return found
     candidates = discover(use_index=False)
-    resolution = resolve(candidates, PluginFilter.from_env(os.environ,
-                                                           operator=operator_states()))
+    resolution = resolve(candidates, PluginFilter.from_env(
+        os.environ, operator=operator_states(),
+        blocked=blocked_versions(data_dir().path)))
     by_name = {c.name: c for c in candidates}
     for change in wanted:
         state, change.reason = resolution.state_of(change.name)
