@@ -29,7 +29,8 @@ def lock(output: Path | None, wheel_dirs: tuple[Path, ...], catalog: str | None)
     Digests come from each distribution's direct_url.json (installed from a catalog
     wheel or a URL with #sha256=), else from a wheel of that version in a --wheel-dir or
     PIP_FIND_LINKS directory, else from the catalog. A distribution none of them knows
-    fails the lock, named, with nothing written: a digest is never guessed."""
+    fails the lock, named, with nothing written: a digest is never guessed. Editable
+    installs (development checkouts) are left out, with a warning."""
     from ..devkit.artifact_hashes import HashSources, find_links_dirs
     from ..devkit.install_lock import LockError, lock_requirements, render_lock
     from ..kernel.blocklist import atomic_write
@@ -48,10 +49,14 @@ def lock(output: Path | None, wheel_dirs: tuple[Path, ...], catalog: str | None)
             raise click.ClickException(str(exc)) from None
     sources = HashSources([*wheel_dirs, *find_links_dirs()], entries)
     try:
-        lines = lock_requirements(sources)
+        result = lock_requirements(sources)
     except LockError as exc:
         raise click.ClickException(str(exc)) from None
-    text = render_lock(lines)
+    for editable in result.editable:
+        click.secho(f"warning: not locked: {editable} is an editable install, not a wheel",
+                    fg="yellow", err=True)
+    lines = result.lines
+    text = render_lock(result)
     if output is None:
         click.echo(text, nl=False)
         return

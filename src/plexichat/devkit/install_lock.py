@@ -10,6 +10,8 @@ wheel (:mod:`plexichat.devkit.artifact_hashes` says where they come from), so::
 installs exactly these files in a fresh environment, from an index or a local wheel
 directory (``--no-index --find-links DIR``). A distribution whose digest no offline
 source knows makes :func:`lock_requirements` fail, naming it: a digest is never made up.
+An editable install (a development checkout) is no artifact at all: it is left out,
+named in the file's header and on the command's output.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .artifact_hashes import HashSources, artifact_hashes
 from .installer import canonical
 from .plugin_set import installed_plugin_set
 
-__all__ = ["LockError", "LockedRequirement", "lock_requirements", "render_lock"]
+__all__ = ["Lock", "LockError", "LockedRequirement", "lock_requirements", "render_lock"]
 
 HOST = "plexichat"
 
@@ -51,6 +53,29 @@ class LockedRequirement:
         """The requirements-file line."""
         hashes = "".join(f" \\\n    --hash=sha256:{h}" for h in self.hashes)
         return f"{canonical(self.distribution)}=={self.version}{hashes}\n"
+
+
+@dataclass
+class Lock:
+    """The lock's pins, and the editable installs left out of it."""
+
+    lines: list[LockedRequirement] = field(default_factory=list)
+    editable: list[str] = field(default_factory=list)
+    """``distribution version (path)`` of each editable install not locked."""
+
+
+def _editable(dist: md.Distribution) -> str | None:
+    """The checkout an editable install points at, or None."""
+    import json
+
+    try:
+        data = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return None
+    info = data.get("dir_info") if isinstance(data, dict) else None
+    if isinstance(info, dict) and info.get("editable"):
+        return str(data.get("url", ""))
+    return None
 
 
 def _requirements(dist: md.Distribution, extras: set[str]) -> Iterator[Requirement]:
@@ -93,20 +118,24 @@ def _closure(roots: dict[str, set[str]]) -> dict[str, tuple[md.Distribution, set
     return out
 
 
-def lock_requirements(sources: HashSources) -> list[LockedRequirement]:
-    """The lock's lines for what is installed now. Raises :class:`LockError` naming
-    every distribution whose wheel digest is unknown."""
+def lock_requirements(sources: HashSources) -> Lock:
+    """The lock for what is installed now. Raises :class:`LockError` naming every
+    distribution whose wheel digest is unknown."""
     importlib.invalidate_caches()
     base = set(_closure({HOST: set()}))
     plugins = {p.key: p for p in installed_plugin_set(sources)}
     needed = _closure({p.distribution: set() for p in plugins.values()})
-    out, missing = [], []
+    out, missing = Lock(), []
     for key, (dist, requirers) in sorted(needed.items()):
         if key in base and key not in plugins:
             continue  # comes with the host
         if key == HOST:
             continue
         name = str(dist.metadata["Name"])
+        checkout = _editable(dist)
+        if checkout is not None:
+            out.editable.append(f"{name} {dist.version} ({checkout})")
+            continue
         if key in plugins and plugins[key].sha256:
             hashes, source = plugins[key].sha256, "installed"
         else:
@@ -116,8 +145,8 @@ def lock_requirements(sources: HashSources) -> list[LockedRequirement]:
                            + (f" (required by {', '.join(sorted(requirers))})"
                               if requirers else ""))
             continue
-        out.append(LockedRequirement(name, dist.version, hashes, source,
-                                     sorted(requirers)))
+        out.lines.append(LockedRequirement(name, dist.version, hashes, source,
+                                           sorted(requirers)))
     if missing:
         raise LockError(
             "the sha256 of these wheels is not known offline, so they cannot be locked: "
@@ -129,15 +158,17 @@ def lock_requirements(sources: HashSources) -> list[LockedRequirement]:
     return out
 
 
-def render_lock(lines: list[LockedRequirement]) -> str:
+def render_lock(lock: Lock) -> str:
     """The requirements file: a header saying how to use it, then each pin."""
     head = (f"# The plugin set of a PlexiChat {__version__} environment, written by "
             "`plexichat plugins lock`.\n"
             f"# Install PlexiChat {__version__} first, then reproduce the plugins with:\n"
             "#   pip install --require-hashes -r THIS_FILE\n"
             "# (add --no-index --find-links DIR to install from a local wheel directory)\n")
+    head += "".join(f"# not locked (an editable install, no wheel): {e}\n"
+                    for e in lock.editable)
     body = []
-    for line in lines:
+    for line in lock.lines:
         why = (f"required by {', '.join(line.required_by)}" if line.required_by
                else "plugin distribution")
         body.append(f"# {line.distribution}: {why}; sha256 from {line.source}\n"
