@@ -56,7 +56,12 @@ def installed(env: Env) -> dict[str, str]:
 
 
 def history(env: Env) -> list[dict]:
-    return json.loads(ok(cli(env, "history", "--json")))
+    """The recorded steps, each ``before`` limited to this test's distributions (the
+    environment also sees the example plugins installed for the test run)."""
+    steps = json.loads(ok(cli(env, "history", "--json")))
+    for step in steps:
+        step["before"] = [p for p in step["before"] if p["distribution"].startswith("plx-")]
+    return steps
 
 
 def test_upgrade_then_rollback_brings_the_earlier_version_back(env, links):

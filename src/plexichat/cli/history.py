@@ -123,7 +123,7 @@ def rollback(step_number: int | None, url: str | None, token: str | None,
     overrides a refusal). The rollback itself is recorded as a step."""
     from ..devkit.install_history import HistoryError, find_step
     from ..devkit.installer import PipIndex, changes, snapshot
-    
+
     try:
         step = find_step(_steps(), step_number)
     except HistoryError as exc:

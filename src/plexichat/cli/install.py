@@ -8,26 +8,16 @@ install is served and an uninstall vanishes without a restart.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from ..devkit.installer import PipIndex
-from ..kernel.states import PluginState
 from .install_steps import apply_live, check_plan, human, report_changes, run_pip_step
 
-if TYPE_CHECKING:
-    from ..devkit.install_plan import InstallPlan
-
 __all__ = ["install", "uninstall", "upgrade"]
-
-_log = logging.getLogger("plexichat.install")
 
 _url_option = click.option(
     "--url", envvar="PLEXICHAT_URL", default=None,

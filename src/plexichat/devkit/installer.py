@@ -216,9 +216,8 @@ def from_catalog(specs: Iterable[str], source: str | None,
              and not Path(s).exists()]
     if not source or not names:
         return specs, []
-    from .catalog import CatalogError, open_catalog, pick_for_install, remember_blocked
-
     from ..runtime import data_dir
+    from .catalog import CatalogError, open_catalog, pick_for_install, remember_blocked
 
     try:
         catalog = open_catalog(source)
