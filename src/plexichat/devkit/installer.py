@@ -208,13 +208,18 @@ def from_catalog(specs: Iterable[str], source: str | None,
     resolved against the catalog's) or ``distribution==version`` with the catalog made
     pip's index in ``index`` (a PEP 503 catalog). Other specs are left alone. Returns the
     specs and the :class:`plexichat.devkit.catalog.CatalogPick` of each name replaced. Raises
-    :class:`InstallError`."""
+    :class:`InstallError`.
+
+    The catalog is read whenever there is one, names or not, so the versions it blocks
+    are written to the data directory (:func:`plexichat.devkit.catalog.remember_blocked`)
+    before the install is planned; when no name needs it, a catalog that cannot be read
+    leaves the blocklist as it was last written."""
     import re
 
     specs = list(specs)
     names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
              and not Path(s).exists()]
-    if not source or not names:
+    if not source:
         return specs, []
     from ..runtime import data_dir
     from .catalog import CatalogError, open_catalog, pick_for_install, remember_blocked
@@ -222,6 +227,13 @@ def from_catalog(specs: Iterable[str], source: str | None,
     try:
         catalog = open_catalog(source)
         remember_blocked(catalog, data_dir().path)
+    except CatalogError as exc:
+        if not names:
+            return specs, []
+        raise InstallError(str(exc)) from None
+    if not names:
+        return specs, []
+    try:
         picks = {p.name: p for p in pick_for_install(catalog, names)}
         for pick in picks.values():
             pick.verify()
