@@ -105,3 +105,27 @@ def test_install_refuses_a_blocked_version_and_picks_the_newest_unblocked(env, t
                         str(source))
     assert f"hist: plx-hist 2.0 from {source}" in installed.stdout
     assert "plx-hist==2.0" in env.freeze() or "plx-hist @ file:" in env.freeze()
+
+
+def test_the_api_refuses_a_blocked_version(env, tmp_path, monkeypatch):
+    from support.api import AUTH, TOKEN
+
+    import plexichat.web.install_runner
+    from plexichat.kernel.blocklist import BlockedVersion, write_blocklist
+
+    write_blocklist(tmp_path / "data", "catalog.json",
+                    [BlockedVersion("plx-hist", "1.0", REASON, "hist")])
+    monkeypatch.setattr(plexichat.web.install_runner, "job_command",
+                        lambda: [str(env.python), "-m", "plexichat.devkit.install_job"])
+    for key, value in env.environ().items():
+        if key.startswith("PIP_"):
+            monkeypatch.setenv(key, value)
+    before = env.freeze()
+    with running_host(tmp_path / "data", admin_token=TOKEN) as client:
+        response = client.post("/api/v1/plugins/install", headers=AUTH,
+                               json={"specs": ["plx-hist==1.0"], "force": True})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"refused: plx-hist 1.0 is blocked by the plugin catalog (catalog.json): {REASON}; "
+        "nothing was changed (force does not override a blocked version)")
+    assert env.freeze() == before
