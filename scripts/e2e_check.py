@@ -729,7 +729,7 @@ def check_lock(bin_dir: Path, env: Mapping[str, str], wheel_dir: Path, workdir: 
         expect(run.returncode == 0, f"pip install {' '.join(args)} in {fresh} exited "
                                     f"{run.returncode}:\n{run.stdout}\n{run.stderr}")
 
-    pip("--find-links", str(wheel_dir), f"plexichat=={host}")  # the base: the host alone
+    pip(str(_wheel_of(wheel_dir, "plexichat")))  # the base: the host's wheel alone
     expect(_plugin_versions(fresh_bin, env) == {}, f"{fresh} has plugins before the lock")
     pip("--require-hashes", "--no-index", "--find-links", str(wheel_dir), "-r", str(lock))
     got = _plugin_versions(fresh_bin, env)

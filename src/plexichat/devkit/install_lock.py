@@ -136,10 +136,7 @@ def lock_requirements(sources: HashSources) -> Lock:
         if checkout is not None:
             out.editable.append(f"{name} {dist.version} ({checkout})")
             continue
-        if key in plugins and plugins[key].sha256:
-            hashes, source = plugins[key].sha256, "installed"
-        else:
-            hashes, source = artifact_hashes(name, dist.version, sources, dist)
+        hashes, source = artifact_hashes(name, dist.version, sources, dist)
         if not hashes:
             missing.append(f"{name} {dist.version}"
                            + (f" (required by {', '.join(sorted(requirers))})"
