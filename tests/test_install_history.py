@@ -71,7 +71,7 @@ def test_upgrade_then_rollback_brings_the_earlier_version_back(env, links):
     steps = history(env)
     assert [(s["step"], s["action"]) for s in steps] == [(1, "install"), (2, "upgrade")]
     assert steps[0]["before"] == []
-    assert steps[0]["command"][-2:] == ["install", "plx-hist==1.0"]
+    assert steps[0]["command"] == ["plexichat", "plugins", "install", "plx-hist==1.0"]
     [before] = steps[1]["before"]
     assert (before["distribution"], before["version"], before["plugins"]) == (
         "plx-hist", "1.0", ["hist"])

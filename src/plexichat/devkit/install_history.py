@@ -97,12 +97,19 @@ def record_step(action: str, command: list[str] | None = None,
         step=(steps[-1].step + 1) if steps else 1,
         time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         action=action,
-        command=list(command if command is not None else [Path(sys.argv[0]).name,
-                                                          *sys.argv[1:]]),
+        command=list(command if command is not None else _this_command()),
         before=before if before is not None else installed_plugin_set())
     text = "".join(json.dumps(s.as_dict()) + "\n" for s in [*steps, step])
     atomic_write(path, text)
     return step
+
+
+def _this_command() -> list[str]:
+    """This process's command line, ``plexichat …`` however it was started."""
+    program = Path(sys.argv[0]).name
+    if program in ("__main__.py", "-m", "-c", ""):
+        program = "plexichat"
+    return [program, *sys.argv[1:]]
 
 
 def find_step(steps: list[HistoryStep], number: int | None) -> HistoryStep:
