@@ -115,7 +115,9 @@ def e2e(session: nox.Session) -> None:
     by a ``websockets`` client running in a separate environment, each example plugin's
     routes answering, one plugin (hello) uninstalled through the CLI and gone from
     /api/v1/plugins without a restart, installed back from its wheel and started again,
-    the server stopped.
+    the server stopped; then ``plexichat plugins lock`` of the environment, reproduced
+    in a fresh virtualenv (the host wheel, then ``pip install --require-hashes
+    --no-index --find-links dist -r plugins.lock``) with the same plugins and versions.
     """
     wheels = sorted(DIST.glob("*.whl"))
     if len(wheels) != len(distributions()):
@@ -138,7 +140,7 @@ def e2e(session: nox.Session) -> None:
     session.chdir(tmp)
     session.run("python", str(ROOT / "scripts" / "e2e_check.py"), "--workdir", str(workdir),
                 "--wheel-dir", str(DIST), "--ws-client-python", str(client / "bin" / "python"),
-                *session.posargs)
+                "--check-lock", *session.posargs)
 
 
 @nox.session(reuse_venv=True)

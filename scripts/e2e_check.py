@@ -13,7 +13,9 @@ that each example plugin's routes answer 2xx (:data:`ROUTE_CHECKS`) and the give
 200, then uninstalls one plugin through ``plexichat plugins uninstall --url`` and sees it
 vanish from ``/api/v1/plugins`` without a restart, installs it back from its wheel
 (``--wheel-dir``) and sees it started again, and stops the server (always, even when a
-check fails).
+check fails). With ``--check-lock`` it then writes ``plexichat plugins lock`` of the
+environment and reproduces it in a fresh virtual environment with ``pip install
+--require-hashes --no-index --find-links WHEEL_DIR -r plugins.lock``.
 
 A plugin of the tables that is not installed (its wheel was not built) is skipped with a
 line saying so; one that is installed must pass.
@@ -54,6 +56,7 @@ __all__ = [
     "check_cli",
     "check_installed_from_wheels",
     "check_live",
+    "check_lock",
     "check_plugin_routes",
     "check_reinstall",
     "check_static_listing",
@@ -684,6 +687,58 @@ def check_reinstall(bin_dir: Path, env: Mapping[str, str], server: Server, name:
         + (f", GET {routes[0]} 200" if routes else ""))
 
 
+def _plugin_versions(bin_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``plexichat plugins list --json --static`` of ``bin_dir``'s environment as
+    {plugin: distribution version}."""
+    proc = subprocess.run([str(script(bin_dir, "plexichat")), "plugins", "list", "--json",
+                           "--static"], env=dict(env), capture_output=True, text=True,
+                          timeout=120)
+    expect(proc.returncode == 0, f"`plexichat plugins list --json --static` exited "
+                                 f"{proc.returncode}:\n{proc.stderr}")
+    return {p["name"]: p["distribution_version"] for p in json.loads(proc.stdout)}
+
+
+def check_lock(bin_dir: Path, env: Mapping[str, str], wheel_dir: Path, workdir: Path, *,
+               say: Any = print) -> None:
+    """``plexichat plugins lock`` in the environment of ``bin_dir`` (digests from the
+    wheels in ``wheel_dir``), then, in a fresh virtual environment with the same host
+    version, ``pip install --require-hashes --no-index --find-links WHEEL_DIR -r LOCK``:
+    the same plugins at the same versions."""
+    lock = workdir / "plugins.lock"
+    proc = subprocess.run([str(script(bin_dir, "plexichat")), "plugins", "lock", "-o",
+                           str(lock), "--wheel-dir", str(wheel_dir)], env=dict(env),
+                          capture_output=True, text=True, timeout=120)
+    expect(proc.returncode == 0, f"`plexichat plugins lock` exited {proc.returncode}:\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+    text = lock.read_text(encoding="utf-8")
+    pins = [line for line in text.splitlines() if "==" in line and not line.startswith("#")]
+    expect(pins and "--hash=sha256:" in text, f"the lock pins nothing with a digest:\n{text}")
+    wanted = _plugin_versions(bin_dir, env)
+    host = subprocess.run([str(python_of(bin_dir)), "-c", "import plexichat; "
+                           "print(plexichat.__version__)"], env=dict(env),
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+    fresh = workdir / "lock-venv"
+    subprocess.run([str(python_of(bin_dir)), "-m", "venv", "--clear", str(fresh)],
+                   env=dict(env), check=True, capture_output=True, timeout=300)
+    fresh_bin = fresh / ("Scripts" if os.name == "nt" else "bin")
+
+    def pip(*args: str) -> None:
+        run = subprocess.run([str(python_of(fresh_bin)), "-m", "pip", "install", "--quiet",
+                              "--disable-pip-version-check", *args], env=dict(env),
+                             capture_output=True, text=True, timeout=600)
+        expect(run.returncode == 0, f"pip install {' '.join(args)} in {fresh} exited "
+                                    f"{run.returncode}:\n{run.stdout}\n{run.stderr}")
+
+    pip(str(_wheel_of(wheel_dir, "plexichat")))  # the base: the host's wheel alone
+    expect(_plugin_versions(fresh_bin, env) == {}, f"{fresh} has plugins before the lock")
+    pip("--require-hashes", "--no-index", "--find-links", str(wheel_dir), "-r", str(lock))
+    got = _plugin_versions(fresh_bin, env)
+    expect(got == wanted, f"the lock reproduced {got}, not {wanted}")
+    say(f"ok  `plexichat plugins lock`: {len(pins)} pinned with sha256; a fresh venv "
+        f"with PlexiChat {host} + `pip install --require-hashes --no-index -r "
+        f"plugins.lock` has the same {len(got)} plugins")
+
+
 # --- the whole check ---------------------------------------------------------------
 
 
@@ -709,6 +764,7 @@ def run_checks(
     wheel_dir: Path | None = None,
     reinstall: str | None = None,
     ws_client_python: Path,
+    lock: bool = False,
     say: Any = print,
 ) -> None:
     """Every check, in order. ``plugins`` defaults to every installed plugin.
@@ -718,7 +774,8 @@ def run_checks(
 
     With ``wheel_dir`` (where the installed wheels came from), plugin ``reinstall`` is
     uninstalled through the CLI and installed back from its wheel while the server
-    runs.
+    runs, and with ``lock`` too the plugin set is locked and reproduced in a fresh
+    environment (:func:`check_lock`).
     """
     token = secrets.token_urlsafe(24)
     env = clean_env(workdir, {"PLEXICHAT_ADMIN_TOKEN": token})
@@ -758,6 +815,10 @@ def run_checks(
         f"the server did not shut down cleanly (exit {code}):\n{server.log()}",
     )
     say("ok  the server shut down cleanly on SIGTERM")
+    if lock:
+        expect(wheel_dir is not None, "checking the lock needs --wheel-dir")
+        assert wheel_dir is not None
+        check_lock(bin_dir, env, wheel_dir, workdir, say=say)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -781,6 +842,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ws-client-python", type=Path, required=True,
                         help="the Python of another environment with `websockets` "
                              "installed, which opens the chat WebSocket of the served host")
+    parser.add_argument("--check-lock", action="store_true",
+                        help="also lock the plugin set (`plexichat plugins lock`) and "
+                             "reproduce it in a fresh venv with --require-hashes from "
+                             "--wheel-dir")
     args = parser.parse_args(argv)
     routes = args.routes or ["/api/v1/hello"]
     with contextlib.ExitStack() as stack:
@@ -794,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 expect("hello" in installed, f"hello is not installed (found {installed})")
             run_checks(args.bin_dir, workdir, args.plugins, routes,
                        wheel_dir=args.wheel_dir, reinstall=args.reinstall,
-                       ws_client_python=args.ws_client_python)
+                       ws_client_python=args.ws_client_python, lock=args.check_lock)
         except E2EFailure as exc:
             print(f"FAIL {exc}", file=sys.stderr)
             return 1

@@ -5,6 +5,7 @@ term filtering."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import json
 import threading
@@ -189,8 +190,12 @@ def test_install_takes_catalog_names_from_the_catalog(wheels, tmp_path):
     build_catalog(wheels, catalog)
     by_name = {(w.name.split("-")[0], w.name.split("-")[1]): w for w in wheels}
     specs = _from_catalog(("alpha", "delta", "requests>=2", "not_listed"), str(catalog))
-    assert specs == (by_name["plexichat_alpha", "0.1.0"].as_uri(),
-                     by_name["plexichat_delta", "1.0.0"].as_uri(),  # 2.0.0 needs a newer host
+
+    def checked(wheel):  # pip gets the catalog's digest with the wheel, and checks it
+        return f"{wheel.as_uri()}#sha256={hashlib.sha256(wheel.read_bytes()).hexdigest()}"
+
+    assert specs == (checked(by_name["plexichat_alpha", "0.1.0"]),
+                     checked(by_name["plexichat_delta", "1.0.0"]),  # 2.0.0 needs a newer host
                      "requests>=2", "not_listed")
     with pytest.raises(click.ClickException, match="beta in .*: needs PlexiChat >= 99.0"):
         _from_catalog(("beta",), str(catalog))
@@ -205,7 +210,8 @@ def test_install_reads_plexichat_catalog_and_says_what_it_leaves_to_pip(
     build_catalog(wheels, catalog)
     monkeypatch.setenv("PLEXICHAT_CATALOG", str(catalog))
     specs = _from_catalog(("alpha", "requests"), None)
-    assert specs[0] == wheels[0].as_uri() and specs[1] == "requests"
+    digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+    assert specs[0] == f"{wheels[0].as_uri()}#sha256={digest}" and specs[1] == "requests"
     out = capsys.readouterr().out
     assert f"alpha: plexichat-alpha 0.1.0 from {catalog}" in out
     assert f"requests: not in {catalog}; pip resolves it as a requirement" in out

@@ -178,10 +178,15 @@ class HostSettings(BaseSettings):
     def plugin_filter(self, operator: dict[str, bool] | None = None) -> PluginFilter:
         """The operator's load/disable choices as a :class:`PluginFilter`.
 
-        ``operator`` holds the enable/disable decisions stored in the host database.
+        ``operator`` holds the enable/disable decisions stored in the host database;
+        the versions a plugin catalog blocks (``blocked-versions.json`` in the data
+        directory) are rejected.
         """
+        from .kernel.blocklist import blocked_versions
+
         return PluginFilter.from_values(self.load_plugins, self.disable_plugins,
-                                        operator=operator)
+                                        operator=operator,
+                                        blocked=blocked_versions(self.data_dir))
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to SQLite under the data directory."""

@@ -60,12 +60,15 @@ class PluginListing:
 
 def static_listing(environ: Mapping[str, str] | None = None) -> list[PluginListing]:
     """Every installed plugin, sorted by name, with its static state."""
+    from .kernel.blocklist import blocked_versions
+    from .runtime import data_dir
     from .storage.readonly import operator_states
 
     environ = os.environ if environ is None else environ
     candidates = discover()
-    resolution = resolve(candidates, PluginFilter.from_env(environ,
-                                                           operator=operator_states()))
+    resolution = resolve(candidates, PluginFilter.from_env(
+        environ, operator=operator_states(),
+        blocked=blocked_versions(data_dir(environ).path)))
     out = []
     for c in candidates:
         state, reason = resolution.state_of(c.name)

@@ -29,13 +29,14 @@ __all__ = ["Env", "make_env", "write_wheel"]
 
 
 def write_wheel(directory: Path, distribution: str, version: str, *,
-                requires: Iterable[str] = (), plugin: str | None = None) -> Path:
+                requires: Iterable[str] = (), plugin: str | None = None,
+                code: str = "") -> Path:
     """Write ``distribution``'s wheel into ``directory``: one package (its name,
-    underscored) and, when ``plugin`` is given, that plugin's entry point and
-    ``plugin.json``."""
+    underscored; ``code`` appended to its ``__init__.py``) and, when ``plugin`` is
+    given, that plugin's entry point and ``plugin.json``."""
     package = distribution.replace("-", "_")
     info = f"{package}-{version}.dist-info"
-    files = {f"{package}/__init__.py": f"VERSION = {version!r}\n"}
+    files = {f"{package}/__init__.py": f"VERSION = {version!r}\n{code}"}
     if plugin is not None:
         files[f"{package}/plugin.json"] = f'{{"name": "{plugin}", "type": "feature"}}'
         files[f"{info}/entry_points.txt"] = f"[{ENTRY_POINT_GROUP}]\n{plugin} = {package}\n"

@@ -523,6 +523,9 @@ for _name, _target, _help in (
     ("install", "install:install", "Install plugins with pip here (live with --url)."),
     ("uninstall", "install:uninstall", "Uninstall plugins with pip (live with --url)."),
     ("upgrade", "install:upgrade", "Upgrade plugins with pip (live with --url)."),
+    ("lock", "lock:lock", "Write the installed plugins as a hash-pinned requirements file."),
+    ("history", "history:history", "List the plugin set before each install change."),
+    ("rollback", "history:rollback", "Restore the plugin set before a history step."),
     ("search", "search:search", "Search a plugin catalog; shows what runs on this host."),
 ):
     plugins.add_command(_Lazy(_name, f"plexichat.cli.{_target}", _help))

@@ -8,25 +8,16 @@ install is served and an uninstall vanishes without a restart.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from ..devkit.installer import PipIndex
-from ..kernel.states import PluginState
-
-if TYPE_CHECKING:
-    from ..devkit.install_plan import InstallPlan
+from .install_steps import apply_live, check_plan, human, report_changes, run_pip_step
 
 __all__ = ["install", "uninstall", "upgrade"]
-
-_log = logging.getLogger("plexichat.install")
 
 _url_option = click.option(
     "--url", envvar="PLEXICHAT_URL", default=None,
@@ -34,94 +25,6 @@ _url_option = click.option(
          "(default: the host serving the data directory, if one runs).")
 _token_option = click.option("--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=None,
                              help="Admin token for --url.")
-
-
-def _run(action: str, args: list[str], *, quiet: bool) -> None:
-    from ..devkit.installer import InstallError, pip_command, run_pip
-
-    try:
-        command = pip_command(action, args)
-    except InstallError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.secho(f"$ {' '.join(command)}", dim=True, err=True)
-
-    def show(line: str) -> None:
-        if not quiet:
-            click.secho(f"  {line}", dim=True, err=True)
-
-    code = run_pip(command, show)
-    if code != 0:
-        raise click.ClickException(f"pip {action} failed (exit status {code}); see its "
-                                   "output above")
-
-
-def _report(found: list[Any]) -> None:
-    if not found:
-        click.echo("no plugin was added, removed or changed")
-        return
-    for change in found:
-        version = (f"{change.previous} → {change.version}" if change.previous
-                   else change.version)
-        head = f"{change.name} ({change.distribution} {version}): {change.change}"
-        if change.change == "removed":
-            click.echo(head)
-        elif change.state == PluginState.AVAILABLE.value:
-            click.echo(f"{head}, checks passed: a host starting now would start it")
-        else:
-            click.secho(f"{head}, but it will not be started: {change.state}: "
-                        f"{change.reason}", fg="yellow")
-        for warning in change.warnings:
-            click.secho(f"  warning: {warning}", fg="yellow")
-
-
-def _live(url: str | None, token: str | None, found: list[Any]) -> list[str]:
-    """Have the running host (``url``, else the one serving the data directory) rescan;
-    return why plugins just installed did not start there (empty when they did, or when
-    no host runs)."""
-    from .target import STORED, target
-
-    where = target(url, token)  # default: the host serving the data directory
-    url, token = where.url, where.token
-    if not url:
-        if found:
-            click.echo(f"{STORED}: no host is serving {where.data_dir.path} (another host "
-                       "picks it up with --url/--token: POST /api/v1/plugins/rescan)")
-        return []
-    click.echo(f"applied to the running host at {url}:")
-    from . import _remote
-
-    result = _remote(url, token, "POST", "/api/v1/plugins/rescan")
-    elsewhere = ""
-    if result.get("python") and Path(result["python"]).resolve() != Path(
-            sys.executable).resolve():
-        elsewhere = (f"the host at {url} runs {result['python']}, not this environment's "
-                     f"{sys.executable}: it cannot see what pip did here")
-        click.secho(f"warning: {elsewhere}", fg="yellow", err=True)
-    states = {p["name"]: p for p in result.get("plugins", [])}
-    for name in result.get("started", []):
-        click.echo(f"{url}: {name} started")
-    for name in result.get("removed", []):
-        click.echo(f"{url}: {name} removed (stopped, routes gone)")
-    for name, reason in result.get("stopped", {}).items():
-        click.secho(f"{url}: {name} stopped: {reason}", fg="yellow")
-    for name in result.get("restart_required", []):
-        reason = states.get(name, {}).get("reason") or "restart required"
-        click.secho(f"{url}: {name}: {reason}", fg="yellow")
-    for name, reason in result.get("not_started", {}).items():
-        click.secho(f"{url}: {name} not started: {reason}", fg="yellow")
-    if not any(result.get(k) for k in ("added", "removed", "upgraded", "stopped")):
-        click.echo(f"{url}: rescanned; nothing changed there")
-    problems = []
-    for change in found:
-        if change.change != "installed" or change.state != PluginState.AVAILABLE.value:
-            continue  # upgrades need a restart; a rejected or disabled one is reported
-        if change.name in result.get("not_started", {}):
-            problems.append(f"{change.name} did not start at {url}: "
-                            f"{result['not_started'][change.name]}")
-        elif change.name not in result.get("started", []):
-            problems.append(f"{change.name} did not start at {url}: the host did not pick "
-                            f"it up ({elsewhere or 'it was not among the plugins it added'})")
-    return problems
 
 
 def _from_catalog(specs: tuple[str, ...], source: str | None,
@@ -147,72 +50,21 @@ def _from_catalog(specs: tuple[str, ...], source: str | None,
     return tuple(out)
 
 
-def _show_plan(plan: InstallPlan) -> None:
-    """The plan as a table: each distribution added or replaced, and its versions."""
-    from rich.console import Console
-    from rich.table import Table
-
-    if not plan.changes:
-        click.echo("plan: pip would change no distribution")
-        return
-    table = Table(title="plan: what pip would install", title_justify="left")
-    for column in ("distribution", "change", "installed", "after"):
-        table.add_column(column)
-    for change in plan.changes:
-        style = "red" if change.change == "downgraded" else ""
-        table.add_row(change.distribution + (" (requested)" if change.requested else ""),
-                      change.change, change.previous or "-", change.version, style=style)
-    Console(file=sys.stdout, width=100, soft_wrap=True).print(table)
-
-
-def _plan(pip_args: list[str], workdir: Path, exclude: list[str], *, force: bool,
-          as_json: bool) -> None:
-    """Resolve the install without performing it, show the plan, and refuse one that
-    would break an installed distribution's requirement (unless ``force``)."""
-    from ..devkit.install_plan import plan_install
-    from ..devkit.installer import InstallError
-
-    try:
-        plan = plan_install(pip_args, workdir, exclude=exclude)
-    except InstallError as exc:
-        if not force:
-            raise click.ClickException(str(exc)) from None
-        _log.warning("installing without a plan (--force): %s", exc)
-        click.secho(f"warning: --force: installing without a plan: {exc}", fg="yellow",
-                    err=True)
-        return
-    if as_json:
-        click.echo(json.dumps(plan.as_dict(), indent=2))
-    else:
-        _show_plan(plan)
-    if plan.ok:
-        return
-    messages = [c.message() for c in plan.conflicts]
-    if force:
-        for message in messages:
-            _log.warning("installing despite a conflict (--force): %s", message)
-            click.secho(f"warning: --force: {message}", fg="yellow", err=True)
-        return
-    for message in messages[:-1]:
-        click.secho(f"error: {message}", fg="red", err=True)
-    raise click.ClickException(f"{messages[-1]}\nrefused: the install would break what is "
-                               "installed; nothing was changed (--force installs anyway)")
-
-
-def _human(as_json: bool) -> contextlib.AbstractContextManager[Any]:
-    """Where messages for people go: stdout, or stderr when stdout carries the JSON
-    plan."""
-    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
-
-
 def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str | None,
              quiet: bool, catalog: str | None = None, index: PipIndex | None = None, *,
-             force: bool = False, as_json: bool = False) -> None:
+             force: bool = False, as_json: bool = False, verify: bool = False,
+             action: str = "install") -> None:
     from ..devkit.install_outcome import distributions
     from ..devkit.installer import InstallError, prepare, snapshot
 
     index = index or PipIndex()
-    with _human(as_json):
+    where = None
+    if verify:
+        from .install_verify import require_host
+
+        with human(as_json):
+            where = require_host(url, token)
+    with human(as_json):
         specs = _from_catalog(specs, catalog, index)
     before, dists_before = snapshot(), distributions()
     with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
@@ -221,19 +73,66 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
         pip_args = [*(["--upgrade"] if upgrade_ else []), *index.args(), *prepared.args]
-        with _human(as_json):
+        with human(as_json):
             for note in prepared.notes:
                 click.echo(note)
-        _plan(pip_args, Path(tmp), prepared.distributions, force=force, as_json=as_json)
-        with _human(as_json):
-            _run("install", pip_args, quiet=quiet)
-    with _human(as_json):
-        _after(before, dists_before, prepared.distributions, upgrade_, url, token)
+        check_plan(pip_args, Path(tmp), prepared.distributions, force=force, as_json=as_json)
+        step = _record(action)
+        with human(as_json):
+            run_pip_step("install", pip_args, quiet=quiet)
+    with human(as_json):
+        if where is None:
+            _after(before, dists_before, prepared.distributions, upgrade_, url, token)
+            return
+        from .install_verify import verify_started
+
+        try:
+            found = _after(before, dists_before, prepared.distributions, upgrade_,
+                           where.url, where.token)
+            problems = verify_started(where, found)
+        except click.ClickException as exc:
+            problems = [exc.message]
+        if problems:
+            _undo(step, index, problems, where.url, where.token, quiet)
+
+
+def _record(action: str) -> Any:
+    """Record the plugin set before ``action`` changes it (the install history)."""
+    from ..devkit.install_history import HistoryError, record_step
+
+    try:
+        return record_step(action)
+    except (HistoryError, OSError) as exc:
+        raise click.ClickException(f"cannot record the install history, so nothing was "
+                                   f"changed: {exc}") from None
+
+
+def _undo(step: Any, index: PipIndex, problems: list[str], url: str | None,
+          token: str | None, quiet: bool) -> None:
+    """``--verify`` failed: put back the plugin set recorded before the install, have
+    the host rescan, and exit non-zero with the reasons."""
+    from ..devkit.installer import changes, snapshot
+    from .history import restore
+
+    for problem in problems:
+        click.secho(f"error: {problem}", fg="red", err=True)
+    click.secho(f"--verify failed: rolling back to the plugin set before step {step.step}",
+                fg="yellow", err=True)
+    before = snapshot()
+    restore(step, index, force=True, quiet=quiet,
+            why=f"install --verify failed: {problems[-1]}")
+    found = changes(before, snapshot())
+    report_changes(found)
+    apply_live(url, token, found)
+    raise click.ClickException(f"--verify: {problems[-1]}; the environment was rolled back "
+                               f"to the plugin set before the install (history step "
+                               f"{step.step})")
 
 
 def _after(before: Any, dists_before: Any, requested: list[str], upgrade_: bool,
-           url: str | None, token: str | None) -> None:
-    """Check and report what pip changed; fail when the install missed its purpose."""
+           url: str | None, token: str | None) -> list[Any]:
+    """Check and report what pip changed; fail when the install missed its purpose.
+    Returns the plugins pip changed."""
     from ..devkit.install_outcome import assess, distributions
     from ..devkit.installer import changes, snapshot, static_check
 
@@ -245,12 +144,13 @@ def _after(before: Any, dists_before: Any, requested: list[str], upgrade_: bool,
                    if upgrade_ else f"already installed, nothing changed: {names} "
                    "(--upgrade for a newer version)")
     else:
-        _report(found)
-    problems = outcome.problems + _live(url, token, found)
+        report_changes(found)
+    problems = outcome.problems + apply_live(url, token, found)
     if problems:
         for problem in problems[:-1]:
             click.secho(f"error: {problem}", fg="red", err=True)
         raise click.ClickException(problems[-1])
+    return found
 
 
 _index_options = [
@@ -287,10 +187,15 @@ def _plan_options(f: Any) -> Any:
                    "PLEXICHAT_CATALOG).")
 @_with_index_options
 @_plan_options
+@click.option("--verify", is_flag=True,
+              help="Afterwards each plugin installed must start in the running host "
+                   "(--url, else the one serving the data directory), pass its health "
+                   "checks and its self-test; otherwise the environment is rolled back "
+                   "to the plugin set before the install and the exit status is 1.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not show pip's output.")
 def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_: bool,
             catalog: str | None, index_url: str | None, extra_index_urls: tuple[str, ...],
-            force: bool, as_json: bool, quiet: bool) -> None:
+            force: bool, as_json: bool, verify: bool, quiet: bool) -> None:
     """Install plugins with pip into this (the host's) environment.
 
     SPEC is an http(s) URL of a wheel or sdist, a local wheel or sdist, a project
@@ -312,9 +217,16 @@ def install(specs: tuple[str, ...], url: str | None, token: str | None, upgrade_
     distribution installed has no plexichat.plugins entry point (the pyproject.toml table
     that adds it is shown), when a plugin installed would not start (its reason is shown;
     it stays installed), and, with --url, when the running host does not start it.
+
+    Before pip runs, the plugin set is recorded in the install history (`plexichat
+    plugins history`; `plexichat plugins rollback` goes back). With --verify, a plugin
+    that does not start, is unhealthy or fails its self-test in the running host makes
+    the install roll back to that recorded set. A version a plugin catalog marks
+    blocked is refused, --force or not.
     """
     _install(specs, upgrade_, url, token, quiet, catalog,
-             PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json)
+             PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json,
+             verify=verify)
 
 
 @click.command("upgrade")
@@ -349,7 +261,8 @@ def upgrade(names: tuple[str, ...], url: str | None, token: str | None,
         except InstallError as exc:
             raise click.ClickException(str(exc)) from None
     _install(tuple(specs), True, url, token, quiet,
-             index=PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json)
+             index=PipIndex(index_url, list(extra_index_urls)), force=force, as_json=as_json,
+             action="upgrade")
 
 
 @click.command("uninstall")
@@ -368,7 +281,8 @@ def uninstall(names: tuple[str, ...], url: str | None, token: str | None, quiet:
     except InstallError as exc:
         raise click.ClickException(str(exc)) from None
     before = snapshot()
-    _run("uninstall", dists, quiet=quiet)
+    _record("uninstall")
+    run_pip_step("uninstall", dists, quiet=quiet)
     found = changes(before, snapshot())
-    _report(found)
-    _live(url, token, found)
+    report_changes(found)
+    apply_live(url, token, found)

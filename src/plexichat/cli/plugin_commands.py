@@ -256,10 +256,13 @@ class _Resolution:
 
     def __call__(self) -> Resolution:
         if self._resolution is None:
+            from ..kernel.blocklist import blocked_versions
             from ..kernel.resolver import PluginFilter, resolve
+            from ..runtime import data_dir
 
             self._resolution = resolve(self.candidates, PluginFilter.from_env(
-                os.environ, operator=self.operator))
+                os.environ, operator=self.operator,
+                blocked=blocked_versions(data_dir().path)))
         return self._resolution
 
 

@@ -19,10 +19,13 @@ __all__ = ["search"]
 def search(term: str | None, source: str | None, as_json: bool) -> None:
     """Search a plugin catalog for TERM (in names, summaries, types and tags; all
     plugins without it). Shows each plugin's newest version, type and summary, whether
-    this host can run it, and the version installed here."""
+    this host can run it, and the version installed here. Versions the catalog marks
+    blocked are shown as not runnable, and remembered in the data directory, where the
+    host rejects an installed blocked version."""
     from .. import __version__
-    from ..devkit.catalog import CatalogError, load_catalog
+    from ..devkit.catalog import CatalogError, open_catalog, remember_blocked
     from ..devkit.catalog import search as run
+    from ..runtime import data_dir
 
     if source is None:
         from ..config import HostSettings
@@ -32,9 +35,11 @@ def search(term: str | None, source: str | None, as_json: bool) -> None:
         raise click.UsageError("no catalog: pass --catalog PATH_OR_URL or set "
                                "PLEXICHAT_CATALOG")
     try:
-        entries = load_catalog(source)
+        catalog = open_catalog(source)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
+    remember_blocked(catalog, data_dir().path)  # discovery rejects what it blocks
+    entries = catalog.entries
     results = run(entries, term, installed=_installed())
     if as_json:
         json.dump([r.as_dict() for r in results], sys.stdout, indent=2)

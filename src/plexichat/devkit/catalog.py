@@ -13,7 +13,10 @@ A catalog is either
                     "sha256": "…", "tags": ["example"], "permissions": []}]}
 
   ``url`` is the wheel, absolute or relative to the catalog; a bare list of entries is
-  accepted too. Every field but ``name`` and ``version`` may be left out.
+  accepted too. Every field but ``name`` and ``version`` may be left out. An entry with
+  ``"blocked": "why"`` marks that version known-bad: it is never picked for an install,
+  and :func:`remember_blocked` writes it to the data directory, where discovery
+  rejects it (:mod:`plexichat.kernel.blocklist`).
 - a **PEP 503 simple index** (a directory or URL with ``<project>/index.html`` pages):
   the newest wheel of each project is read (``METADATA``, ``entry_points.txt``,
   ``plugin.json``) and every ``plexichat.plugins`` entry point in it becomes an entry.
@@ -42,7 +45,7 @@ from typing import Any
 from .. import __version__
 
 __all__ = ["Catalog", "CatalogEntry", "CatalogError", "CatalogPick", "build_catalog",
-           "load_catalog", "open_catalog", "pick_for_install", "search",
+           "load_catalog", "open_catalog", "pick_for_install", "remember_blocked", "search",
            "write_simple_index"]
 
 FORMAT = 1
@@ -67,13 +70,18 @@ class CatalogEntry:
     sha256: str = ""
     tags: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
+    blocked: str = ""
+    """Why this version is known-bad (empty: it is not): never installed, and rejected
+    by discovery once the catalog was read (:func:`remember_blocked`)."""
 
     def compatibility(self, host_version: str = __version__) -> tuple[bool, str]:
-        """(compatible with this host, why not)."""
+        """(compatible with this host, why not). A blocked version is not."""
         from packaging.version import InvalidVersion, Version
 
         from ..kernel.resolver import SUPPORTED_API_VERSIONS, api_version_supported
 
+        if self.blocked:
+            return False, f"version {self.version} is blocked: {self.blocked}"
         if not api_version_supported(self.api_version or "1.0"):
             return False, (f"needs plugin API {self.api_version}; this host implements "
                            f"{', '.join(SUPPORTED_API_VERSIONS)}")
@@ -176,6 +184,15 @@ def _from_json(raw: bytes, base: str) -> list[CatalogEntry]:
         values = {k: v for k, v in item.items() if k in known}
         if "url" not in values and isinstance(item.get("wheel"), str):
             values["url"] = item["wheel"]
+        blocked = values.get("blocked", "")
+        if blocked is True:
+            values["blocked"] = "marked blocked by the catalog"
+        elif not isinstance(blocked, str):
+            if blocked not in (False, None):
+                raise CatalogError(f"{base}: entry {i} ({item['name']} {item['version']}): "
+                                   '"blocked" must be a reason (a string) or true, not '
+                                   f"{blocked!r}")
+            values["blocked"] = ""
         entry = CatalogEntry(**values)
         entry.name, entry.version = str(entry.name), str(entry.version)
         entry.url = _resolve(base, entry.url)
@@ -366,8 +383,10 @@ class CatalogPick:
     distribution: str
     version: str
     spec: str
-    """The wheel's URL or path (JSON index), or ``distribution==version`` (simple index,
-    resolved by pip from the catalog's ``index_url``)."""
+    """The wheel's URL or path (JSON index; a URL ending in ``#sha256=<digest>`` when
+    the catalog lists the digest, which pip checks the wheel against), or
+    ``distribution==version`` (simple index, resolved by pip from the catalog's
+    ``index_url``, whose links carry their digests)."""
     sha256: str = ""
     """The wheel's digest as the catalog lists it (empty when it lists none)."""
 
@@ -411,14 +430,27 @@ def pick_for_install(catalog: Catalog, names: Iterable[str],
             spec = f"{entry.distribution}=={version}"
         elif entry.url:
             spec = entry.url
-            if (entry.sha256 and "#" not in spec
-                    and urllib.parse.urlparse(spec).scheme in ("http", "https")):
-                spec += f"#sha256={entry.sha256}"  # pip checks the download against it
+            scheme = urllib.parse.urlparse(spec).scheme
+            if entry.sha256 and scheme not in ("http", "https", "file"):
+                spec = Path(spec).resolve().as_uri()  # a local wheel, as a URL for the hash
+                scheme = "file"
+            if entry.sha256 and "#" not in spec and scheme in ("http", "https", "file"):
+                spec += f"#sha256={entry.sha256}"  # pip checks the wheel against it
         else:
             raise CatalogError(f"{name} {version} in {catalog.source}: the entry names no "
                                "wheel (url) to install")
         picks.append(CatalogPick(name, distribution, version, spec, entry.sha256))
     return picks
+
+
+def remember_blocked(catalog: Catalog, data_dir: Path) -> Path:
+    """Write the versions ``catalog`` blocks into ``data_dir``'s blocklist (replacing
+    what this catalog blocked before), where discovery reads them."""
+    from ..kernel.blocklist import BlockedVersion, write_blocklist
+
+    items = [BlockedVersion(e.distribution or e.name, e.version, e.blocked, e.name)
+             for e in catalog.entries if e.blocked]
+    return write_blocklist(data_dir, catalog.source, items)
 
 
 # --- writing -------------------------------------------------------------------------

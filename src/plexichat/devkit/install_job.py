@@ -13,7 +13,9 @@ is plain JSON:
 
 The job resolves catalog names, prepares the specs (a folder plugin is converted first),
 plans the install (:func:`plexichat.devkit.install_plan.plan_install`) and refuses a plan
-that breaks an installed requirement unless ``force`` is set, runs pip and judges what
+that breaks an installed requirement unless ``force`` is set (or that installs a version
+a catalog blocks), records the plugin set in the install history
+(:mod:`plexichat.devkit.install_history`), runs pip and judges what
 it did (:func:`plexichat.devkit.install_outcome.assess`); the
 server then rescans. Anything else the job's code writes goes to stderr, never into the
 protocol.
@@ -115,6 +117,10 @@ def run(job: InstallJob, on_line: Callable[[str], None],
                         *prepared.args]
             plan = _plan(job, pip_args, Path(tmp), prepared.distributions, on_plan)
             conflicts = plan["conflicts"] if plan is not None else []
+            if plan is not None and plan.get("blocked"):
+                return JobOutcome(error=f"refused: {plan['blocked'][0]}; nothing was "
+                                  "changed (force does not override a blocked version)",
+                                  notes=notes, plan=plan)
             if conflicts and not job.force:
                 return JobOutcome(error=_refusal(conflicts[0]["message"]), notes=notes,
                                   plan=plan, conflicts=conflicts)
@@ -122,6 +128,7 @@ def run(job: InstallJob, on_line: Callable[[str], None],
                 _log.warning("installing despite a conflict (force): %s",
                              conflict["message"])
             command = pip_command("install", pip_args)
+            _record(job)
         except InstallError as exc:
             return JobOutcome(error=str(exc))
         code = run_pip(command, on_line)
@@ -134,6 +141,20 @@ def run(job: InstallJob, on_line: Callable[[str], None],
                       problems=list(outcome.problems),
                       changes=[c.as_dict() for c in outcome.changes],
                       plan=plan, conflicts=conflicts)
+
+
+def _record(job: InstallJob) -> None:
+    """Record the plugin set before the install in the install history. Raises
+    :class:`plexichat.devkit.installer.InstallError` when it cannot be written."""
+    from .install_history import HistoryError, record_step
+    from .installer import InstallError
+
+    try:
+        record_step("upgrade" if job.upgrade else "install",
+                    ["POST /api/v1/plugins/install", *job.specs])
+    except (HistoryError, OSError) as exc:
+        raise InstallError(f"cannot record the install history, so nothing was "
+                           f"changed: {exc}") from None
 
 
 def _plan(job: InstallJob, pip_args: list[str], workdir: Path, requested: list[str],

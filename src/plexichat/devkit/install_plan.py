@@ -30,8 +30,8 @@ from ..kernel.discovery import ENTRY_POINT_GROUP
 from . import installer
 from .installer import InstallError, canonical
 
-__all__ = ["Conflict", "InstallPlan", "PlanChange", "constraints", "find_conflicts",
-           "plan_install", "read_report"]
+__all__ = ["Conflict", "InstallPlan", "PlanChange", "constraints", "find_blocked",
+           "find_conflicts", "plan_install", "read_report"]
 
 HOST = "plexichat"
 """The host's distribution (canonical name)."""
@@ -78,17 +78,22 @@ class InstallPlan:
 
     changes: list[PlanChange] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    """Why each distribution version the plan would install that a plugin catalog
+    blocks is refused (:mod:`plexichat.kernel.blocklist`); ``--force`` does not
+    override it: the host would reject the plugin anyway."""
 
     @property
     def ok(self) -> bool:
-        """Nothing installed would be broken by the plan."""
-        return not self.conflicts
+        """Nothing installed would be broken by the plan, and nothing in it is
+        blocked."""
+        return not self.conflicts and not self.blocked
 
     def as_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data (conflicts carry their ``message``)."""
         return {"changes": [asdict(c) for c in self.changes],
                 "conflicts": [{**asdict(c), "message": c.message()} for c in self.conflicts],
-                "ok": self.ok}
+                "blocked": list(self.blocked), "ok": self.ok}
 
 
 # --- pip's resolution ---------------------------------------------------------------
@@ -113,17 +118,19 @@ def constraints(exclude: Iterable[str] = ()) -> str:
 
 
 def plan_install(pip_args: list[str], workdir: Path, *,
-                 exclude: Iterable[str] = ()) -> InstallPlan:
+                 exclude: Iterable[str] = (), removing: Iterable[str] = ()) -> InstallPlan:
     """Ask pip what ``pip install <pip_args>`` would do, without doing it, and check the
     result against what is installed. ``exclude`` are the distributions the install asks
-    for (not pinned). ``workdir`` holds the constraints file. Raises
+    for (not pinned); ``removing`` those uninstalled right after (a rollback): neither
+    pinned nor their requirements held against the plan. ``workdir`` holds the
+    constraints file. Raises
     :class:`InstallError` when pip cannot resolve the install (nothing changed)."""
     if importlib.util.find_spec("pip") is None:
         raise InstallError("planning an install needs pip, which this environment lacks "
                            "(install it with `python -m ensurepip`); --force installs "
                            "without a plan")
     pinned = workdir / "plexichat-constraints.txt"
-    pinned.write_text(constraints(exclude), encoding="utf-8")
+    pinned.write_text(constraints([*exclude, *removing]), encoding="utf-8")
     command = installer.pip_command("install", ["--dry-run", "--report", "-", "--quiet",
                                                 "--constraint", str(pinned), *pip_args])
     proc = subprocess.run(command, capture_output=True, text=True,
@@ -138,7 +145,20 @@ def plan_install(pip_args: list[str], workdir: Path, *,
         raise InstallError("pip's install report is not JSON; nothing was changed: "
                            + proc.stdout[:300]) from None
     changes = read_report(report, _installed_versions())
-    return InstallPlan(changes, find_conflicts(changes))
+    gone = {canonical(name) for name in removing}
+    conflicts = [c for c in find_conflicts(changes) if canonical(c.requirer) not in gone]
+    return InstallPlan(changes, conflicts, find_blocked(changes))
+
+
+def find_blocked(changes: list[PlanChange]) -> list[str]:
+    """Why each change that a plugin catalog blocks is refused (the blocklist in the
+    data directory, written whenever a catalog is read)."""
+    from ..kernel.blocklist import blocked_reason, blocked_versions
+    from ..runtime import data_dir
+
+    blocked = blocked_versions(data_dir().path)
+    return [reason for c in changes
+            if (reason := blocked_reason(blocked, c.distribution, c.version)) is not None]
 
 
 def read_report(report: dict[str, Any], installed: dict[str, str]) -> list[PlanChange]:

@@ -30,6 +30,8 @@ URL_SCHEMES = ("http", "https")
 """URLs pip downloads itself (``file:`` URLs are read as the local path they name)."""
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 """pip's version-control URLs (``git+https://…``), handed to pip as they are."""
+HASH_FRAGMENTS = ("sha256=", "sha384=", "sha512=")
+"""``file:`` URL fragments giving the archive's digest, which pip verifies."""
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
 
 EXPECTED = ("an http(s):// or file:// URL, an existing wheel, sdist, project directory, "
@@ -47,7 +49,8 @@ class SpecKind(enum.Enum):
     URL = "url"
     """An http(s) URL (a wheel or sdist) or a VCS URL: pip fetches it."""
     ARCHIVE = "archive"
-    """A local wheel or sdist."""
+    """A local wheel or sdist (a path, or a ``file:`` URL with a ``#sha256=`` digest pip
+    checks)."""
     PROJECT = "project"
     """A local directory with ``pyproject.toml`` or ``setup.py``."""
     FOLDER_PLUGIN = "folder plugin"
@@ -94,7 +97,12 @@ def classify_spec(spec: str) -> InstallSpec:
         if not path.exists():
             raise SpecError(f"{spec}: no such file or directory ({path}); expected "
                             f"{EXPECTED}")
-        return _local(spec, path)
+        local = _local(spec, path)
+        if parsed.fragment.startswith(HASH_FRAGMENTS) and local.kind is SpecKind.ARCHIVE:
+            # pip checks the archive against the digest: keep the URL with it
+            return InstallSpec(spec, SpecKind.ARCHIVE, path.resolve().as_uri() + "#"
+                               + parsed.fragment, local.distribution)
+        return local
     path = Path(text).expanduser()
     if path.exists():
         try:

@@ -208,18 +208,32 @@ def from_catalog(specs: Iterable[str], source: str | None,
     resolved against the catalog's) or ``distribution==version`` with the catalog made
     pip's index in ``index`` (a PEP 503 catalog). Other specs are left alone. Returns the
     specs and the :class:`plexichat.devkit.catalog.CatalogPick` of each name replaced. Raises
-    :class:`InstallError`."""
+    :class:`InstallError`.
+
+    The catalog is read whenever there is one, names or not, so the versions it blocks
+    are written to the data directory (:func:`plexichat.devkit.catalog.remember_blocked`)
+    before the install is planned; when no name needs it, a catalog that cannot be read
+    leaves the blocklist as it was last written."""
     import re
 
     specs = list(specs)
     names = [s for s in specs if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", s)
              and not Path(s).exists()]
-    if not source or not names:
+    if not source:
         return specs, []
-    from .catalog import CatalogError, open_catalog, pick_for_install
+    from ..runtime import data_dir
+    from .catalog import CatalogError, open_catalog, pick_for_install, remember_blocked
 
     try:
         catalog = open_catalog(source)
+        remember_blocked(catalog, data_dir().path)
+    except CatalogError as exc:
+        if not names:
+            return specs, []
+        raise InstallError(str(exc)) from None
+    if not names:
+        return specs, []
+    try:
         picks = {p.name: p for p in pick_for_install(catalog, names)}
         for pick in picks.values():
             pick.verify()
@@ -332,16 +346,19 @@ def static_check(found: list[PluginChange]) -> list[PluginChange]:
     """Fill ``state``/``reason`` of each installed or upgraded plugin: what a host
     starting now would do with it (manifest, compatibility, dependencies), decided
     without importing it. ``available`` means it would start."""
+    from ..kernel.blocklist import blocked_versions
     from ..kernel.discovery import discover
     from ..kernel.resolver import PluginFilter, resolve
+    from ..runtime import data_dir
     from ..storage.readonly import operator_states
 
     wanted = [c for c in found if c.change != "removed"]
     if not wanted:
         return found
     candidates = discover(use_index=False)
-    resolution = resolve(candidates, PluginFilter.from_env(os.environ,
-                                                           operator=operator_states()))
+    resolution = resolve(candidates, PluginFilter.from_env(
+        os.environ, operator=operator_states(),
+        blocked=blocked_versions(data_dir().path)))
     by_name = {c.name: c for c in candidates}
     for change in wanted:
         state, change.reason = resolution.state_of(change.name)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from .. import __version__
+from .blocklist import blocked_reason
 from .discovery import PluginCandidate
 from .states import PluginState
 
@@ -51,6 +52,9 @@ class PluginFilter:
     disabled: Mapping[str, str] = field(default_factory=dict)
     operator: Mapping[str, bool] = field(default_factory=dict)
     """Enable/disable decisions the operator made (kept in the host database)."""
+    blocked: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(canonical distribution, version) → why a catalog blocks it
+    (:func:`plexichat.kernel.blocklist.blocked_versions`): such a plugin is rejected."""
 
     @classmethod
     def from_values(
@@ -59,6 +63,7 @@ class PluginFilter:
         disable_plugins: str = "",
         disabled: Mapping[str, str] | None = None,
         operator: Mapping[str, bool] | None = None,
+        blocked: Mapping[tuple[str, str], str] | None = None,
     ) -> PluginFilter:
         """Build a filter from the two comma lists and decisions made elsewhere.
 
@@ -66,12 +71,14 @@ class PluginFilter:
         ``disabled`` maps names to a reason they may not load; the ``disable_plugins``
         list adds to it. ``operator`` holds the enable/disable decisions kept in the
         host database (an explicit enable overrides a manifest's ``"enabled": false``).
+        ``blocked`` holds the versions a plugin catalog marks as known-bad.
         """
         load_only = None if load_plugins is None else frozenset(_split(load_plugins))
         merged = dict(disabled or {})
         for name in _split(disable_plugins):
             merged.setdefault(name, "listed in PLEXICHAT_DISABLE_PLUGINS")
-        return cls(load_only=load_only, disabled=merged, operator=dict(operator or {}))
+        return cls(load_only=load_only, disabled=merged, operator=dict(operator or {}),
+                   blocked=dict(blocked or {}))
 
     @classmethod
     def from_env(
@@ -79,6 +86,7 @@ class PluginFilter:
         environ: Mapping[str, str],
         disabled: Mapping[str, str] | None = None,
         operator: Mapping[str, bool] | None = None,
+        blocked: Mapping[tuple[str, str], str] | None = None,
     ) -> PluginFilter:
         """Read ``PLEXICHAT_LOAD_PLUGINS`` / ``PLEXICHAT_DISABLE_PLUGINS``."""
         return cls.from_values(
@@ -86,6 +94,7 @@ class PluginFilter:
             environ.get("PLEXICHAT_DISABLE_PLUGINS", ""),
             disabled,
             operator,
+            blocked,
         )
 
     def disabled_reason(self, name: str, manifest_enabled: bool) -> str | None:
@@ -160,6 +169,11 @@ def resolve(
             continue
         if c.name in builtins:
             rejected[c.name] = f"{c.name!r} is the name of a plugin built into the host"
+            continue
+        blocked = blocked_reason(plugin_filter.blocked, c.distribution,
+                                 c.distribution_version)
+        if blocked is not None:
+            rejected[c.name] = blocked
             continue
         by_name[c.name] = c
 

@@ -113,7 +113,14 @@ class InstallPlanView(BaseModel):
 
     changes: list[PlanChangeView]
     conflicts: list[ConflictView]
-    ok: bool = Field(description="Nothing installed would be broken.")
+    blocked: list[str] = Field(
+        default_factory=list,
+        description="Why each version a plugin catalog blocks is refused (the install "
+                    "is then refused with 422, force or not).",
+        examples=[["plexichat-hello 1.0.0 is blocked by the plugin catalog "
+                   "(catalog.json): leaks tokens to the log"]])
+    ok: bool = Field(description="Nothing installed would be broken, and nothing is "
+                                 "blocked.")
 
 
 class RefusedView(BaseModel):
