@@ -56,11 +56,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(site: Path, workdir: Path, *args: str,
-          env: Mapping[str, str] | None = None) -> Iterator[Served]:
+          env: Mapping[str, str] | None = None,
+          python: Path | None = None) -> Iterator[Served]:
     """``python -m plexichat serve ARGS`` with the plugins written into ``site``.
 
-    ``env`` adds to (or, with an empty value, removes from) the environment. Stopped
-    on exit; the log stays in ``workdir/server.log``.
+    ``env`` adds to (or, with an empty value, removes from) the environment; ``python``
+    is the interpreter (default: the one running the tests), e.g. a throwaway
+    environment's (:class:`support.wheels.Env`) that installs may change. Stopped on
+    exit; the log stays in ``workdir/server.log``.
     """
     port = free_port()
     environment = dict(os.environ)
@@ -76,7 +79,7 @@ def serve(site: Path, workdir: Path, *args: str,
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
+            [str(python or sys.executable), "-m", "plexichat", "serve", "--host", "127.0.0.1",
              "--port", str(port), *args],
             env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
         try:

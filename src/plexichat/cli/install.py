@@ -1,6 +1,9 @@
 """``plexichat plugins install|uninstall|upgrade``: pip in the host's environment.
 
-pip's output is streamed as it runs. Afterwards each plugin that changed is checked
+pip's output is streamed as it runs, and the install's phases (resolve, download,
+build, install: :mod:`plexichat.devkit.install_progress`) are shown on stderr, with a
+rich progress display when stderr is a terminal; stdout stays machine-readable with
+``--json``. Afterwards each plugin that changed is checked
 as a starting host would check it (manifest, compatibility, dependencies; nothing
 imported). With ``--url`` the running host at that URL rescans its plugins, so an
 install is served and an uninstall vanishes without a restart.
@@ -13,6 +16,7 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +27,7 @@ from ..kernel.states import PluginState
 
 if TYPE_CHECKING:
     from ..devkit.install_plan import InstallPlan
+    from ..devkit.install_progress import PhaseTracker
 
 __all__ = ["install", "uninstall", "upgrade"]
 
@@ -36,7 +41,8 @@ _token_option = click.option("--token", envvar="PLEXICHAT_ADMIN_TOKEN", default=
                              help="Admin token for --url.")
 
 
-def _run(action: str, args: list[str], *, quiet: bool) -> None:
+def _run(action: str, args: list[str], *, quiet: bool,
+         on_line: Callable[[str], None] | None = None) -> None:
     from ..devkit.installer import InstallError, pip_command, run_pip
 
     try:
@@ -46,6 +52,8 @@ def _run(action: str, args: list[str], *, quiet: bool) -> None:
     click.secho(f"$ {' '.join(command)}", dim=True, err=True)
 
     def show(line: str) -> None:
+        if on_line is not None:
+            on_line(line)
         if not quiet:
             click.secho(f"  {line}", dim=True, err=True)
 
@@ -165,6 +173,29 @@ def _show_plan(plan: InstallPlan) -> None:
     Console(file=sys.stdout, width=100, soft_wrap=True).print(table)
 
 
+@contextlib.contextmanager
+def _progress() -> Iterator[PhaseTracker]:
+    """The install's phases on stderr: a line for each phase entered, and while stderr
+    is a terminal a rich progress display (spinner, phase, elapsed time) below pip's
+    output. Never on stdout, which carries the JSON plan with ``--json``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..devkit.install_progress import PHASES, PhaseTracker
+
+    console = Console(stderr=True, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  redirect_stdout=False, disable=not console.is_terminal) as progress:
+        task = progress.add_task("starting", total=len(PHASES))
+
+        def entered(phase: str) -> None:
+            progress.update(task, description=f"{phase}…", completed=PHASES.index(phase))
+            console.print(f"phase: {phase}", markup=False)
+
+        yield PhaseTracker(entered)
+
+
 def _plan(pip_args: list[str], workdir: Path, exclude: list[str], *, force: bool,
           as_json: bool) -> None:
     """Resolve the install without performing it, show the plan, and refuse one that
@@ -224,9 +255,12 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
         with _human(as_json):
             for note in prepared.notes:
                 click.echo(note)
-        _plan(pip_args, Path(tmp), prepared.distributions, force=force, as_json=as_json)
-        with _human(as_json):
-            _run("install", pip_args, quiet=quiet)
+        with _progress() as phases:
+            phases.enter("resolve")
+            _plan(pip_args, Path(tmp), prepared.distributions, force=force,
+                  as_json=as_json)
+            with _human(as_json):
+                _run("install", pip_args, quiet=quiet, on_line=phases.feed)
     with _human(as_json):
         _after(before, dists_before, prepared.distributions, upgrade_, url, token)
 
