@@ -16,6 +16,9 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     the chat page for users (:mod:`.chat_page`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
+``/install`` · ``/install/jobs/{job_id}``
+    installing plugins: pip's plan first, then the install, followed phase by phase
+    (:mod:`.ui_install`).
 ``/plugins/{name}``
     one plugin: its settings form generated from its JSON Schema
     (:mod:`.settings_form`) with the host's validation errors next to their fields,
@@ -84,11 +87,13 @@ def install(app: FastAPI) -> None:
     """Add the web UI, the ``/docs`` viewer and the ``/chat`` page to ``app``."""
     from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
+    from .ui_install import router as install_router
 
     app.state.ui_sessions = Sessions(app.state.host.services.ephemeral)
     app.state.ui_hook_cache = {}
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
+    app.include_router(install_router)
     app.include_router(docs_router)
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
