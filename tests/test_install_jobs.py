@@ -148,6 +148,11 @@ def test_one_install_at_a_time(host):
                        json={"specs": ["plx-job-good"]})
     assert second.status_code == 409, second.text
     assert second.json()["job"] == first["id"]
+    waiting = host.post("/api/v1/plugins/install", headers=AUTH,
+                        json={"specs": ["plx-job-good"]})
+    assert waiting.status_code == 409, waiting.text
+    assert waiting.json() == {"detail": f"another install is running: job {first['id']}",
+                              "job": first["id"]}
     wait_for(host, first["id"])
 
 

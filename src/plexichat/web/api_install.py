@@ -215,10 +215,12 @@ async def rescan(request: Request) -> dict[str, Any]:
 
 @router.post("/install", response_model=InstallView,
              responses={**_ADMIN,
-                        409: {"model": RefusedView,
+                        409: {"model": RefusedView | BusyView,
                               "description": "The plan would break a requirement of the "
                                              "host or an installed plugin; nothing "
-                                             "changed (force: true installs anyway)."},
+                                             "changed (force: true installs anyway). Or "
+                                             "an install job is running (``job``: its "
+                                             "id); try again when it is over."},
                         422: {"description": "pip failed or a spec is not installable; "
                                              "nothing changed."}},
              dependencies=[Depends(require_admin)])
@@ -235,7 +237,14 @@ async def install(body: InstallRequest, request: Request) -> Any:
     plan that moves a distribution outside the range the host or another installed
     distribution requires is refused with 409 and the conflicts, nothing changed, unless
     ``force`` is set (the override is logged).
+
+    Installs run one at a time: this one waits for another ``POST .../install``, but
+    answers 409 with the job's id while an install job (``POST .../install/jobs``) runs.
     """
+    running = jobs_of(request.app).running
+    if running is not None:
+        return JSONResponse(status_code=409, content={
+            "detail": str(InstallBusy(running.id)), "job": running.id})
     async with install_lock(request.app):
         answer = await perform(request.app, body.model_dump())
     if answer.status == 200:

@@ -217,6 +217,11 @@ class InstallJobs:
         self._running: InstallJob | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def running(self) -> InstallJob | None:
+        """The job running now, if any."""
+        return self._running
+
     def get(self, job_id: str) -> InstallJob | None:
         """The job with this id, if it is still kept."""
         return self._jobs.get(job_id)

@@ -117,6 +117,8 @@ def phase_rows(job: InstallJob) -> list[dict[str, Any]]:
     ``pending``; and when it was entered."""
     entered = dict(job.phases)
     last = job.phases[-1][0] if job.phases else None
+    if last is None and job.state == "running":
+        last = PHASES[0]  # the install job is starting: its first phase is next
     reached = PHASES.index(last) if last is not None else -1
     rows = []
     for index, phase in enumerate(PHASES):
