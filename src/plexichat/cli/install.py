@@ -184,9 +184,12 @@ def _progress() -> Iterator[PhaseTracker]:
     from ..devkit.install_progress import PHASES, PhaseTracker
 
     console = Console(stderr=True, highlight=False)
+    # stdout written while the display runs is printed above it when both reach the
+    # same terminal; piped stdout (the --json plan) is left alone
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=True,
-                  redirect_stdout=False, disable=not console.is_terminal) as progress:
+                  redirect_stdout=sys.stdout.isatty(),
+                  disable=not console.is_terminal) as progress:
         task = progress.add_task("starting", total=len(PHASES))
 
         def entered(phase: str) -> None:
