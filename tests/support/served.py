@@ -66,13 +66,16 @@ def _capped(limit: int) -> Callable[[], None]:
 @contextlib.contextmanager
 def serve(site: Path, workdir: Path, *args: str,
           env: Mapping[str, str] | None = None,
-          address_space: int | None = None) -> Iterator[Served]:
+          address_space: int | None = None,
+          python: Path | None = None) -> Iterator[Served]:
     """``python -m plexichat serve ARGS`` with the plugins written into ``site``.
 
     ``env`` adds to (or, with an empty value, removes from) the environment.
     ``address_space`` caps the server's virtual memory (``RLIMIT_AS``, in bytes), so a
     plugin allocating without bound meets ``MemoryError`` instead of the machine's
-    limits. Stopped on exit; the log stays in ``workdir/server.log``.
+    limits. ``python`` is the interpreter (default: the one running the tests), e.g. a
+    throwaway environment's (:class:`support.wheels.Env`) that installs may change.
+    Stopped on exit; the log stays in ``workdir/server.log``.
     """
     port = free_port()
     environment = dict(os.environ)
@@ -88,7 +91,7 @@ def serve(site: Path, workdir: Path, *args: str,
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "plexichat", "serve", "--host", "127.0.0.1",
+            [str(python or sys.executable), "-m", "plexichat", "serve", "--host", "127.0.0.1",
              "--port", str(port), *args],
             env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
             preexec_fn=None if address_space is None else _capped(address_space))

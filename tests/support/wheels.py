@@ -10,13 +10,14 @@ site-packages: pip installs into the venv, never into the interpreter running th
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
 import sysconfig
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from plexichat.kernel.discovery import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 
-__all__ = ["Env", "make_env", "write_wheel"]
+__all__ = ["Env", "make_env", "serve_in", "write_wheel"]
 
 
 def write_wheel(directory: Path, distribution: str, version: str, *,
@@ -109,3 +110,20 @@ def make_env(root: Path, find_links: Path) -> Env:
     Path(purelib, "zz_plexichat_tests.pth").write_text(
         f"{ROOT / 'src'}\nimport site; site.addsitedir({shared!r})\n", encoding="utf-8")
     return env
+
+
+@contextlib.contextmanager
+def serve_in(env: Env, workdir: Path, extra: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """``plexichat serve`` on 127.0.0.1 with ``env``'s interpreter, so the installs it
+    runs go into ``env`` (pip confined to its find-links directory), its data and log
+    under ``workdir``; ready (plugins started) when the block begins."""
+    from .served import serve
+
+    site = workdir / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    pip = {k: v for k, v in env.environ().items() if k.startswith("PIP_")}
+    with serve(site, workdir, "--log-level", "warning", python=env.python, env={
+            **pip, "PLEXICHAT_DATABASE_URL": "", "PLEXICHAT_LOAD_PLUGINS": "",
+            "PLEXICHAT_CACHE_DIR": str(workdir / "cache"), **(extra or {})}) as served:
+        served.wait_ready(60)
+        yield served

@@ -1,6 +1,9 @@
 """``plexichat plugins install|uninstall|upgrade``: pip in the host's environment.
 
-pip's output is streamed as it runs. Afterwards each plugin that changed is checked
+pip's output is streamed as it runs, and the install's phases (resolve, download,
+build, install: :mod:`plexichat.devkit.install_progress`) are shown on stderr, with a
+rich progress display when stderr is a terminal; stdout stays machine-readable with
+``--json``. Afterwards each plugin that changed is checked
 as a starting host would check it (manifest, compatibility, dependencies; nothing
 imported). With ``--url`` the running host at that URL rescans its plugins, so an
 install is served and an uninstall vanishes without a restart.
@@ -15,7 +18,14 @@ from typing import Any
 import click
 
 from ..devkit.installer import PipIndex
-from .install_steps import apply_live, check_plan, human, report_changes, run_pip_step
+from .install_steps import (
+    apply_live,
+    check_plan,
+    human,
+    install_progress,
+    report_changes,
+    run_pip_step,
+)
 
 __all__ = ["install", "uninstall", "upgrade"]
 
@@ -76,10 +86,13 @@ def _install(specs: tuple[str, ...], upgrade_: bool, url: str | None, token: str
         with human(as_json):
             for note in prepared.notes:
                 click.echo(note)
-        check_plan(pip_args, Path(tmp), prepared.distributions, force=force, as_json=as_json)
-        step = _record(action)
-        with human(as_json):
-            run_pip_step("install", pip_args, quiet=quiet)
+        with install_progress() as phases:
+            phases.enter("resolve")
+            check_plan(pip_args, Path(tmp), prepared.distributions, force=force,
+                       as_json=as_json)
+            step = _record(action)
+            with human(as_json):
+                run_pip_step("install", pip_args, quiet=quiet, on_line=phases.feed)
     with human(as_json):
         if where is None:
             _after(before, dists_before, prepared.distributions, upgrade_, url, token)

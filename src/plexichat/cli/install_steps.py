@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,16 @@ from ..kernel.states import PluginState
 
 if TYPE_CHECKING:
     from ..devkit.install_plan import InstallPlan
+    from ..devkit.install_progress import PhaseTracker
 
-__all__ = ["apply_live", "check_plan", "human", "report_changes", "run_pip_step", "show_plan"]
+__all__ = ["apply_live", "check_plan", "human", "install_progress", "report_changes",
+           "run_pip_step", "show_plan"]
 
 _log = logging.getLogger("plexichat.install")
 
 
-def run_pip_step(action: str, args: list[str], *, quiet: bool) -> None:
+def run_pip_step(action: str, args: list[str], *, quiet: bool,
+                 on_line: Callable[[str], None] | None = None) -> None:
     """Run pip's ``action`` with ``args`` here, its output streamed to stderr (unless
     ``quiet``); a failure exits with pip's status."""
     from ..devkit.installer import InstallError, pip_command, run_pip
@@ -34,6 +38,8 @@ def run_pip_step(action: str, args: list[str], *, quiet: bool) -> None:
     click.secho(f"$ {' '.join(command)}", dim=True, err=True)
 
     def show(line: str) -> None:
+        if on_line is not None:
+            on_line(line)
         if not quiet:
             click.secho(f"  {line}", dim=True, err=True)
 
@@ -101,6 +107,32 @@ def check_plan(pip_args: list[str], workdir: Path, exclude: list[str], *, force:
         click.secho(f"error: {message}", fg="red", err=True)
     raise click.ClickException(f"{messages[-1]}\nrefused: the install would break what is "
                                "installed; nothing was changed (--force installs anyway)")
+
+
+@contextlib.contextmanager
+def install_progress() -> Iterator[PhaseTracker]:
+    """The install's phases on stderr: a line for each phase entered, and while stderr
+    is a terminal a rich progress display (spinner, phase, elapsed time) below pip's
+    output. Never on stdout, which carries the JSON plan with ``--json``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..devkit.install_progress import PHASES, PhaseTracker
+
+    console = Console(stderr=True, highlight=False)
+    # stdout written while the display runs is printed above it when both reach the
+    # same terminal; piped stdout (the --json plan) is left alone
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  redirect_stdout=sys.stdout.isatty(),
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task("starting", total=len(PHASES))
+
+        def entered(phase: str) -> None:
+            progress.update(task, description=f"{phase}…", completed=PHASES.index(phase))
+            console.print(f"phase: {phase}", markup=False)
+
+        yield PhaseTracker(entered)
 
 
 def human(as_json: bool) -> contextlib.AbstractContextManager[Any]:

@@ -6,19 +6,22 @@ is plain JSON:
 
 - stdin: one :class:`InstallJob` object (``specs``, ``upgrade``, ``index_url``,
   ``extra_index_urls``, ``catalog``, ``force``, ``sys_path``).
-- stdout: one JSON object per line: ``{"plan": ...}`` once pip has resolved the install
-  without performing it (:meth:`plexichat.devkit.install_plan.InstallPlan.as_dict`),
-  ``{"pip": LINE}`` for each line pip prints, as it prints it, then one final
-  ``{"outcome": ...}`` (:class:`JobOutcome`).
+- stdout: one JSON object per line: ``{"phase": NAME}`` as the install enters each of
+  its phases (:data:`plexichat.devkit.install_progress.PHASES`: ``resolve``,
+  ``download``, ``build``, ``install``; one with nothing to do is skipped),
+  ``{"plan": ...}`` once pip has resolved the install without performing it
+  (:meth:`plexichat.devkit.install_plan.InstallPlan.as_dict`), ``{"pip": LINE}`` for
+  each line pip prints, as it prints it, then one final ``{"outcome": ...}``
+  (:class:`JobOutcome`).
 
 The job resolves catalog names, prepares the specs (a folder plugin is converted first),
 plans the install (:func:`plexichat.devkit.install_plan.plan_install`) and refuses a plan
 that breaks an installed requirement unless ``force`` is set (or that installs a version
-a catalog blocks), records the plugin set in the install history
-(:mod:`plexichat.devkit.install_history`), runs pip and judges what
-it did (:func:`plexichat.devkit.install_outcome.assess`); the
-server then rescans. Anything else the job's code writes goes to stderr, never into the
-protocol.
+a catalog blocks; with ``plan_only`` it stops before that: the dry run of the web UI's
+plan step), records the plugin set in the install history
+(:mod:`plexichat.devkit.install_history`), runs pip and judges what it did
+(:func:`plexichat.devkit.install_outcome.assess`); the server then rescans. Anything
+else the job's code writes goes to stderr, never into the protocol.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class InstallJob:
     """The catalog plugin names are taken from (the request's, else the host's setting)."""
     force: bool = False
     """Install even when the plan breaks an installed requirement (logged as a warning)."""
+    plan_only: bool = False
+    """Stop after the plan: nothing is installed (the outcome carries the plan)."""
     sys_path: list[str] = field(default_factory=list)
     """The server's ``sys.path``: entries the job lacks are put first, so the job sees
     the distributions the server sees."""
@@ -62,6 +67,7 @@ class InstallJob:
                    extra_index_urls=[str(u) for u in data.get("extra_index_urls", [])],
                    catalog=data.get("catalog"),
                    force=bool(data.get("force", False)),
+                   plan_only=bool(data.get("plan_only", False)),
                    sys_path=[str(p) for p in data.get("sys_path", [])])
 
 
@@ -88,11 +94,15 @@ class JobOutcome:
 
 
 def run(job: InstallJob, on_line: Callable[[str], None],
-        on_plan: Callable[[dict[str, Any]], None] | None = None) -> JobOutcome:
+        on_plan: Callable[[dict[str, Any]], None] | None = None,
+        on_phase: Callable[[str], None] | None = None) -> JobOutcome:
     """Prepare ``job``'s specs, plan the install (the plan to ``on_plan``; refused when
     it breaks an installed requirement, unless ``job.force``), run pip (each output line
-    to ``on_line``) and judge the result."""
+    to ``on_line``) and judge the result. ``on_phase`` hears of each phase entered
+    (:class:`plexichat.devkit.install_progress.PhaseTracker`). With ``job.plan_only``
+    nothing is installed: the outcome carries the plan and its conflicts."""
     from .install_outcome import assess, distributions
+    from .install_progress import PhaseTracker
     from .installer import (
         InstallError,
         PipIndex,
@@ -106,6 +116,8 @@ def run(job: InstallJob, on_line: Callable[[str], None],
     )
 
     index = PipIndex(job.index_url, list(job.extra_index_urls))
+    phases = PhaseTracker(on_phase or (lambda phase: None))
+    phases.enter("resolve")
     with tempfile.TemporaryDirectory(prefix="plexichat-install-") as tmp:
         try:
             specs, picks = from_catalog(job.specs, job.catalog, index)
@@ -117,6 +129,8 @@ def run(job: InstallJob, on_line: Callable[[str], None],
                         *prepared.args]
             plan = _plan(job, pip_args, Path(tmp), prepared.distributions, on_plan)
             conflicts = plan["conflicts"] if plan is not None else []
+            if job.plan_only:
+                return JobOutcome(notes=notes, plan=plan, conflicts=conflicts)
             if plan is not None and plan.get("blocked"):
                 return JobOutcome(error=f"refused: {plan['blocked'][0]}; nothing was "
                                   "changed (force does not override a blocked version)",
@@ -131,7 +145,12 @@ def run(job: InstallJob, on_line: Callable[[str], None],
             _record(job)
         except InstallError as exc:
             return JobOutcome(error=str(exc))
-        code = run_pip(command, on_line)
+
+        def line(text: str) -> None:
+            phases.feed(text)
+            on_line(text)
+
+        code = run_pip(command, line)
     if code != 0:
         return JobOutcome(command=command, returncode=code, notes=notes,
                           plan=plan, conflicts=conflicts)
@@ -195,7 +214,8 @@ def main(stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
             out.flush()
 
         outcome = run(job, lambda line: emit({"pip": line}),
-                      lambda plan: emit({"plan": plan}))
+                      lambda plan: emit({"plan": plan}),
+                      lambda phase: emit({"phase": phase}))
         emit({"outcome": asdict(outcome)})
     finally:
         sys.stdout = out

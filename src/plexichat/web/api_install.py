@@ -3,30 +3,36 @@ go in the running host, no restart.
 
 ``rescan`` is what a CLI that just ran pip calls; ``install`` runs pip in the host's own
 environment (``sys.executable -m pip``) through a child process
-(:mod:`plexichat.web.install_runner`), then rescans. Both need the admin token:
-installing a distribution runs its code in the host process.
+(:mod:`plexichat.web.install_runner`), then rescans, and answers when all is done.
+``install/plan`` only asks pip for the plan; ``install/jobs`` starts the same install in
+the background and answers at once with a job, which ``install/jobs/{job_id}`` reports
+on while it runs: its phases, pip's output, then the install's answer (polling; see
+:mod:`plexichat.web.install_jobs`). All need the admin token: installing a distribution
+runs its code in the host process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import logging
-import sys
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from ..audit import AuditAction, redact_url
-from ..host import PluginHost
-from ..kernel.rescan import RescanReport
-from ..kernel.states import PluginState
-from .api_plugins import PluginSummary, _summary
+from ..audit import AuditAction
+from .api_plugins import PluginSummary
 from .auth import admin_actor, require_admin
-from .install_runner import InstallJobFailed, run_install_job
+from .install_jobs import (
+    JOB_ID_PATTERN,
+    PHASES,
+    InstallBusy,
+    install_lock,
+    jobs_of,
+    perform,
+    plan,
+    rescan_report,
+)
 
 router = APIRouter(prefix="/api/v1/plugins", tags=["plugins"])
 _log = logging.getLogger("plexichat.install")
@@ -150,20 +156,56 @@ class InstallView(BaseModel):
                     "for these.")
 
 
-def _host(request: Request) -> PluginHost:
-    return request.app.state.host  # type: ignore[no-any-return]
+class PlanView(BaseModel):
+    """pip's dry run of an install: what it would change; nothing was installed."""
+
+    plan: InstallPlanView
+    notes: list[str] = Field(description="What was done to the specs on the way (folder "
+                                         "plugins converted, catalog names taken).")
+
+
+class PhaseView(BaseModel):
+    """A phase an install job entered."""
+
+    phase: str = Field(description="One of " + ", ".join(PHASES) + ".",
+                       examples=["download"])
+    at: float = Field(description="Seconds after the job started.", examples=[0.8])
+
+
+class InstallJobView(BaseModel):
+    """An install running in the background, or finished."""
+
+    id: str = Field(pattern=JOB_ID_PATTERN, examples=["3f2a" * 8])
+    state: str = Field(description="running, succeeded (installed and started), refused "
+                                   "(the plan would break what is installed; nothing "
+                                   "changed) or failed", examples=["running"])
+    specs: list[str] = Field(examples=[["plexichat-hello"]])
+    force: bool
+    phase: str | None = Field(description="The phase it is in (or ended in): one of "
+                                          + ", ".join(PHASES) + "; phases with nothing "
+                                          "to do are skipped.", examples=["install"])
+    phases: list[PhaseView]
+    seconds: float = Field(description="How long it has run (or ran).")
+    log: list[str] = Field(description="pip's output so far (the last 200 lines).")
+    detail: str | None = Field(description="Why it was refused or failed; the problems "
+                                           "of an install that did not achieve its "
+                                           "purpose.")
+    result: InstallView | None = Field(
+        description="When pip installed: what POST /api/v1/plugins/install answers.")
+    refusal: RefusedView | None = Field(
+        description="When refused: the plan and the conflicts, as POST "
+                    "/api/v1/plugins/install answers them with 409.")
+
+
+class BusyView(BaseModel):
+    """Another install is running."""
+
+    detail: str
+    job: str | None = Field(description="The running job, if the install is one.")
 
 
 async def _rescan(request: Request) -> dict[str, Any]:
-    starting = getattr(request.app.state, "plugin_startup", None)
-    if starting is not None and not starting.done():  # let startup finish first
-        with contextlib.suppress(Exception):
-            await asyncio.shield(starting)
-    host = _host(request)
-    report: RescanReport = await host.rescan()
-    shown = [n for n in sorted({*report.added, *report.upgraded}) if n in host.records]
-    return {**report.as_dict(), "python": sys.executable,
-            "plugins": [_summary(host.records[n]) for n in shown]}
+    return await rescan_report(request.app)
 
 
 @router.post("/rescan", response_model=RescanView, responses=_ADMIN,
@@ -177,26 +219,21 @@ async def rescan(request: Request) -> dict[str, Any]:
     old code is already running says "restart required" in its reason.
     """
     report = await _rescan(request)
-    await _host(request).audit.arecord(
+    await request.app.state.host.audit.arecord(
         admin_actor(request), AuditAction.PLUGINS_RESCAN, target="plugins",
         details={k: report[k] for k in ("added", "removed", "upgraded", "started",
                                         "stopped", "not_started", "restart_required")})
     return report
 
 
-def _install_lock(request: Request) -> asyncio.Lock:
-    lock = getattr(request.app.state, "install_lock", None)
-    if lock is None:
-        lock = request.app.state.install_lock = asyncio.Lock()
-    return lock  # type: ignore[no-any-return]
-
-
 @router.post("/install", response_model=InstallView,
              responses={**_ADMIN,
-                        409: {"model": RefusedView,
+                        409: {"model": RefusedView | BusyView,
                               "description": "The plan would break a requirement of the "
                                              "host or an installed plugin; nothing "
-                                             "changed (force: true installs anyway)."},
+                                             "changed (force: true installs anyway). Or "
+                                             "an install job is running (``job``: its "
+                                             "id); try again when it is over."},
                         422: {"description": "pip failed or a spec is not installable; "
                                              "nothing changed."}},
              dependencies=[Depends(require_admin)])
@@ -213,64 +250,77 @@ async def install(body: InstallRequest, request: Request) -> Any:
     plan that moves a distribution outside the range the host or another installed
     distribution requires is refused with 409 and the conflicts, nothing changed, unless
     ``force`` is set (the override is logged).
+
+    Installs run one at a time: this one waits for another ``POST .../install``, but
+    answers 409 with the job's id while an install job (``POST .../install/jobs``) runs.
     """
-    host = _host(request)
-    job = {"specs": list(body.specs), "upgrade": body.upgrade, "index_url": body.index_url,
-           "extra_index_urls": list(body.extra_index_urls),
-           "catalog": body.catalog or host.settings.catalog, "force": body.force}
-    answer = await _install(request, host, job)
-    await host.audit.arecord(admin_actor(request), AuditAction.PLUGINS_INSTALL,
-                             target=", ".join(redact_url(s) for s in body.specs),
-                             details=_install_audit(job, answer))
-    return answer
+    running = jobs_of(request.app).running
+    if running is not None:
+        return JSONResponse(status_code=409, content={
+            "detail": str(InstallBusy(running.id)), "job": running.id})
+    async with install_lock(request.app):
+        answer = await perform(request.app, body.model_dump(),
+                               actor=admin_actor(request))
+    if answer.status == 200:
+        return answer.body
+    return JSONResponse(status_code=answer.status, content=answer.body)
 
 
-def _install_audit(job: dict[str, Any], answer: Any) -> dict[str, Any]:
-    """What the audit keeps of an install: the request, and the answer's status, plan,
-    problems and rescan (not pip's log)."""
-    if isinstance(answer, JSONResponse):
-        status, body = answer.status_code, json.loads(bytes(answer.body))
-    else:
-        status, body = 200, answer
-    kept = {k: body[k] for k in ("detail", "plan", "conflicts", "problems", "returncode")
-            if k in body}
-    if "rescan" in body:
-        kept["rescan"] = {k: body["rescan"][k] for k in ("added", "upgraded", "removed",
-                                                         "started", "not_started")}
-    shown = {**job, "specs": [redact_url(s) for s in job["specs"]],
-             "index_url": redact_url(job["index_url"]) if job["index_url"] else None,
-             "extra_index_urls": [redact_url(u) for u in job["extra_index_urls"]],
-             "catalog": redact_url(job["catalog"]) if job["catalog"] else None}
-    return {"request": shown, "status": status, **kept}
+@router.post("/install/plan", response_model=PlanView,
+             responses={**_ADMIN,
+                        422: {"description": "A spec is not installable or pip cannot "
+                                             "resolve the install with the host and the "
+                                             "installed plugins kept as they are."}},
+             dependencies=[Depends(require_admin)])
+async def install_plan(body: InstallRequest, request: Request) -> Any:
+    """What ``POST .../install`` with this body would change, without installing.
+
+    pip resolves the install without performing it (``pip install --dry-run``), with the
+    host and the installed plugins pinned. ``plan.changes`` lists each distribution it
+    would add, upgrade, downgrade or reinstall; ``plan.conflicts`` each change outside
+    the range the host or another installed distribution requires, naming who requires
+    what (the install would be refused unless forced). ``force`` is ignored here.
+    """
+    answer = await plan(request.app, body.model_dump())
+    if answer.status == 200:
+        return answer.body
+    return JSONResponse(status_code=answer.status, content=answer.body)
 
 
-async def _install(request: Request, host: PluginHost, job: dict[str, Any]) -> Any:
-    """Run the install job and rescan: the answer of ``POST /install``."""
-    async with _install_lock(request):
-        try:
-            result = await run_install_job(job)
-        except InstallJobFailed as exc:
-            return JSONResponse(status_code=500, content={"detail": str(exc)})
-        if result.error is not None and result.conflicts and result.plan is not None:
-            return JSONResponse(status_code=409, content={
-                "detail": result.error, "plan": result.plan, "conflicts": result.conflicts})
-        if result.error is not None:
-            return JSONResponse(status_code=422, content={"detail": result.error})
-        log = result.log[-200:]
-        if result.returncode != 0:
-            return JSONResponse(status_code=422, content={
-                "detail": f"pip exited with status {result.returncode}; nothing was "
-                          "installed", "command": result.command, "log": log})
-        for conflict in result.conflicts:
-            _log.warning("plugin install forced despite a conflict: %s",
-                         conflict.get("message"))
-        report = await _rescan(request)
-    problems = list(result.problems)
-    for change in result.changes:
-        name = change.get("name")
-        if change.get("change") == "installed" and \
-                change.get("state") == PluginState.AVAILABLE.value and \
-                name in report["not_started"]:
-            problems.append(f"{name} did not start: {report['not_started'][name]}")
-    return {"command": result.command, "returncode": result.returncode, "notes": result.notes,
-            "log": log, "rescan": report, "plan": result.plan, "problems": problems}
+@router.post("/install/jobs", response_model=InstallJobView, status_code=202,
+             responses={**_ADMIN,
+                        409: {"model": BusyView,
+                              "description": "Another install is running; try again "
+                                             "when it is over."}},
+             dependencies=[Depends(require_admin)])
+async def start_install_job(body: InstallRequest, request: Request) -> Any:
+    """Start ``POST .../install`` in the background and answer at once with the job.
+
+    ``GET .../install/jobs/{job_id}`` then says which phase it is in (resolve,
+    download, build, install, start), shows pip's output so far and, once it is over,
+    its state and the answer ``POST .../install`` would have given: ``result``, or
+    ``refusal`` when the plan would break what is installed (nothing changed; ``force``
+    installs anyway). One install runs at a time.
+    """
+    try:
+        job = jobs_of(request.app).start(request.app, body.model_dump(),
+                                         actor=admin_actor(request))
+    except InstallBusy as exc:
+        return JSONResponse(status_code=409, content={"detail": str(exc), "job": exc.job})
+    return job.view()
+
+
+@router.get("/install/jobs/{job_id}", response_model=InstallJobView,
+            responses={**_ADMIN,
+                       404: {"description": "No such job (jobs are kept in memory: the "
+                                            "last 20 finished, until a restart)."}},
+            dependencies=[Depends(require_admin)])
+async def install_job(request: Request,
+                      job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN,
+                                                  description="The job's id.")]) -> Any:
+    """An install job: its state, phases, pip's output so far, and once it is over,
+    the install's answer. Poll it while ``state`` is ``running``."""
+    job = jobs_of(request.app).get(job_id)
+    if job is None:
+        return JSONResponse(status_code=404, content={"detail": f"no install job {job_id}"})
+    return job.view()

@@ -9,8 +9,10 @@ for the protocol).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,9 @@ class JobResult:
     """The job's answer, as plain data: pip's lines and the final outcome object."""
 
     log: list[str] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+    """The phases the install entered, in order (``resolve``, ``download``, ``build``,
+    ``install``; skipped ones are missing)."""
     command: list[str] = field(default_factory=list)
     returncode: int | None = None
     error: str | None = None
@@ -51,13 +56,26 @@ def job_command() -> list[str]:
     return [sys.executable, "-m", JOB_MODULE]
 
 
-async def run_install_job(request: dict[str, Any]) -> JobResult:
+async def run_install_job(request: dict[str, Any],
+                          on_event: Callable[[str, str], None] | None = None) -> JobResult:
     """Run one install job for ``request`` (the job's stdin object; ``sys_path`` is
-    added: the job sees what the server sees) and return its answer. Raises
-    :class:`InstallJobFailed` when the job gives none."""
+    added: the job sees what the server sees) and return its answer. ``on_event``
+    hears ``("phase", NAME)`` and ``("pip", LINE)`` as they come. Raises
+    :class:`InstallJobFailed` when the job gives none. Cancelled, the job is killed."""
     proc = await asyncio.create_subprocess_exec(
         *job_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
+    try:
+        return await _answer(proc, request, on_event or (lambda kind, text: None))
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+
+
+async def _answer(proc: asyncio.subprocess.Process, request: dict[str, Any],
+                  on_event: Callable[[str, str], None]) -> JobResult:
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     proc.stdin.write(json.dumps({**request, "sys_path": list(sys.path)}).encode())
     await proc.stdin.drain()
@@ -75,6 +93,10 @@ async def run_install_job(request: dict[str, Any]) -> JobResult:
                 continue
             if isinstance(message, dict) and "pip" in message:
                 result.log.append(str(message["pip"]))
+                on_event("pip", str(message["pip"]))
+            elif isinstance(message, dict) and isinstance(message.get("phase"), str):
+                result.phases.append(message["phase"])
+                on_event("phase", message["phase"])
             elif isinstance(message, dict) and isinstance(message.get("plan"), dict):
                 result.plan = message["plan"]
             elif isinstance(message, dict) and isinstance(message.get("outcome"), dict):

@@ -18,6 +18,9 @@ Pages (HTML, Jinja2 templates in ``templates/``, assets in ``static/``, no CDN):
     the audit trail, with filters (:mod:`.ui_audit`).
 ``/plugins``
     every plugin: version, type, state and reason, health; enable/disable buttons.
+``/install`` · ``/install/jobs/{job_id}``
+    installing plugins: pip's plan first, then the install, followed phase by phase
+    (:mod:`.ui_install`).
 ``/plugins/{name}``
     one plugin: its settings form generated from its JSON Schema
     (:mod:`.settings_form`) with the host's validation errors next to their fields,
@@ -90,11 +93,13 @@ def install(app: FastAPI) -> None:
     from .chat_page import router as chat_router
     from .docs_viewer import router as docs_router
     from .ui_audit import router as audit_router
+    from .ui_install import router as install_router
 
     app.state.ui_sessions = Sessions(app.state.host.services.ephemeral)
     app.state.ui_hook_cache = {}
     app.add_exception_handler(Answer, _answer)
     app.include_router(router)
+    app.include_router(install_router)
     app.include_router(docs_router)
     app.include_router(audit_router)
     app.include_router(chat_router)

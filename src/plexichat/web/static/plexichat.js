@@ -36,9 +36,40 @@
     if (invalid) { invalid.focus(); }
   }
 
+  // A section marked data-poll (a running install) is fetched again every data-poll
+  // milliseconds and swapped for the fresh copy, until the fresh copy is not marked.
+  function setUpPolling() {
+    var section = document.querySelector("[data-poll][id]");
+    if (!section || !window.fetch || !window.DOMParser) { return; }
+    var id = section.id;
+    var every = parseInt(section.getAttribute("data-poll"), 10) || 1000;
+    var failures = 0;
+    function poll() {
+      window.fetch(window.location.href, {credentials: "same-origin", cache: "no-store"})
+        .then(function (response) {
+          if (!response.ok) { throw new Error("status " + response.status); }
+          return response.text();
+        })
+        .then(function (html) {
+          var fresh = new window.DOMParser().parseFromString(html, "text/html").getElementById(id);
+          var current = document.getElementById(id);
+          if (!fresh || !current) { return; }
+          current.replaceWith(fresh);
+          failures = 0;
+          if (fresh.hasAttribute("data-poll")) { window.setTimeout(poll, every); }
+        })
+        .catch(function () {
+          failures += 1;  // the host restarting, a network blip: try a few times more
+          if (failures < 10) { window.setTimeout(poll, every * 2); }
+        });
+    }
+    window.setTimeout(poll, every);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpFilters();
     setUpForms();
     focusFirstError();
+    setUpPolling();
   });
 })();
