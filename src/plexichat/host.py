@@ -65,6 +65,7 @@ class PluginHost:
         from .services.security import SecurityService
         from .services.webhooks import WebhookEvents
         from .storage import Database, HostStore
+        from .storage.sealing import SecretBox
         from .tasks import TaskSupervisor
 
         self.settings = settings = settings or HostSettings()
@@ -74,7 +75,11 @@ class PluginHost:
         self.dispatcher = Dispatcher(self.pm, fault_budget=settings.fault_budget,
                                      on_quarantine=self._quarantine)
         self.database = Database(settings.resolved_database_url())
-        self.store = HostStore(self.database)
+        self.secret_box = SecretBox.load(
+            settings.data_dir,
+            settings.secret_key.get_secret_value() if settings.secret_key else None)
+        """Seals the secrets the database holds (settings, webhook signing secrets)."""
+        self.store = HostStore(self.database, self.secret_box)
         self.bus = Bus()
         """The host's own events, e.g. every
         :class:`~plexichat.kernel.states.PluginStateChanged`."""
@@ -86,7 +91,7 @@ class PluginHost:
             analytics=Analytics(on_failure=count),
             security=SecurityService(),
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
-            webhooks=WebhookEvents(self.database),
+            webhooks=WebhookEvents(self.database, self.secret_box),
             ephemeral=_ephemeral_backend(settings),
         )
         self.tasks = TaskSupervisor(
