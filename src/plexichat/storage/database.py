@@ -216,4 +216,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # deleted and overwritten content is zeroed, not left in free space: a secret sealed
+    # on start (stored in clear by an older host) leaves no clear copy behind
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
