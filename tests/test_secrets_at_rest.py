@@ -333,3 +333,31 @@ def test_a_value_sealed_under_a_lost_key_says_what_is_missing(tmp_path):
     sealed = SecretBox.ephemeral().seal("x")
     with pytest.raises(SecretKeyError, match="cannot be decrypted"):
         SecretBox.load(tmp_path, None).unseal(sealed)
+
+
+def test_a_backup_restores_sealed_secrets_that_the_same_key_opens(vault, tmp_path):
+    data_dir = tmp_path / "data"
+    archive = tmp_path / "host.zip"
+    with running_host(data_dir, "vault", **FAST) as client:
+        assert put_settings(client, "vault", SETTINGS).status_code == 200
+        sub = subscribe(client, "http://127.0.0.1:9/hook")
+        backup(client, archive)
+        changed = {**SETTINGS, "api_key": "changed-after-the-backup"}
+        assert put_settings(client, "vault", changed).status_code == 200
+        rotated = client.post(f"/api/v1/webhooks/{sub['id']}/rotate-secret", headers=AUTH,
+                              json={"overlap_seconds": 0})
+        assert rotated.status_code == 200
+        host = client.app.state.host
+        report = asyncio.run(host.services.backup.restore(archive))
+        assert not [w for w in report.warnings if KEY_FILE_NAME in w]
+        assert host.store.settings("vault") == SETTINGS
+        assert host.services.webhooks.subscription(sub["id"]).secret == sub["secret"]
+
+        # an archive holding a key file (as older versions wrote) never replaces the key
+        key = (data_dir / KEY_FILE_NAME).read_bytes()
+        with zipfile.ZipFile(archive, "a") as zf:
+            zf.writestr(f"files/{KEY_FILE_NAME}", new_key() + b"\n")
+        report = asyncio.run(host.services.backup.restore(archive))
+        assert [w for w in report.warnings if KEY_FILE_NAME in w]
+        assert (data_dir / KEY_FILE_NAME).read_bytes() == key
+        assert host.store.settings("vault") == SETTINGS

@@ -79,6 +79,11 @@ class PluginHost:
             settings.data_dir,
             settings.secret_key.get_secret_value() if settings.secret_key else None)
         """Seals the secrets the database holds (settings, webhook signing secrets)."""
+        if settings.redis_url and not settings.secret_key:
+            log.warning("this replica seals secrets with the key file of its own data "
+                        "directory (%s); replicas sharing a database need one key: set "
+                        "PLEXICHAT_SECRET_KEY to the same value on every replica",
+                        self.secret_box.origin)
         self.store = HostStore(self.database, self.secret_box)
         self.bus = Bus()
         """The host's own events, e.g. every
