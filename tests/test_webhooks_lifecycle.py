@@ -19,7 +19,7 @@ from support.host import running_host
 from support.webhook_receiver import receiving
 
 from plexichat.storage import Database
-from plexichat.storage.database import webhook_deliveries, webhook_events
+from plexichat.storage.database import metadata, webhook_deliveries, webhook_events
 from plexichat.webhooks import DeliveryWorker, TargetGuard, WebhookEvents
 from plexichat.webhooks.outbox import utcnow
 
@@ -245,5 +245,41 @@ def test_the_delivery_worker_prunes_periodically(tmp_path):
 
     try:
         asyncio.run(scenario())
+    finally:
+        database.dispose()
+
+
+def test_a_subscription_table_of_an_older_host_is_brought_up_to_date(db_url):
+    """The columns of states and rotations are added, clear secrets get sealed."""
+    old = sa.MetaData()
+    table = sa.Table(
+        "plexichat_webhook_subscriptions", old,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("url", sa.String(2000), nullable=False),
+        sa.Column("secret", sa.Text, nullable=False),
+        sa.Column("events", sa.JSON, nullable=False),
+        sa.Column("description", sa.String(500), nullable=False, server_default=""),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()))
+    secret = "whsec_" + "Y2xlYXItc2VjcmV0LW9mLWFuLW9sZGVyLWhvc3QhIQ=="
+    database = Database(db_url)
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE plexichat_webhook_deliveries"))
+            conn.execute(sa.text("DROP TABLE plexichat_webhook_subscriptions"))
+        old.create_all(database.engine)
+        with database.engine.begin() as conn:
+            conn.execute(sa.insert(table).values(url="https://a.example/hook",
+                                                 secret=secret, events=["*"]))
+        outbox = WebhookEvents(database)
+        (sub,) = outbox.subscriptions()
+        assert sub.secret == secret and sub.state == "active"
+        with database.engine.connect() as conn:
+            raw = conn.execute(sa.text(
+                "SELECT secret FROM plexichat_webhook_subscriptions")).scalar_one()
+        assert raw.startswith("plexichat-sealed:v1:") and secret not in raw
+        database.create_tables(metadata)  # the deliveries table, as a host start does
+        outbox.record("a.b", "core", {})
+        assert len(outbox.claim_due(limit=5, lease=60)) == 1
     finally:
         database.dispose()
