@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 __all__ = [
     "SECRET_MASK",
+    "SECRET_MESSAGES",
     "SettingsError",
     "SettingsInvalid",
     "fill_defaults",
@@ -88,14 +89,16 @@ def fill_defaults(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[st
     return out
 
 
-_SECRET_MESSAGES = {
+SECRET_MESSAGES = {
     "minLength": "is too short",
     "maxLength": "is too long",
     "pattern": "does not match the required pattern",
     "type": "has the wrong type",
     "enum": "is not one of the allowed values",
+    "required": "is required",
 }
-"""What an error about a secret says instead of the validator's message."""
+"""What an error about a secret says instead of the validator's message (which may
+quote the value)."""
 
 
 def validate_settings(plugin: str, schema: Mapping[str, Any], data: Any) -> None:
@@ -107,7 +110,7 @@ def validate_settings(plugin: str, schema: Mapping[str, Any], data: Any) -> None
                              for p in err.absolute_path)
         rule = str(err.validator)
         # a secret's value is never repeated in an error (they reach logs and clients)
-        message = (_SECRET_MESSAGES.get(rule, f"is not valid ({rule})")
+        message = (SECRET_MESSAGES.get(rule, f"is not valid ({rule})")
                    if is_secret(err.schema) else err.message)
         errors.append(SettingsError(path=path, rule=rule, message=message))
     if errors:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import SECRET_MASK, SettingsError, mask_secrets, secret_fields
+from ..settings import SECRET_MASK, SECRET_MESSAGES, SettingsError, mask_secrets, secret_fields
 
 __all__ = ["FormField", "build_fields", "errors_by_field", "missing_required", "parse_form"]
 
@@ -338,15 +338,6 @@ def missing_required(schema: Mapping[str, Any], form: Mapping[str, list[str]],
     return errors
 
 
-_SECRET_RULES = {
-    "minLength": "is too short",
-    "maxLength": "is too long",
-    "pattern": "does not match the required pattern",
-    "type": "has the wrong type",
-    "required": "is required",
-}
-
-
 def errors_by_field(
     errors: Iterable[SettingsError], fields: list[FormField], schema: Mapping[str, Any]
 ) -> list[str]:
@@ -373,7 +364,7 @@ def errors_by_field(
             continue
         message = error.message
         if name in secrets:
-            message = _SECRET_RULES.get(error.rule, f"is not valid ({error.rule})")
+            message = SECRET_MESSAGES.get(error.rule, f"is not valid ({error.rule})")
         elif error.rule == "required" and not match:
             message = "is required"
         item = re.match(r"^\[(\d+)\]", rest)
