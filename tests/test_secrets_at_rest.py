@@ -21,6 +21,16 @@ from standardwebhooks import Webhook
 from support.api import AUTH, TOKEN, get_settings, put_settings
 from support.dists import make_plugin
 from support.host import running_host
+from support.secret_plugin import (
+    API_KEY,
+    CODE,
+    MANIFEST,
+    MAP_SECRET,
+    NESTED,
+    SETTINGS,
+    database_bytes,
+    secrets_in,
+)
 from support.web import login
 from support.webhook_receiver import receiving
 
@@ -38,43 +48,6 @@ from plexichat.storage.sealing import (
     new_key,
 )
 
-API_KEY = "apikey-CLEAR-4f9a1c0b"
-NESTED = "nested-CLEAR-77d2e0aa"
-MAP_SECRET = "mapped-CLEAR-0c1d2e3f"
-
-MANIFEST = {
-    "name": "vault",
-    "type": "feature",
-    "settings_schema": {
-        "type": "object",
-        "properties": {
-            "mode": {"type": "string", "default": "calm"},
-            "api_key": {"type": "string", "writeOnly": True},
-            "upstreams": {"type": "array", "items": {
-                "type": "object",
-                "properties": {"url": {"type": "string"},
-                               "token": {"type": "string", "format": "password"}}}},
-            "extra": {"type": "object",
-                      "additionalProperties": {"type": "string", "writeOnly": True}},
-        },
-    },
-}
-
-CODE = """
-    from fastapi import APIRouter
-    from plexichat import hookimpl
-
-    @hookimpl
-    def register_routers(context):
-        router = APIRouter()
-
-        @router.get("/api/v1/vault/config")
-        def config():
-            return dict(context.config)
-
-        return router
-"""
-
 FAST = {
     "admin_token": TOKEN,
     "webhook_poll_interval": 0.2,
@@ -82,24 +55,9 @@ FAST = {
     "webhook_allowed_networks": "127.0.0.1/32",  # the receiver listens on loopback
 }
 
-SETTINGS = {"mode": "calm", "api_key": API_KEY,
-            "upstreams": [{"url": "https://a.example", "token": NESTED}],
-            "extra": {"x": MAP_SECRET}}
-
-
 @pytest.fixture
 def vault(site):
     make_plugin(site, "vault", code=CODE, manifest=MANIFEST)
-
-
-def secrets_in(blob: bytes, secrets: list[str]) -> list[str]:
-    """The ``secrets`` found in ``blob`` (also as JSON-escaped text)."""
-    return [s for s in secrets if s.encode() in blob or json.dumps(s).encode() in blob]
-
-
-def database_bytes(data_dir: Path) -> dict[str, bytes]:
-    """The SQLite file and its ``-wal``/``-shm`` companions, as they are on disk."""
-    return {p.name: p.read_bytes() for p in data_dir.glob("plexichat.db*")}
 
 
 def assert_no_clear_secret(data_dir: Path, secrets: list[str]) -> None:
