@@ -319,3 +319,17 @@ def test_a_backup_restores_sealed_secrets_that_the_same_key_opens(vault, tmp_pat
         assert [w for w in report.warnings if KEY_FILE_NAME in w]
         assert (data_dir / KEY_FILE_NAME).read_bytes() == key
         assert host.store.settings("vault") == SETTINGS
+
+
+def test_secrets_cli_makes_keys_and_refuses_to_rotate_without_a_database(tmp_path):
+    made = CliRunner().invoke(main, ["secrets", "generate-key"])
+    assert made.exit_code == 0, made.output
+    assert load_keys(tmp_path, made.output.strip()).keys == [made.output.strip().encode()]
+    empty = tmp_path / "nothing-here"
+    result = CliRunner().invoke(main, ["secrets", "rotate"],
+                                env={"PLEXICHAT_DATA_DIR": str(empty),
+                                     "PLEXICHAT_DATABASE_URL": None,
+                                     "PLEXICHAT_SECRET_KEY": None})
+    assert result.exit_code != 0
+    assert "no PlexiChat database" in result.output
+    assert not empty.exists()  # neither a database nor a key file was created
