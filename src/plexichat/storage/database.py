@@ -202,6 +202,16 @@ class Database:
                 added.append(column.name)
             return added
 
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file now (and empty it), so
+        pages just rewritten — e.g. secrets sealed in place of clear ones — replace the
+        old ones in the file at once rather than at some later checkpoint. Best effort;
+        other databases: nothing to do."""
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql`` (or whatever the URL names)."""

@@ -153,8 +153,11 @@ class HostStore:
         """Replace the settings of ``plugin`` in one transaction; the values ``schema``
         marks secret (:func:`~plexichat.settings.is_secret`, at any depth) are sealed."""
         stored = map_secrets(schema, settings, self.box.seal) if schema else settings
+        sealed_clear = bool(schema) and self.needs_sealing(plugin, schema or {})
         with self._desired_write(plugin) as conn:
             _upsert(conn, plugin_settings, plugin=plugin, settings=stored)
+        if sealed_clear:  # clear secrets of an older host: leave no copy in the file
+            self.db.checkpoint()
 
     def needs_sealing(self, plugin: str, schema: Mapping[str, Any]) -> bool:
         """True when a secret of ``plugin``'s stored settings is held in clear (stored by

@@ -167,6 +167,7 @@ class WebhookEvents:
         rotation columns, and seal signing secrets stored in clear."""
         self.database.add_missing_columns(webhook_subscriptions)
         s = webhook_subscriptions.c
+        sealed = 0
         with self.database.engine.begin() as conn:
             for row in conn.execute(sa.select(s.id, s.secret, s.previous_secret)).all():
                 values = {name: self.box.seal(value) for name, value in
@@ -176,6 +177,9 @@ class WebhookEvents:
                     conn.execute(sa.update(webhook_subscriptions)
                                  .where(s.id == row.id).values(**values))
                     log.info("webhook subscription %d: signing secret sealed", row.id)
+                    sealed += 1
+        if sealed:  # leave no clear copy in the database file
+            self.database.checkpoint()
 
     # --- events ------------------------------------------------------------------------
 
