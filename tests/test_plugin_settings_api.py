@@ -20,6 +20,7 @@ from support.host import make_healthy, running_host
 
 from plexichat.settings import SECRET_MASK
 from plexichat.storage import Database, HostStore
+from plexichat.storage.sealing import SecretBox
 
 MANIFEST = {
     "name": "tuned",
@@ -87,10 +88,11 @@ def host(data_dir, db_url=None):
     return running_host(data_dir, "tuned", "healthy", admin_token=TOKEN, **extra)
 
 
-def stored(db_url, plugin="tuned"):
+def stored(db_url, data_dir, plugin="tuned"):
+    """The settings the host stored, unsealed with the key of its data directory."""
     db = Database(db_url)
     try:
-        return HostStore(db).settings(plugin)
+        return HostStore(db, SecretBox.load(data_dir, None)).settings(plugin)
     finally:
         db.dispose()
 
@@ -125,7 +127,7 @@ def test_defaults_are_filled_on_first_start(tuned, data_dir):
 def test_defaults_are_persisted_on_first_start(tuned, data_dir, db_url):
     with host(data_dir, db_url):
         pass
-    assert stored(db_url) == DEFAULTS
+    assert stored(db_url, data_dir) == DEFAULTS
 
 
 def test_plugin_without_schema_has_empty_settings(tuned, data_dir, db_url):
@@ -134,7 +136,7 @@ def test_plugin_without_schema_has_empty_settings(tuned, data_dir, db_url):
     assert view["settings"] == {}
     assert view["settings_schema"] == {"type": "object", "properties": {}}
     # nothing to store, so its first start wrote nothing (one commit less per plugin)
-    assert stored(db_url, "healthy") is None
+    assert stored(db_url, data_dir, "healthy") is None
 
 
 def test_settings_of_unknown_plugin_are_404(tuned, data_dir):
@@ -169,7 +171,7 @@ def test_invalid_settings_store_nothing(tuned, data_dir, db_url):
         assert get_settings(client, "tuned")["settings"] == DEFAULTS
         assert live_config(client) == DEFAULTS
         assert changes() == []
-    assert stored(db_url) == DEFAULTS
+    assert stored(db_url, data_dir) == DEFAULTS
 
 
 def test_settings_body_that_is_not_an_object_is_422(tuned, data_dir):
@@ -209,7 +211,7 @@ def test_valid_settings_survive_a_restart(tuned, data_dir, db_url):
     with host(data_dir, db_url) as client:
         assert live_config(client)["interval"] == 7
         assert get_settings(client, "tuned")["settings"]["interval"] == 7
-    assert stored(db_url)["interval"] == 7
+    assert stored(db_url, data_dir)["interval"] == 7
 
 
 # --- a plugin refusing new settings ----------------------------------------------------
@@ -231,7 +233,7 @@ def test_refused_settings_restore_the_previous_ones(tuned, data_dir, db_url):
                             ).status_code == 409
         assert live_config(client)["interval"] == 9
         assert get_settings(client, "tuned")["settings"]["greeting"] == "hi"
-    assert stored(db_url) == {**DEFAULTS, "interval": 9}
+    assert stored(db_url, data_dir) == {**DEFAULTS, "interval": 9}
 
 
 REFUSER = """
@@ -303,7 +305,7 @@ def test_sending_the_mask_back_keeps_the_stored_secret(tuned, data_dir, db_url):
         assert response.status_code == 200, response.text
         assert live_config(client)["api_key"] == "s3cret"
         assert live_config(client)["password"] == "hunter2"
-    assert stored(db_url) == {**DEFAULTS, "interval": 2, "api_key": "s3cret",
+    assert stored(db_url, data_dir) == {**DEFAULTS, "interval": 2, "api_key": "s3cret",
                               "password": "hunter2"}
 
 

@@ -94,3 +94,43 @@ def test_nested_secrets_are_masked_and_restored():
     assert stored["smtp"]["password"] == "pw"  # the stored copy is untouched
     back = unmask(schema, {"smtp": {**masked["smtp"], "host": "mx2"}}, stored)
     assert back == {"smtp": {"password": "pw", "host": "mx2"}}
+
+
+def test_secrets_in_arrays_and_maps_are_masked_and_restored_by_position():
+    schema = {"type": "object", "properties": {
+        "upstreams": {"type": "array", "items": {"type": "object", "properties": {
+            "url": {"type": "string"}, "token": {"type": "string", "format": "password"}}}},
+        "keys": {"type": "array", "items": {"type": "string", "writeOnly": True}},
+        "pair": {"type": "array", "prefixItems": [{"type": "string"},
+                                                  {"type": "string", "writeOnly": True}]},
+        "headers": {"type": "object",
+                    "additionalProperties": {"type": "string", "writeOnly": True}}}}
+    stored = {"upstreams": [{"url": "a", "token": "t1"}, {"url": "b", "token": ""}],
+              "keys": ["k1", "k2"], "pair": ["user", "pw"], "headers": {"x-api": "h1"}}
+    masked = mask_secrets(schema, stored)
+    assert masked == {"upstreams": [{"url": "a", "token": SECRET_MASK},
+                                    {"url": "b", "token": ""}],  # empty: nothing to hide
+                      "keys": [SECRET_MASK, SECRET_MASK], "pair": ["user", SECRET_MASK],
+                      "headers": {"x-api": SECRET_MASK}}
+    sent = {**masked, "keys": [SECRET_MASK, "new"],
+            "upstreams": [*masked["upstreams"], {"url": "c", "token": SECRET_MASK}]}
+    back = unmask(schema, sent, stored)
+    assert back["keys"] == ["k1", "new"]
+    assert back["upstreams"][0]["token"] == "t1"
+    # a mask where nothing was stored stays as sent (the schema then decides)
+    assert back["upstreams"][2]["token"] == SECRET_MASK
+    assert back["pair"] == ["user", "pw"] and back["headers"] == {"x-api": "h1"}
+
+
+def test_errors_about_a_secret_do_not_repeat_its_value():
+    schema = {"type": "object", "properties": {
+        "outer": {"type": "object", "properties": {
+            "token": {"type": "string", "writeOnly": True, "minLength": 20}}},
+        "pin": {"type": "integer", "format": "password"}}}
+    with pytest.raises(SettingsInvalid) as err:
+        validate_settings("p", schema, {"outer": {"token": "short-secret-value"},
+                                        "pin": "pin-secret-value"})
+    text = str(err.value)
+    assert "short-secret-value" not in text and "pin-secret-value" not in text
+    assert "$.outer.token: is too short (minLength)" in text
+    assert "$.pin: has the wrong type (type)" in text

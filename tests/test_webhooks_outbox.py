@@ -11,6 +11,7 @@ from support.databases import BACKENDS, database_url
 
 from plexichat.storage import Database
 from plexichat.storage.database import webhook_deliveries, webhook_events
+from plexichat.storage.sealing import SecretBox
 from plexichat.webhooks import (
     SubscriptionNotFound,
     UndeclaredWebhookEvent,
@@ -98,7 +99,7 @@ def test_claims_count_attempts_and_lease_the_delivery(outbox):
     (due,) = outbox.claim_due(limit=10, lease=60)
     assert (due.attempts, due.subscription_id, due.event, due.payload) == (
         1, sub.id, "a.b", {"n": 1})
-    assert due.secret == sub.secret and sub.secret not in repr(due)
+    assert due.secrets == [sub.secret] and sub.secret not in repr(due)
     assert outbox.claim_due(limit=10, lease=60) == []  # leased
     # once the lease runs out (the worker died mid-request) it is due again
     later = utcnow() + timedelta(seconds=61)
@@ -183,15 +184,16 @@ def test_unsubscribing_drops_the_deliveries(outbox):
 
 
 def test_pending_deliveries_survive_reopening_the_database(db_url):
+    box = SecretBox.ephemeral()  # the host's key outlives its database connections
     first = Database(db_url)
-    outbox = WebhookEvents(first)
+    outbox = WebhookEvents(first, box)
     sub = outbox.subscribe("https://a.example/hook", ["*"])
     outbox.record("a.b", "core", {"n": 1})
     first.dispose()
 
     second = Database(db_url)
     try:
-        reopened = WebhookEvents(second)
+        reopened = WebhookEvents(second, box)
         assert reopened.subscription(sub.id).secret == sub.secret
         (due,) = reopened.claim_due(limit=10, lease=60)
         assert due.payload == {"n": 1}

@@ -70,6 +70,13 @@ class HostSettings(BaseSettings):
         default=None,
         description="Bearer token for mutating endpoints; generated on first start when unset.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) sealing the secrets the database holds (secret plugin "
+        "settings, webhook signing secrets): one key, or several comma-separated, newest "
+        "first (the newest seals, every one unseals). Unset: the key file `secret.key` in "
+        "the data directory, created on first start (mode 0600). Back the key up apart "
+        "from the backups: they hold the sealed values only.")
     strict_permissions: bool = Field(
         default=False,
         description="Grant plugins only what the operator granted explicitly.",
@@ -131,6 +138,15 @@ class HostSettings(BaseSettings):
                                        "seconds between two attempts of a webhook.")
     webhook_concurrency: int = Field(default=10, ge=1, description="Webhook requests in "
                                      "flight at once.")
+    webhook_retention_days: float = Field(
+        default=30.0, gt=0, description="Days a delivered or failed webhook delivery stays "
+        "in the delivery log; an hourly job then deletes it, and the events no delivery "
+        "refers to any more.")
+    webhook_secret_overlap: float = Field(
+        default=86400.0, ge=0, description="Seconds a webhook's previous signing secret "
+        "keeps signing after a rotation (default for `POST "
+        "/api/v1/webhooks/{id}/rotate-secret`): deliveries carry both signatures until "
+        "then.")
     webhook_allow_private: bool = Field(
         default=False, description="Allow webhook targets on loopback, private, link-local, "
         "multicast and reserved addresses. Unset, a target whose host is (or resolves to) "

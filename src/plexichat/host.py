@@ -68,6 +68,7 @@ class PluginHost:
         from .services.security import SecurityService
         from .services.webhooks import WebhookEvents
         from .storage import Database, HostStore
+        from .storage.sealing import SecretBox
         from .tasks import TaskSupervisor
 
         self.settings = settings = settings or HostSettings()
@@ -78,7 +79,16 @@ class PluginHost:
                                      on_quarantine=self._quarantine)
         self.database = Database(settings.resolved_database_url(),
                                  sqlite_synchronous=settings.sqlite_synchronous)
-        self.store = HostStore(self.database)
+        self.secret_box = SecretBox.load(
+            settings.data_dir,
+            settings.secret_key.get_secret_value() if settings.secret_key else None)
+        """Seals the secrets the database holds (settings, webhook signing secrets)."""
+        if settings.redis_url and not settings.secret_key:
+            log.warning("this replica seals secrets with the key file of its own data "
+                        "directory (%s); replicas sharing a database need one key: set "
+                        "PLEXICHAT_SECRET_KEY to the same value on every replica",
+                        self.secret_box.origin)
+        self.store = HostStore(self.database, self.secret_box)
         self.audit = AuditTrail(self.database)
         """The audit trail of operators' and plugins' actions (:mod:`plexichat.audit`)."""
         self.bus = Bus()
@@ -92,7 +102,7 @@ class PluginHost:
             analytics=Analytics(on_failure=count),
             security=SecurityService(),
             events=EventBus(on_failure=count, timeout=settings.event_timeout),
-            webhooks=WebhookEvents(self.database),
+            webhooks=WebhookEvents(self.database, self.secret_box),
             ephemeral=_ephemeral_backend(settings),
             audit=self.audit,
         )

@@ -2,14 +2,15 @@
 
 The schema is the manifest's ``settings_schema`` merged with what the plugin's
 ``config_schema`` hook returns. Defaults are filled in; errors carry the JSON path and
-the rule that was violated; fields marked ``writeOnly`` or ``format: password`` are
-secrets and never leave the host in clear.
+the rule that was violated; fields marked ``writeOnly`` or ``format: password`` (at any depth) are
+secrets (:func:`is_secret`, the one rule): they never leave the host in clear, and
+the host database keeps them sealed.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,13 @@ from jsonschema.exceptions import SchemaError
 
 __all__ = [
     "SECRET_MASK",
+    "SECRET_MESSAGES",
     "SettingsError",
     "SettingsInvalid",
     "SettingsSchemaInvalid",
     "fill_defaults",
+    "is_secret",
+    "map_secrets",
     "mask_secrets",
     "merge_schemas",
     "secret_fields",
@@ -101,6 +105,18 @@ def fill_defaults(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[st
     return out
 
 
+SECRET_MESSAGES = {
+    "minLength": "is too short",
+    "maxLength": "is too long",
+    "pattern": "does not match the required pattern",
+    "type": "has the wrong type",
+    "enum": "is not one of the allowed values",
+    "required": "is required",
+}
+"""What an error about a secret says instead of the validator's message (which may
+quote the value)."""
+
+
 def validate_settings(plugin: str, schema: Mapping[str, Any], data: Any) -> None:
     """Raise :class:`SettingsInvalid` listing every error, sorted by path.
 
@@ -117,50 +133,88 @@ def validate_settings(plugin: str, schema: Mapping[str, Any], data: Any) -> None
     for err in validator.iter_errors(data):
         path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
                              for p in err.absolute_path)
-        errors.append(SettingsError(path=path, rule=str(err.validator), message=err.message))
+        rule = str(err.validator)
+        # a secret's value is never repeated in an error (they reach logs and clients)
+        message = (SECRET_MESSAGES.get(rule, f"is not valid ({rule})")
+                   if is_secret(err.schema) else err.message)
+        errors.append(SettingsError(path=path, rule=rule, message=message))
     if errors:
         errors.sort(key=lambda e: (e.path, e.rule))
         raise SettingsInvalid(plugin, errors)
 
 
+def is_secret(prop: Any) -> bool:
+    """The one rule for secrets: a (sub-)schema with ``writeOnly: true`` or
+    ``format: password``."""
+    return isinstance(prop, Mapping) and (prop.get("writeOnly") is True
+                                          or prop.get("format") == "password")
+
+
 def secret_fields(schema: Mapping[str, Any]) -> set[str]:
-    """Top-level properties that are secrets (``writeOnly`` or ``format: password``)."""
-    return {
-        name for name, prop in (schema.get("properties") or {}).items()
-        if isinstance(prop, Mapping)
-        and (prop.get("writeOnly") is True or prop.get("format") == "password")
-    }
+    """Top-level properties that are secrets (see :func:`is_secret`)."""
+    return {name for name, prop in (schema.get("properties") or {}).items()
+            if is_secret(prop)}
+
+
+def map_secrets(schema: Any, data: Any, change: Callable[[Any], Any]) -> Any:
+    """A copy of ``data`` whose secret values — at any depth: properties of nested
+    objects, ``additionalProperties``, array ``items`` and ``prefixItems`` — are replaced
+    by ``change(value)``. Empty secrets (``None``, ``""``) are left as they are."""
+    if is_secret(schema):
+        return data if data in (None, "") else change(data)
+    if isinstance(data, Mapping):
+        return {k: map_secrets(_property(schema, k), v, change) for k, v in data.items()}
+    if isinstance(data, list):
+        return [map_secrets(_item(schema, i), v, change) for i, v in enumerate(data)]
+    return data
 
 
 def mask_secrets(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``data`` whose secrets (also in nested objects) read as
-    :data:`SECRET_MASK`."""
-    secrets = secret_fields(schema)
-    out: dict[str, Any] = {k: (SECRET_MASK if k in secrets and v not in (None, "") else v)
-                           for k, v in data.items()}
-    for key, prop in _object_properties(schema, out):
-        out[key] = mask_secrets(prop, out[key])
-    return out
+    """A copy of ``data`` whose secrets (at any depth) read as :data:`SECRET_MASK`."""
+    return dict(map_secrets(schema, data, lambda _value: SECRET_MASK))
+
+
+_MISSING: Any = object()
 
 
 def unmask(schema: Mapping[str, Any], new: Mapping[str, Any],
            old: Mapping[str, Any]) -> dict[str, Any]:
-    """Put back stored secrets (also in nested objects) where a client sent the mask
-    (it never saw them)."""
-    secrets = secret_fields(schema)
-    out = dict(new)
-    for key in secrets:
-        if out.get(key) == SECRET_MASK and key in old:
-            out[key] = old[key]
-    for key, prop in _object_properties(schema, out):
-        if isinstance(old.get(key), Mapping):
-            out[key] = unmask(prop, out[key], old[key])
-    return out
+    """Put back stored secrets (at any depth; array elements by position) where a
+    client sent the mask (it never saw them)."""
+    def walk(prop: Any, value: Any, before: Any) -> Any:
+        if is_secret(prop):
+            return before if value == SECRET_MASK and before is not _MISSING else value
+        if isinstance(value, Mapping):
+            return {k: walk(_property(prop, k), v,
+                            before.get(k, _MISSING) if isinstance(before, Mapping)
+                            else _MISSING)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(_item(prop, i), v,
+                         before[i] if isinstance(before, list) and i < len(before)
+                         else _MISSING)
+                    for i, v in enumerate(value)]
+        return value
+    return dict(walk(schema, new, old))
 
 
-def _object_properties(schema: Mapping[str, Any],
-                       data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """``(key, sub-schema)`` of the nested objects in ``data`` that have properties."""
-    return [(k, prop) for k, prop in (schema.get("properties") or {}).items()
-            if isinstance(prop, Mapping) and prop.get("properties")
-            and isinstance(data.get(k), Mapping)]
+def _property(schema: Any, key: str) -> Any:
+    """The sub-schema of property ``key`` of an object schema (None: unknown)."""
+    if not isinstance(schema, Mapping):
+        return None
+    props = schema.get("properties")
+    if isinstance(props, Mapping) and key in props:
+        return props[key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, Mapping) else None
+
+
+def _item(schema: Any, index: int) -> Any:
+    """The sub-schema of element ``index`` of an array schema (None: unknown)."""
+    if not isinstance(schema, Mapping):
+        return None
+    prefix = schema.get("prefixItems")
+    if isinstance(prefix, list) and index < len(prefix):
+        return prefix[index]
+    items = schema.get("items")
+    return items if isinstance(items, Mapping) else None

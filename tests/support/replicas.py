@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from support.served import Served, free_port, serve
 
@@ -133,7 +134,9 @@ def replicas(count: int, site: Path, workdir: Path, *args: str,
             (contextlib.nullcontext(redis_url) if redis_url else fresh_redis()) as redis_url, \
             contextlib.ExitStack() as stack:
         shared = {"PLEXICHAT_DATABASE_URL": database, "PLEXICHAT_REDIS_URL": redis_url,
-                  "PLEXICHAT_ADMIN_TOKEN": "cluster-test-admin-token", **(env or {})}
+                  "PLEXICHAT_ADMIN_TOKEN": "cluster-test-admin-token",
+                  # replicas share the key sealing the database's secrets
+                  "PLEXICHAT_SECRET_KEY": Fernet.generate_key().decode(), **(env or {})}
         running = []
         for i in range(count):
             home = workdir / f"replica-{i}"

@@ -28,11 +28,14 @@ class Received:
 
 
 class Receiver:
-    """Records POSTs; answers ``answers`` in turn, then ``default`` (200)."""
+    """Records POSTs; answers ``answers`` in turn, then ``default`` (200); a 3xx answer
+    carries ``Location: <location>`` when one is given (a path on this receiver)."""
 
     def __init__(self, port: int = 0, answers: list[int] | None = None,
-                 default: int = 200, delay: float = 0.0) -> None:
+                 default: int = 200, delay: float = 0.0,
+                 location: str | None = None) -> None:
         self.requested_port = port
+        self.location = location
         self.answers = list(answers or [])
         self.default = default
         self.delay = delay
@@ -66,6 +69,8 @@ class Receiver:
                 payload = b"ok" if code < 400 else b"receiver says no"
                 try:
                     self.send_response(code)
+                    if 300 <= code < 400 and receiver.location:
+                        self.send_header("location", receiver.url(receiver.location))
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -531,6 +531,11 @@ for _name, _target, _help in (
     plugins.add_command(_Lazy(_name, f"plexichat.cli.{_target}", _help))
 
 
+from .secrets import secrets as _secrets  # noqa: E402  (click only; the rest on use)
+
+main.add_command(_secrets)
+
+
 @main.group()
 def cluster() -> None:
     """Replicas sharing the host database (PLEXICHAT_REDIS_URL)."""

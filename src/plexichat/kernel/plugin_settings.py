@@ -67,9 +67,11 @@ class PluginSettings:
         stored = self.store.settings(record.name)
         current = fill_defaults(schema, stored or {})
         validate_settings(record.name, schema, current)
-        if stored != current and (stored is not None or current):
-            # (a plugin without settings has nothing to store: no write at its first start)
-            self.store.put_settings(record.name, current)
+        if (stored != current and (stored is not None or current)) \
+                or self.store.needs_sealing(record.name, schema):
+            # (a plugin without settings has nothing to store: no write at its first
+            # start); also seals the secrets an older host stored in clear
+            self.store.put_settings(record.name, current, schema)
         return current
 
     def current(self, name: str) -> dict[str, Any]:
@@ -87,7 +89,7 @@ class PluginSettings:
         old = self.store.settings(name) or fill_defaults(schema, {})
         candidate = fill_defaults(schema, unmask(schema, new, old))
         validate_settings(name, schema, candidate)
-        self.store.put_settings(name, candidate)
+        self.store.put_settings(name, candidate, schema)
         if record.state is PluginState.STARTED and record.context is not None:
             await self._apply(record, schema, old, candidate)
         return candidate
@@ -110,14 +112,14 @@ class PluginSettings:
         schema = await self.schema(record)
         wanted = fill_defaults(schema, stored)
         if wanted == running:
-            self.store.put_settings(record.name, wanted)
+            self.store.put_settings(record.name, wanted, schema)
             return False
         try:
             validate_settings(record.name, schema, wanted)
         except Exception:
-            self.store.put_settings(record.name, running)
+            self.store.put_settings(record.name, running, schema)
             raise
-        self.store.put_settings(record.name, wanted)
+        self.store.put_settings(record.name, wanted, schema)
         await self._apply(record, schema, running, wanted)
         return True
 
@@ -133,7 +135,7 @@ class PluginSettings:
                                         sync_in_thread=True,
                                         old=old, new=new, context=record.context)
         except Exception as exc:
-            self.store.put_settings(name, old)
+            self.store.put_settings(name, old, schema)
             record.context._set_config(old)
             raise SettingsRejected(name, f"{type(exc).__name__}: {exc}") from exc
         # every plugin may handle this event: secrets go out masked

@@ -17,7 +17,7 @@ The lifecycle (:mod:`.lifecycle`) builds nothing. The composition root
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -46,10 +46,16 @@ class DesiredState(Protocol):
         """Add grants to ``plugin`` (``by`` is ``default`` or ``operator``)."""
 
     def settings(self, plugin: str) -> dict[str, Any] | None:
-        """The stored settings of ``plugin``, or None when never stored."""
+        """The stored settings of ``plugin`` (secrets in clear), or None when never
+        stored."""
 
-    def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
-        """Replace the stored settings of ``plugin``."""
+    def put_settings(self, plugin: str, settings: dict[str, Any],
+                     schema: Mapping[str, Any] | None = None) -> None:
+        """Replace the stored settings of ``plugin``; the values ``schema`` marks secret
+        are kept sealed."""
+
+    def needs_sealing(self, plugin: str, schema: Mapping[str, Any]) -> bool:
+        """True when a secret of the stored settings is held in clear."""
 
 
 class Contributor(Protocol):

@@ -5,13 +5,18 @@ An archive is a zip file:
 - ``backup.json`` — format, host version, time, database dialect, table list;
 - ``db/<table>.json`` — every row of every table in the host database (core tables and
   the tables plugins contributed);
-- ``files/<path>`` — everything under the data directory except the SQLite file;
+- ``files/<path>`` — everything under the data directory except the SQLite file and the
+  secret key file (``secret.key``);
 - ``handlers/<plugin>/<handler>.json`` (or ``.bin``) — what each plugin's backup
   handler returned.
 
 Restoring needs the plugins started (their tables exist once they are enabled, and
 their restore handlers run); :meth:`BackupService.restore` replaces each table's rows
 in one transaction per table.
+
+The secrets the database holds (secret plugin settings, webhook signing secrets) go into
+the archive sealed, as stored; the key that opens them never does. Restoring into
+another data directory needs that key (the key file, or ``PLEXICHAT_SECRET_KEY``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from .. import __version__
+from ..storage.sealing import KEY_FILE_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -125,7 +131,7 @@ class BackupService:
         meta.reflect(engine)
         tables = sorted(meta.tables.values(), key=lambda t: t.name)
         data_dir = Path(self.data_dir).resolve()
-        skip = self._sqlite_files()
+        skip = self._sqlite_files() | {(Path(self.data_dir) / KEY_FILE_NAME).resolve()}
         skip_dirs = [Path(d).resolve() for d in exclude]
         files = [p for p in sorted(data_dir.rglob("*"))
                  if p.is_file() and p.resolve() not in skip
@@ -223,6 +229,12 @@ class BackupService:
                 if data_dir not in target.parents:
                     raise BackupError(f"{path}: {entry}: refuses to write outside the data "
                                       "directory")
+                if target == data_dir / KEY_FILE_NAME:
+                    done += 1
+                    report.warnings.append(f"{entry}: the secret key file is never restored "
+                                           "from an archive (it would replace this host's "
+                                           "key); skipped")
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(zf.read(entry))
                 report.files += 1

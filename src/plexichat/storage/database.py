@@ -82,8 +82,15 @@ webhook_subscriptions = sa.Table(
     sa.Column("description", sa.String(500), nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
+    sa.Column("state", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("disabled_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("previous_secret", sa.Text, nullable=True),
+    sa.Column("previous_secret_until", sa.DateTime(timezone=True), nullable=True),
 )
-"""Operators' outgoing webhook subscriptions: target URL, signing secret, event names."""
+"""Operators' outgoing webhook subscriptions: target URL, signing secret (sealed), event
+names, ``active`` or ``disabled`` (with the reason), and the previous secret that keeps
+signing until ``previous_secret_until`` after a rotation."""
 
 webhook_deliveries = sa.Table(
     "plexichat_webhook_deliveries",
@@ -207,6 +214,33 @@ class Database:
                              {"key": _SCHEMA_LOCK})
             tables_of.create_all(conn, tables=tables, checkfirst=True)
 
+    def add_missing_columns(self, table: sa.Table) -> list[str]:
+        """Bring ``table`` of an older database up to date: add the columns it lacks
+        (each nullable or with a server default); returns their names."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _SCHEMA_LOCK})
+            have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+            added = []
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+                added.append(column.name)
+            return added
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file now (and empty it), so
+        pages just rewritten — e.g. secrets sealed in place of clear ones — replace the
+        old ones in the file at once rather than at some later checkpoint. Best effort;
+        other databases: nothing to do."""
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     @property
     def dialect(self) -> str:
         """``sqlite`` or ``postgresql`` (or whatever the URL names)."""
@@ -225,4 +259,7 @@ def _sqlite_pragmas(dbapi_connection, _record, *,  # type: ignore[no-untyped-def
     # (PLEXICHAT_SQLITE_SYNCHRONOUS, docs/RELIABILITY.md)
     cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # deleted and overwritten content is zeroed, not left in free space: a secret sealed
+    # on start (stored in clear by an older host) leaves no clear copy behind
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

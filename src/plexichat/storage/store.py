@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..audit import write_pending
+from ..settings import map_secrets
 from . import generation as _generation
 from .database import (
     Database,
@@ -21,6 +22,7 @@ from .database import (
     plugin_state,
 )
 from .generation import ChangeListener
+from .sealing import SecretBox
 from .upsert import insert_new as _insert_new
 from .upsert import upsert as _upsert
 
@@ -32,8 +34,11 @@ log = logging.getLogger("plexichat.storage")
 class HostStore:
     """Typed reads and writes of the core tables; every write is one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox | None = None) -> None:
         self.db = db
+        self.box = box if box is not None else SecretBox.ephemeral()
+        """Seals the secrets of stored settings (the host passes its keys; without one, a
+        key that lives as long as the process)."""
         self._listeners: list[ChangeListener] = []
 
     # --- the generation of the desired state -------------------------------------------
@@ -133,16 +138,40 @@ class HostStore:
     # --- settings --------------------------------------------------------------------
 
     def settings(self, plugin: str) -> dict[str, Any] | None:
-        """The stored settings of ``plugin``, or None when never stored."""
+        """The stored settings of ``plugin`` with their secrets unsealed (clear: for the
+        host and the plugin only), or None when never stored."""
+        raw = self.sealed_settings(plugin)
+        return None if raw is None else dict(self.box.unseal_tree(raw))
+
+    def sealed_settings(self, plugin: str) -> dict[str, Any] | None:
+        """The stored settings of ``plugin`` as the database holds them (secrets sealed,
+        or clear when stored by a host from before sealing)."""
         with self.db.engine.connect() as conn:
             row = conn.execute(sa.select(plugin_settings.c.settings)
                                .where(plugin_settings.c.plugin == plugin)).first()
             return None if row is None else dict(row[0])
 
-    def put_settings(self, plugin: str, settings: dict[str, Any]) -> None:
-        """Replace the settings of ``plugin`` in one transaction."""
+    def put_settings(self, plugin: str, settings: dict[str, Any],
+                     schema: Mapping[str, Any] | None = None) -> None:
+        """Replace the settings of ``plugin`` in one transaction; the values ``schema``
+        marks secret (:func:`~plexichat.settings.is_secret`, at any depth) are sealed."""
+        stored = map_secrets(schema, settings, self.box.seal) if schema else settings
+        sealed_clear = bool(schema) and self.needs_sealing(plugin, schema or {})
         with self._desired_write(plugin) as conn:
-            _upsert(conn, plugin_settings, plugin=plugin, settings=settings)
+            _upsert(conn, plugin_settings, plugin=plugin, settings=stored)
+        if sealed_clear:  # clear secrets of an older host: leave no copy in the file
+            self.db.checkpoint()
+
+    def needs_sealing(self, plugin: str, schema: Mapping[str, Any]) -> bool:
+        """True when a secret of ``plugin``'s stored settings is held in clear (stored by
+        a host from before sealing): storing the settings again seals it."""
+        raw = self.sealed_settings(plugin)
+        if raw is None:
+            return False
+        clear: list[Any] = []
+        map_secrets(schema, raw, lambda v: clear.append(v) if not self.box.is_sealed(v)
+                    else None)
+        return bool(clear)
 
     # --- key-value -------------------------------------------------------------------
 

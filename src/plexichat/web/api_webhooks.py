@@ -5,10 +5,11 @@ reserved address is refused with 422 unless the operator allows it
 (``PLEXICHAT_WEBHOOK_ALLOW_PRIVATE``, ``PLEXICHAT_WEBHOOK_ALLOWED_NETWORKS``); the delivery
 worker checks again before every delivery.
 
-A subscription's secret is returned once, by the ``POST`` that creates it; afterwards
-the API shows only a masked form. Deliveries are signed per Standard Webhooks
-(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), so receivers verify
-them with that secret.
+A subscription's secret is returned once, by the ``POST`` that creates it (or rotates
+it); afterwards the API shows only a masked form, and the database holds it sealed.
+A subscription the target answered ``410 Gone`` is ``disabled`` with the reason.
+Deliveries are signed per Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``), so receivers verify them with that secret.
 """
 
 from __future__ import annotations
@@ -81,9 +82,18 @@ class WebhookView(BaseModel):
     url: str = Field(examples=["https://example.com/plexichat-webhooks"])
     events: list[str] = Field(examples=[["message.posted"]])
     description: str = Field(examples=["audit log"])
-    secret: str = Field(description="Masked: the full secret is shown only on creation.",
-                        examples=["whsec_…"])
+    secret: str = Field(description="Masked: the full secret is shown only on creation "
+                                    "and rotation.", examples=["whsec_…"])
     created_at: datetime = Field(examples=["2026-01-02T10:00:00Z"])
+    state: Literal["active", "disabled"] = Field(
+        description="`disabled`: nothing is queued or sent (e.g. the target answered 410 "
+                    "Gone); `POST .../enable` resumes.", examples=["active"])
+    disabled_reason: str = Field(description="Why it is disabled (empty when active).",
+                                 examples=[""])
+    disabled_at: datetime | None = Field(examples=[None])
+    previous_secret_until: datetime | None = Field(
+        description="After a rotation: until when deliveries are signed with the previous "
+                    "secret too (null: no overlap running).", examples=[None])
     deliveries: DeliveryCounts
 
 
@@ -92,6 +102,28 @@ class WebhookCreated(WebhookView):
 
     secret: str = Field(description="The signing secret (`whsec_…`). Store it now: it is "
                                     "never shown again.",
+                        examples=["whsec_MfKQ9r73ZXd5j9yqVnU6kXwbEo8IuK3Z"])
+
+
+class SecretRotation(BaseModel):
+    """A new signing secret for a subscription."""
+
+    secret: str | None = Field(
+        default=None,
+        description="The new secret (`whsec_<base64 of 24-64 bytes>`); generated when "
+                    "omitted.")
+    overlap_seconds: float | None = Field(
+        default=None, ge=0, le=30 * 86400,
+        description="Seconds the previous secret keeps signing too (both signatures in "
+                    "`webhook-signature`); default `PLEXICHAT_WEBHOOK_SECRET_OVERLAP`. 0 "
+                    "switches at once.", examples=[86400])
+
+
+class WebhookRotated(WebhookView):
+    """The subscription with its new secret in full — the only time it is shown."""
+
+    secret: str = Field(description="The new signing secret (`whsec_…`). Store it now: it "
+                                    "is never shown again.",
                         examples=["whsec_MfKQ9r73ZXd5j9yqVnU6kXwbEo8IuK3Z"])
 
 
@@ -132,6 +164,16 @@ def _outbox(request: Request) -> WebhookEvents:
     return worker.outbox
 
 
+def _overlap_default(request: Request) -> float:
+    return float(request.app.state.host.settings.webhook_secret_overlap)
+
+
+def _secret_error(exc: InvalidSubscription) -> HTTPException:
+    """A 422 about the secret that never echoes it back."""
+    return HTTPException(422, [{"type": "value_error", "loc": ["body", "secret"],
+                                "msg": exc.message}])
+
+
 def _guard(request: Request) -> TargetGuard:
     worker: DeliveryWorker = request.app.state.webhook_worker
     return worker.guard
@@ -160,9 +202,12 @@ _CREATED_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {
 
 def _view(sub: Subscription, counts: dict[str, int] | None,
           model: type[WebhookView] = WebhookView, *, reveal: bool = False) -> Any:
+    overlap = sub.previous_secret_until if sub.signing_secrets()[1:] else None
     return model(id=sub.id, url=sub.url, events=sub.events, description=sub.description,
                  secret=sub.secret if reveal else mask_secret(sub.secret),
-                 created_at=sub.created_at, deliveries=DeliveryCounts(**(counts or {})))
+                 created_at=sub.created_at, state=sub.state,  # type: ignore[arg-type]
+                 disabled_reason=sub.disabled_reason, disabled_at=sub.disabled_at,
+                 previous_secret_until=overlap, deliveries=DeliveryCounts(**(counts or {})))
 
 
 def _delivery(d: Delivery) -> DeliveryView:
@@ -193,8 +238,7 @@ def create_webhook(body: WebhookCreate, outbox: Outbox, guard: Guard,
         try:  # checked here so that a 422 never echoes the secret back
             validate_secret(body.secret)
         except InvalidSubscription as exc:
-            raise HTTPException(422, [{"type": "value_error", "loc": ["body", "secret"],
-                                       "msg": exc.message}]) from None
+            raise _secret_error(exc) from None
     refusal = guard.refusal(body.url)  # a sync route: FastAPI runs it in a worker thread
     if refusal:
         raise HTTPException(422, [{"type": "value_error", "loc": ["body", "url"],
@@ -225,6 +269,41 @@ def recent_events(outbox: Outbox,
 def get_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
     """One subscription (secret masked) with its delivery counts."""
     sub = _get(outbox, subscription_id)
+    result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
+    return result
+
+
+@router.post("/{subscription_id}/rotate-secret", response_model=WebhookRotated,
+             responses=NOT_FOUND, summary="Rotate a subscription's signing secret")
+def rotate_secret(subscription_id: ResourceId, outbox: Outbox, request: Request,
+                  body: SecretRotation | None = None) -> WebhookRotated:
+    """Give the subscription a new signing secret, shown in full in this response only.
+    During the overlap every delivery carries two signatures (new secret first, then the
+    previous one), so a receiver verifies with either while it switches over."""
+    body = body or SecretRotation()
+    _get(outbox, subscription_id)
+    overlap = (body.overlap_seconds if body.overlap_seconds is not None
+               else _overlap_default(request))
+    try:
+        sub = outbox.rotate_secret(subscription_id, body.secret, overlap=overlap)
+    except InvalidSubscription as exc:
+        raise _secret_error(exc) from None
+    except SubscriptionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    result: WebhookRotated = _view(sub, outbox.counts(sub.id).get(sub.id), WebhookRotated,
+                                   reveal=True)
+    return result
+
+
+@router.post("/{subscription_id}/enable", response_model=WebhookView, responses=NOT_FOUND,
+             summary="Enable a disabled webhook subscription")
+def enable_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
+    """Deliver to the subscription again (events recorded from now on); its deliveries
+    that failed while disabled can be sent again with their retry operation."""
+    try:
+        sub = outbox.enable(subscription_id)
+    except SubscriptionNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
     return result
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import SECRET_MASK, SettingsError, secret_fields
+from ..settings import SECRET_MASK, SECRET_MESSAGES, SettingsError, mask_secrets, secret_fields
 
 __all__ = ["FormField", "build_fields", "errors_by_field", "missing_required", "parse_form"]
 
@@ -189,6 +189,7 @@ def build_fields(
     fine here: they are never rendered) or, after a refused submission, what the
     operator ``submitted``."""
     secrets = secret_fields(schema)
+    shown = mask_secrets(schema, current)  # nested secrets too (JSON and lines fields)
     required = set(schema.get("required") or [])
     fields: list[FormField] = []
     for name, prop in (schema.get("properties") or {}).items():
@@ -225,7 +226,7 @@ def build_fields(
             else:
                 f.value = raw[0] if raw else ""
         else:
-            f.value = _display(kind, current[name] if name in current
+            f.value = _display(kind, shown[name] if name in shown
                                else prop.get("default"))
         fields.append(f)
     return fields
@@ -255,12 +256,8 @@ def parse_form(
     survive and secrets are put back by the host), then applies each field. An empty
     optional field is left out, so its default applies.
     """
-    secrets = secret_fields(schema)
     required = set(schema.get("required") or [])
-    out: dict[str, Any] = {
-        k: (SECRET_MASK if k in secrets and v not in (None, "") else v)
-        for k, v in current.items()
-    }
+    out: dict[str, Any] = mask_secrets(schema, current)
     for f in build_fields(schema, current):
         raw_list = form.get(f.input_name, [])
         raw = raw_list[0].strip() if raw_list and f.kind not in ("text", "password") else (
@@ -341,15 +338,6 @@ def missing_required(schema: Mapping[str, Any], form: Mapping[str, list[str]],
     return errors
 
 
-_SECRET_RULES = {
-    "minLength": "is too short",
-    "maxLength": "is too long",
-    "pattern": "does not match the required pattern",
-    "type": "has the wrong type",
-    "required": "is required",
-}
-
-
 def errors_by_field(
     errors: Iterable[SettingsError], fields: list[FormField], schema: Mapping[str, Any]
 ) -> list[str]:
@@ -376,7 +364,7 @@ def errors_by_field(
             continue
         message = error.message
         if name in secrets:
-            message = _SECRET_RULES.get(error.rule, f"is not valid ({error.rule})")
+            message = SECRET_MESSAGES.get(error.rule, f"is not valid ({error.rule})")
         elif error.rule == "required" and not match:
             message = "is required"
         item = re.match(r"^\[(\d+)\]", rest)

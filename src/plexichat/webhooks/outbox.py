@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from ..storage import Database
 from ..storage.database import webhook_deliveries, webhook_events, webhook_subscriptions
+from ..storage.sealing import SecretBox
 from .validation import (
     event_matches,
     generate_secret,
@@ -50,6 +51,7 @@ log = logging.getLogger("plexichat.webhooks")
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
+ACTIVE, DISABLED = "active", "disabled"
 
 
 def utcnow() -> datetime:
@@ -83,9 +85,23 @@ class Subscription:
     description: str
     created_at: datetime
     secret: str
+    state: str = ACTIVE
+    """``active``, or ``disabled`` (nothing is queued or sent; see ``disabled_reason``)."""
+    disabled_reason: str = ""
+    disabled_at: datetime | None = None
+    previous_secret: str | None = None
+    """The secret before the last rotation, still signing until ``previous_secret_until``."""
+    previous_secret_until: datetime | None = None
 
     def __repr__(self) -> str:  # keep the secret out of tracebacks and debug logs
-        return f"Subscription(id={self.id}, url={self.url!r}, events={self.events!r})"
+        return (f"Subscription(id={self.id}, url={self.url!r}, events={self.events!r}, "
+                f"state={self.state!r})")
+
+    def signing_secrets(self, now: datetime | None = None) -> list[str]:
+        """The secrets deliveries are signed with now: the current one, and the previous
+        one while its overlap lasts."""
+        return _signing_secrets(self.secret, self.previous_secret,
+                                self.previous_secret_until, now or utcnow())
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,8 @@ class DueDelivery:
     attempts: int
     subscription_id: int
     url: str
-    secret: str
+    secrets: list[str]
+    """Sign with each (the current secret, and the previous one during an overlap)."""
     event: str
     payload: dict[str, Any]
     created_at: datetime
@@ -137,10 +154,32 @@ class DueDelivery:
 class WebhookEvents:
     """The host's webhook outbox: recorded events, subscriptions and their deliveries."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, box: SecretBox | None = None) -> None:
         self.database = database
+        self.box = box if box is not None else SecretBox.ephemeral()
+        """Seals the signing secrets in the database."""
         self._listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring subscriptions of an older database up to date: add the state and
+        rotation columns, and seal signing secrets stored in clear."""
+        self.database.add_missing_columns(webhook_subscriptions)
+        s = webhook_subscriptions.c
+        sealed = 0
+        with self.database.engine.begin() as conn:
+            for row in conn.execute(sa.select(s.id, s.secret, s.previous_secret)).all():
+                values = {name: self.box.seal(value) for name, value in
+                          (("secret", row.secret), ("previous_secret", row.previous_secret))
+                          if value is not None and not self.box.is_sealed(value)}
+                if values:
+                    conn.execute(sa.update(webhook_subscriptions)
+                                 .where(s.id == row.id).values(**values))
+                    log.info("webhook subscription %d: signing secret sealed", row.id)
+                    sealed += 1
+        if sealed:  # leave no clear copy in the database file
+            self.database.checkpoint()
 
     # --- events ------------------------------------------------------------------------
 
@@ -171,7 +210,8 @@ class WebhookEvents:
         key: Any = result.inserted_primary_key
         event_id = int(key[0])
         rows = conn.execute(sa.select(webhook_subscriptions.c.id,
-                                      webhook_subscriptions.c.events))
+                                      webhook_subscriptions.c.events)
+                            .where(webhook_subscriptions.c.state == ACTIVE))
         matching = [r.id for r in rows if event_matches(r.events or [], event)]
         if matching:
             conn.execute(sa.insert(webhook_deliveries), [
@@ -228,7 +268,7 @@ class WebhookEvents:
         now = utcnow()
         with self.database.engine.begin() as conn:
             result = conn.execute(sa.insert(webhook_subscriptions).values(
-                url=url, secret=secret, events=names, description=description or "",
+                url=url, secret=self.box.seal(secret), events=names, description=description or "",
                 created_at=now))
             key: Any = result.inserted_primary_key
         sub = self.subscription(int(key[0]))
@@ -240,7 +280,7 @@ class WebhookEvents:
         """Every subscription, oldest first."""
         query = sa.select(webhook_subscriptions).order_by(webhook_subscriptions.c.id)
         with self.database.engine.connect() as conn:
-            return [_subscription(row) for row in conn.execute(query)]
+            return [self._subscription(row) for row in conn.execute(query)]
 
     def subscription(self, subscription_id: int) -> Subscription:
         """One subscription, or :class:`SubscriptionNotFound`."""
@@ -250,7 +290,80 @@ class WebhookEvents:
             row = conn.execute(query).first()
         if row is None:
             raise SubscriptionNotFound(f"no webhook subscription has id {subscription_id}")
-        return _subscription(row)
+        return self._subscription(row)
+
+    def _subscription(self, row: Any) -> Subscription:
+        return Subscription(
+            id=row.id, url=row.url, events=list(row.events or []),
+            description=row.description or "", created_at=_utc(row.created_at) or utcnow(),
+            secret=self.box.unseal(row.secret), state=row.state or ACTIVE,
+            disabled_reason=row.disabled_reason or "", disabled_at=_utc(row.disabled_at),
+            previous_secret=self.box.unseal(row.previous_secret),
+            previous_secret_until=_utc(row.previous_secret_until))
+
+    def rotate_secret(self, subscription_id: int, secret: str | None = None, *,
+                      overlap: float) -> Subscription:
+        """Give the subscription a new signing secret (generated when none is given).
+
+        For ``overlap`` seconds deliveries carry a signature with the previous secret
+        too, so receivers can switch to the new one without refusing anything.
+        Raises :class:`~plexichat.webhooks.validation.InvalidSubscription` or
+        :class:`SubscriptionNotFound`.
+        """
+        secret = validate_secret(secret) if secret else generate_secret()
+        current = self.subscription(subscription_id)
+        until = utcnow() + timedelta(seconds=overlap) if overlap > 0 else None
+        with self.database.engine.begin() as conn:
+            conn.execute(sa.update(webhook_subscriptions).where(
+                webhook_subscriptions.c.id == subscription_id).values(
+                secret=self.box.seal(secret),
+                previous_secret=self.box.seal(current.secret) if until else None,
+                previous_secret_until=until))
+        log.info("webhook subscription %d: signing secret rotated (previous one signs "
+                 "for %g s more)", subscription_id, overlap)
+        return self.subscription(subscription_id)
+
+    def disable(self, subscription_id: int, reason: str) -> None:
+        """Stop delivering to a subscription: its pending deliveries fail with
+        ``reason``, and no new event is queued for it until it is enabled again."""
+        now = utcnow()
+        d = webhook_deliveries.c
+        with self.database.engine.begin() as conn:
+            conn.execute(sa.update(webhook_subscriptions).where(
+                webhook_subscriptions.c.id == subscription_id).values(
+                state=DISABLED, disabled_reason=reason[:2000], disabled_at=now))
+            conn.execute(sa.update(webhook_deliveries).where(
+                d.subscription_id == subscription_id, d.status == PENDING).values(
+                status=FAILED, next_attempt_at=None,
+                last_error=f"subscription disabled: {reason}"[:2000]))
+        log.warning("webhook subscription %d disabled: %s", subscription_id, reason)
+
+    def enable(self, subscription_id: int) -> Subscription:
+        """Deliver to a disabled subscription again (events from now on)."""
+        with self.database.engine.begin() as conn:
+            gone = not conn.execute(sa.update(webhook_subscriptions).where(
+                webhook_subscriptions.c.id == subscription_id).values(
+                state=ACTIVE, disabled_reason="", disabled_at=None)).rowcount
+        if gone:
+            raise SubscriptionNotFound(f"no webhook subscription has id {subscription_id}")
+        log.info("webhook subscription %d enabled", subscription_id)
+        return self.subscription(subscription_id)
+
+    def prune(self, older_than: datetime) -> tuple[int, int]:
+        """Delete delivered and failed deliveries finished before ``older_than``, then
+        the events no delivery refers to that were recorded before it; returns
+        ``(deliveries, events)`` deleted."""
+        d, e = webhook_deliveries.c, webhook_events.c
+        finished = sa.func.coalesce(d.delivered_at, d.last_attempt_at, d.created_at)
+        with self.database.engine.begin() as conn:
+            deliveries = conn.execute(sa.delete(webhook_deliveries).where(
+                d.status.in_([DELIVERED, FAILED]), finished < older_than)).rowcount
+            events = conn.execute(sa.delete(webhook_events).where(
+                e.created_at < older_than,
+                ~sa.exists().where(d.event_id == e.id))).rowcount
+        if deliveries or events:
+            log.info("webhook log pruned: %d deliveries, %d events", deliveries, events)
+        return int(deliveries or 0), int(events or 0)
 
     def unsubscribe(self, subscription_id: int) -> None:
         """Delete a subscription and its deliveries (pending ones are never sent)."""
@@ -335,10 +448,11 @@ class WebhookEvents:
         now = now or utcnow()
         d, e, s = webhook_deliveries.c, webhook_events.c, webhook_subscriptions.c
         query = (sa.select(d.id, d.message_id, d.attempts, d.subscription_id, s.url, s.secret,
+                           s.previous_secret, s.previous_secret_until,
                            e.event, e.payload, e.created_at)
                  .join(webhook_events, e.id == d.event_id)
                  .join(webhook_subscriptions, s.id == d.subscription_id)
-                 .where(d.status == PENDING, d.next_attempt_at <= now)
+                 .where(d.status == PENDING, d.next_attempt_at <= now, s.state == ACTIVE)
                  .order_by(d.next_attempt_at, d.id).limit(limit))
         if self.database.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True, of=webhook_deliveries)
@@ -352,7 +466,10 @@ class WebhookEvents:
                 if taken:
                     claimed.append(DueDelivery(
                         id=row.id, message_id=row.message_id, attempts=row.attempts + 1,
-                        subscription_id=row.subscription_id, url=row.url, secret=row.secret,
+                        subscription_id=row.subscription_id, url=row.url,
+                        secrets=_signing_secrets(
+                            self.box.unseal(row.secret), self.box.unseal(row.previous_secret),
+                            _utc(row.previous_secret_until), now),
                         event=row.event, payload=row.payload,
                         created_at=_utc(row.created_at) or now))
         return claimed
@@ -411,10 +528,12 @@ class PluginWebhooks:
         return self._events.record(event, self._plugin, dict(payload or {}))
 
 
-def _subscription(row: Any) -> Subscription:
-    return Subscription(id=row.id, url=row.url, events=list(row.events or []),
-                        description=row.description or "",
-                        created_at=_utc(row.created_at) or utcnow(), secret=row.secret)
+def _signing_secrets(secret: str, previous: str | None, until: datetime | None,
+                     now: datetime) -> list[str]:
+    """The current secret, and the previous one while ``until`` is ahead of ``now``."""
+    if previous and until is not None and until > now:
+        return [secret, previous]
+    return [secret]
 
 
 def _delivery(row: Any) -> Delivery:

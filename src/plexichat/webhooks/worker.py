@@ -12,7 +12,11 @@ Before each attempt the target's host is resolved and checked by the
 :class:`~plexichat.webhooks.target_guard.TargetGuard`: a target on an address the
 operator did not allow (loopback, private, link-local...) is marked ``failed`` at once
 with the reason, and nothing is sent. Redirects are never followed: a 3xx answer is a
-failed attempt.
+failed attempt. A ``410 Gone`` answer fails the delivery and disables the subscription
+(its state and reason show in the API and the admin UI).
+
+The worker also prunes the delivery log: at start and every ``prune_interval`` seconds
+it deletes finished deliveries older than ``retention`` and the events left without one.
 
 Database work runs in worker threads: the event loop never waits on the database.
 """
@@ -53,6 +57,8 @@ class DeliveryWorker:
         backoff_base: float = 5.0,
         backoff_cap: float = 3600.0,
         concurrency: int = 10,
+        retention: float = 30 * 86400.0,
+        prune_interval: float = 3600.0,
         transport: httpx.AsyncBaseTransport | None = None,
         guard: TargetGuard | None = None,
     ) -> None:
@@ -64,8 +70,13 @@ class DeliveryWorker:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.concurrency = concurrency
+        self.retention = retention
+        """Seconds finished deliveries stay in the delivery log."""
+        self.prune_interval = prune_interval
+        """Seconds between two prunings of the delivery log."""
         self._transport = transport
         self._task: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._client: httpx.AsyncClient | None = None
@@ -78,6 +89,7 @@ class DeliveryWorker:
                    backoff_base=settings.webhook_backoff_base,
                    backoff_cap=settings.webhook_backoff_cap,
                    concurrency=settings.webhook_concurrency,
+                   retention=settings.webhook_retention_days * 86400.0,
                    guard=TargetGuard.from_settings(settings))
 
     @property
@@ -102,15 +114,17 @@ class DeliveryWorker:
             headers={"user-agent": f"PlexiChat-Webhooks/{__version__}"})
         self.outbox.add_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name="plexichat-webhook-delivery")
+        self._pruner = asyncio.create_task(self._prune_loop(), name="plexichat-webhook-prune")
 
     async def stop(self) -> None:
         """Stop; an attempt in flight is handed back to be made again after a restart."""
         self.outbox.remove_listener(self.wake)
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._task, self._pruner):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._pruner = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -149,6 +163,23 @@ class DeliveryWorker:
             except asyncio.TimeoutError:
                 woken = False
 
+    async def prune(self) -> tuple[int, int]:
+        """Delete what the delivery log has kept longer than ``retention``: finished
+        (delivered or failed) deliveries, then events no delivery refers to."""
+        cutoff = utcnow() - timedelta(seconds=self.retention)
+        return await asyncio.to_thread(self.outbox.prune, cutoff)
+
+    async def _prune_loop(self) -> None:
+        """Prune at start, then every ``prune_interval`` seconds."""
+        while True:
+            try:
+                await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook delivery log: pruning failed")
+            await asyncio.sleep(self.prune_interval)
+
     async def _until_next_due(self) -> float:
         due = await asyncio.to_thread(self.outbox.next_due)
         if due is None:
@@ -178,11 +209,18 @@ class DeliveryWorker:
             self.outbox.release(delivery)  # shutting down: not the receiver's fault
             raise
         delivered = code is not None and 200 <= code < 300
+        if code == 410:  # the receiver says the endpoint is gone for good
+            final, refusal = True, (f"the target answered 410 Gone on "
+                                    f"{utcnow().isoformat(timespec='seconds')}; the "
+                                    "subscription was disabled (enable it again once the "
+                                    "receiver is back)")
         retry_at: datetime | None = None
         if not delivered and not final and delivery.attempts < self.max_attempts:
             retry_at = utcnow() + timedelta(seconds=self.backoff(delivery.attempts))
         await asyncio.to_thread(self.outbox.finish, delivery, delivered=delivered,
                                 response_code=code, error=error, retry_at=retry_at)
+        if code == 410:
+            await asyncio.to_thread(self.outbox.disable, delivery.subscription_id, refusal)
         target = f"subscription {delivery.subscription_id} ({origin(delivery.url)})"
         if final:
             log.error("webhook %s %s to %s refused: %s", delivery.event, delivery.message_id,
@@ -225,7 +263,7 @@ class DeliveryWorker:
         assert self._client is not None
         body = delivery.body()
         headers = {"content-type": "application/json",
-                   **sign_headers(delivery.secret, delivery.message_id, body)}
+                   **sign_headers(delivery.secrets, delivery.message_id, body)}
         async with self._client.stream("POST", delivery.url, content=body.encode(),
                                        headers=headers) as response:
             code = response.status_code
