@@ -86,7 +86,7 @@ def test_the_plan_of_a_good_plugin_lists_it_and_its_dependency(host, env):
                          json={"specs": ["plx-job-good"]})
     assert response.status_code == 200, response.text
     plan = response.json()["plan"]
-    assert plan == {"ok": True, "conflicts": [], "changes": [
+    assert plan == {"ok": True, "conflicts": [], "blocked": [], "changes": [
         {"distribution": "plx-job-good", "version": "1.0", "change": "new",
          "previous": None, "requested": True},
         {"distribution": "plx-job-lib", "version": "1.0", "change": "new",
