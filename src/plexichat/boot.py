@@ -27,10 +27,11 @@ This module imports only the standard library: the CLI reads it on every run.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .kernel.files import write_atomically
 
 __all__ = ["BOOT_FILE", "READY_WITHIN", "SAFE_MODE_AFTER", "BootRecord", "read_boot_record",
            "safe_mode_reason"]
@@ -96,14 +97,8 @@ class BootRecord:
 
     def _write(self) -> None:
         """Write the record atomically: readers see the old or the new one, never half."""
-        self.directory.mkdir(parents=True, exist_ok=True)
         data = {k: v for k, v in asdict(self).items() if k != "directory"}
-        tmp = self.path.with_name(f".{BOOT_FILE}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(data))
 
 
 def read_boot_record(directory: Path) -> BootRecord:

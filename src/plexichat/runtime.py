@@ -26,12 +26,13 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from .kernel.files import write_atomically
 
 __all__ = [
     "DATA_DIR_VARIABLE",
@@ -214,22 +215,6 @@ def find_running_host(directory: Path | None = None, *, timeout: float = 2.0) ->
     return HostLookup(directory, RunningHost(record, directory / TOKEN_FILE))
 
 
-def _write_atomically(path: Path, text: str, mode: int) -> None:
-    """Write ``text`` to a new file next to ``path`` (created with ``mode``), then rename
-    it over ``path``: readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.chmod(tmp, mode)  # mkstemp creates 0600; the token keeps it
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class HostAnnouncement:
     """The served host's side: writes ``host.json`` and ``cli-token``, removes them."""
 
@@ -255,9 +240,9 @@ class HostAnnouncement:
         live host already announced itself here (its record is replaced), else ``""``."""
         self.directory.mkdir(parents=True, exist_ok=True)
         other = find_running_host(self.directory, timeout=1.0).host
-        _write_atomically(self.token_file, self.token + "\n", 0o600)
-        _write_atomically(self.host_file, json.dumps(asdict(self.record), indent=2) + "\n",
-                          0o644)
+        write_atomically(self.token_file, self.token + "\n", mode=0o600)
+        write_atomically(self.host_file, json.dumps(asdict(self.record), indent=2) + "\n",
+                         mode=0o644)
         if other is not None and other.pid != self.record.pid:
             return (f"another host (pid {other.pid}, {other.url}) serves {self.directory} "
                     "too; the CLI now talks to this one")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..kernel.files import write_atomically
 from .recorded import CommandRecord
 
 if TYPE_CHECKING:
@@ -117,10 +118,7 @@ def write_index(index: CommandIndex) -> None:
         "failed": index.failed,
     }
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomically(target, json.dumps(payload), durable=False)
     except (OSError, TypeError, ValueError):
         pass
 

@@ -33,7 +33,7 @@ def lock(output: Path | None, wheel_dirs: tuple[Path, ...], catalog: str | None)
     installs (development checkouts) are left out, with a warning."""
     from ..devkit.artifact_hashes import HashSources, find_links_dirs
     from ..devkit.install_lock import LockError, lock_requirements, render_lock
-    from ..kernel.blocklist import atomic_write
+    from ..kernel.files import write_atomically
 
     entries = []
     if catalog is None:
@@ -60,7 +60,7 @@ def lock(output: Path | None, wheel_dirs: tuple[Path, ...], catalog: str | None)
     if output is None:
         click.echo(text, nl=False)
         return
-    atomic_write(output.resolve(), text)
+    write_atomically(output.resolve(), text)
     click.echo(f"{output}: {len(lines)} distribution(s) pinned with their sha256: "
                + (", ".join(f"{line.distribution} {line.version}" for line in lines)
                   or "no plugins installed"), err=True)

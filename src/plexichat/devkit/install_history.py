@@ -89,7 +89,7 @@ def record_step(action: str, command: list[str] | None = None,
                 before: list[PluginDistribution] | None = None) -> HistoryStep:
     """Add a step recording the plugin set installed now (or ``before``), before
     ``action`` changes it. ``command`` defaults to this process's command line."""
-    from ..kernel.blocklist import atomic_write
+    from ..kernel.files import write_atomically
 
     path = _path(data_dir)
     steps = read_history(data_dir)
@@ -100,7 +100,7 @@ def record_step(action: str, command: list[str] | None = None,
         command=list(command if command is not None else _this_command()),
         before=before if before is not None else installed_plugin_set())
     text = "".join(json.dumps(s.as_dict()) + "\n" for s in [*steps, step])
-    atomic_write(path, text)
+    write_atomically(path, text)
     return step
 
 

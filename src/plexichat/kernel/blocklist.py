@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-__all__ = ["BLOCKLIST_FILE", "BlockedVersion", "atomic_write", "blocked_reason",
+from .files import write_atomically
+
+__all__ = ["BLOCKLIST_FILE", "BlockedVersion", "blocked_reason",
            "blocked_versions", "read_blocklist", "write_blocklist"]
 
 BLOCKLIST_FILE = "blocked-versions.json"
@@ -119,21 +119,4 @@ def write_blocklist(data_dir: Path, catalog: str, items: Iterable[BlockedVersion
             "catalogs": {source: [{k: v for k, v in asdict(i).items() if k != "catalog"}
                                   for i in entries]
                          for source, entries in sorted(sections.items())}}
-    return atomic_write(data_dir / BLOCKLIST_FILE, json.dumps(data, indent=2) + "\n")
-
-
-def atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a
-    rename: readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(data_dir / BLOCKLIST_FILE, json.dumps(data, indent=2) + "\n")

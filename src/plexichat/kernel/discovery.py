@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..markers import ENTRY_POINT_GROUP
+from .files import write_atomically
 
 if TYPE_CHECKING:
     import importlib.metadata as md
@@ -345,10 +346,7 @@ def _write_index(candidates: list[PluginCandidate], entry_point_files: list[str]
         "candidates": [_to_index(c) for c in candidates],
     }
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(payload), encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomically(target, json.dumps(payload), durable=False)
     except OSError:
         pass  # an unwritable cache only costs speed
 
