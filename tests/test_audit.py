@@ -237,13 +237,19 @@ def test_webhook_subscriptions_and_rescans_are_recorded_without_secrets(tmp_path
             "secret": secret})
         assert created.status_code == 201, created.text
         sub = created.json()["id"]
+        rotated = client.post(f"/api/v1/webhooks/{sub}/rotate-secret", headers=AUTH,
+                              json={"secret": "whsec_" + "B" * 40})
+        assert rotated.status_code == 200, rotated.text
+        assert post(client, f"/api/v1/webhooks/{sub}/enable").status_code == 200
         assert client.delete(f"/api/v1/webhooks/{sub}", headers=AUTH).status_code == 204
         assert post(client, "/api/v1/plugins/rescan").status_code == 200
         raw = client.get("/api/v1/audit", headers=AUTH)
-    for leaked in (secret, "k3y"):
+    for leaked in (secret, "B" * 40, "k3y"):
         assert leaked not in raw.text
     entries = {e["action"]: e for e in raw.json()["entries"]}
-    for action in ("webhook.subscribe", "webhook.unsubscribe"):
+    for action in ("webhook.subscribe", "webhook.rotate_secret", "webhook.enable",
+                   "webhook.unsubscribe"):
+        assert entries[action]["actor"] == "admin:admin-token"
         assert entries[action]["target"] == f"webhook:{sub}"
         assert entries[action]["details"]["url"] == "https://example.com/hook"
     assert entries["plugins.rescan"]["details"]["added"] == []
@@ -339,3 +345,14 @@ def test_the_admin_changing_a_users_message_is_recorded(tmp_path):
     assert changed == [("chat.message_delete", f"message:{mine['id']}"),
                        ("chat.message_edit", f"message:{mine['id']}")]
     assert entries[0]["details"] == {"channel_id": general, "author_id": ada.id}
+
+
+def test_an_operator_start_and_stop_name_the_admin(tuned, tmp_path):
+    with running_host(tmp_path / "data", "tuned", "healthy", admin_token=TOKEN) as client:
+        assert post(client, "/api/v1/plugins/tuned/stop").status_code == 200
+        assert post(client, "/api/v1/plugins/tuned/start").status_code == 200
+        entries = audit(client, plugin="tuned")["entries"]
+    for action, state in (("plugin.stop", "stopped"), ("plugin.start", "started")):
+        [entry] = only(entries, action)
+        assert entry["actor"] == "admin:admin-token"
+        assert entry["details"]["state"] == state

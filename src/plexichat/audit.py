@@ -123,6 +123,8 @@ class AuditAction(str, enum.Enum):
 
     PLUGIN_ENABLE = "plugin.enable"
     PLUGIN_DISABLE = "plugin.disable"
+    PLUGIN_START = "plugin.start"
+    PLUGIN_STOP = "plugin.stop"
     PLUGIN_STARTED = "plugin.started"
     PLUGIN_STOPPED = "plugin.stopped"
     PLUGIN_FAILED = "plugin.failed"
@@ -134,6 +136,8 @@ class AuditAction(str, enum.Enum):
     PLUGINS_RESCAN = "plugins.rescan"
     WEBHOOK_SUBSCRIBE = "webhook.subscribe"
     WEBHOOK_UNSUBSCRIBE = "webhook.unsubscribe"
+    WEBHOOK_ROTATE_SECRET = "webhook.rotate_secret"
+    WEBHOOK_ENABLE = "webhook.enable"
     ADMIN_TOKEN_REFUSED = "admin.token_refused"
     UI_LOGIN = "ui.login"
     UI_LOGIN_FAILED = "ui.login_failed"

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..audit import AuditAction
 from ..host import NotStartable, PluginHost
 from ..kernel.lifecycle import PluginNotFound, PluginRecord
 from ..kernel.plugin_settings import SettingsRejected
@@ -311,6 +312,8 @@ async def start_plugin(name: str, request: Request) -> Any:
         record = await host.start(name)
     except NotStartable as exc:
         raise HTTPException(409, str(exc)) from None
+    await host.audit.arecord(admin_actor(request), AuditAction.PLUGIN_START, plugin=name,
+                             target=name, details={"state": record.state.value})
     return _summary(record, host.store.plugin_generation(name))
 
 
@@ -322,6 +325,8 @@ async def stop_plugin(name: str, request: Request) -> Any:
     host = _host(request)
     _record_or_404(host, name)
     record = await host.stop(name)
+    await host.audit.arecord(admin_actor(request), AuditAction.PLUGIN_STOP, plugin=name,
+                             target=name, details={"state": record.state.value})
     return _summary(record, host.store.plugin_generation(name))
 
 

@@ -290,6 +290,8 @@ def rotate_secret(subscription_id: ResourceId, outbox: Outbox, request: Request,
         raise _secret_error(exc) from None
     except SubscriptionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    _audit(request, AuditAction.WEBHOOK_ROTATE_SECRET, subscription_id,
+           {"url": redact_url(sub.url), "overlap_seconds": overlap})  # never the secret
     result: WebhookRotated = _view(sub, outbox.counts(sub.id).get(sub.id), WebhookRotated,
                                    reveal=True)
     return result
@@ -297,13 +299,15 @@ def rotate_secret(subscription_id: ResourceId, outbox: Outbox, request: Request,
 
 @router.post("/{subscription_id}/enable", response_model=WebhookView, responses=NOT_FOUND,
              summary="Enable a disabled webhook subscription")
-def enable_webhook(subscription_id: ResourceId, outbox: Outbox) -> WebhookView:
+def enable_webhook(subscription_id: ResourceId, outbox: Outbox,
+                   request: Request) -> WebhookView:
     """Deliver to the subscription again (events recorded from now on); its deliveries
     that failed while disabled can be sent again with their retry operation."""
     try:
         sub = outbox.enable(subscription_id)
     except SubscriptionNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    _audit(request, AuditAction.WEBHOOK_ENABLE, subscription_id, {"url": redact_url(sub.url)})
     result: WebhookView = _view(sub, outbox.counts(sub.id).get(sub.id))
     return result
 

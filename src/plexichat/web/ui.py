@@ -419,6 +419,9 @@ async def start_plugin(request: Request, name: str) -> Response:
     except NotStartable as exc:
         session.flash("error", str(exc))
     else:
+        await host.audit.arecord(ui_actor(request, session), AuditAction.PLUGIN_START,
+                                 plugin=name, target=name,
+                                 details={"state": record.state.value})
         state = record.state.value + (f": {record.reason}" if record.reason else "")
         session.flash("success" if record.state is PluginState.STARTED else "error",
                       f"{name} is now {state}.")
