@@ -424,3 +424,31 @@ def test_body_read_by_a_middleware_still_reaches_the_route(installed, site, data
         response = client.post("/api/v1/echo", content=b"hello body")
         assert response.json() == {"got": "hello body"}
         assert seen("reader")[-1] == b"hello body"
+
+
+def test_a_route_answering_with_an_http_exception_is_no_failure(installed, site, data_dir):
+    # HTTPException and request validation are answers the app's handlers give, whether
+    # the plugin's endpoint or its route raises them: never a 500, never the plugin's fault
+    make_plugin(site, "refusing", code="""
+        from fastapi import APIRouter, HTTPException
+        from plexichat import hookimpl
+
+        router = APIRouter()
+
+        @router.get("/api/v1/refusing/{item}")
+        def refusing(item: int):
+            raise HTTPException(404, f"no item {item}")
+
+        @hookimpl
+        def register_routers():
+            return router
+    """)
+    with host(data_dir, "refusing") as client:
+        missing = client.get("/api/v1/refusing/7")
+        assert (missing.status_code, missing.json()) == (404, {"detail": "no item 7"})
+        assert client.get("/api/v1/refusing/seven").status_code == 422
+        # a method the route does not serve: the route itself raises the 405
+        assert client.request("TRACE", "/api/v1/refusing/7").status_code == 405
+        info = detail(client, "refusing")
+        assert info["failures"] == []
+        assert info["state"] == "started"

@@ -1,12 +1,13 @@
 """A plugin route that raises is the plugin's failure, answered 500 by the host.
 
-FastAPI turns ``HTTPException`` and the app's exception handlers into answers inside the
-route; anything else a plugin's endpoint raises would reach the server as an unhandled
-error: logged without the plugin's name, its connection dropped, nothing kept on the
-plugin. :func:`charge_route_errors` wraps each route a plugin serves so that such an
-exception is recorded against the plugin (``route:<METHOD> <path>``, with its traceback,
-counted against its fault budget like a failing hook or middleware) and the client gets
-a ``500`` naming the plugin, on a connection that stays usable.
+An exception the app has a handler for (``HTTPException``, a request validation error,
+the host's own handlers) is an answer, not a failure: it goes on to that handler.
+Anything else a plugin's endpoint raises would reach the server as an unhandled error:
+logged without the plugin's name, its connection dropped, nothing kept on the plugin.
+:func:`charge_route_errors` wraps each route a plugin serves so that such an exception
+is recorded against the plugin (``route:<METHOD> <path>``, with its traceback, counted
+against its fault budget like a failing hook or middleware) and the client gets a
+``500`` naming the plugin, on a connection that stays usable.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class _Charged:
         try:
             await self.app(scope, receive, watching)
         except Exception as exc:
-            host = getattr(getattr(scope.get("app"), "state", None), "host", None)
-            if host is None:
+            app = scope.get("app")
+            host = getattr(getattr(app, "state", None), "host", None)
+            if host is None or _handled_by(app, exc):
                 raise
             # what the route's frames hold (all it allocated, if it ran out of memory)
             # goes now, before the failure is recorded
@@ -74,3 +76,9 @@ class _Charged:
                           f"({type(exc).__name__}); its failures are listed at "
                           f"/api/v1/plugins/{self.plugin}"})
             await response(scope, receive, send)
+
+
+def _handled_by(app: Any, exc: Exception) -> bool:
+    """Whether ``app`` has an exception handler for ``exc`` (its class or a base)."""
+    handlers = getattr(app, "exception_handlers", None) or {}
+    return any(isinstance(key, type) and isinstance(exc, key) for key in handlers)
