@@ -356,3 +356,13 @@ def test_an_operator_start_and_stop_name_the_admin(tuned, tmp_path):
         [entry] = only(entries, action)
         assert entry["actor"] == "admin:admin-token"
         assert entry["details"]["state"] == state
+
+
+def test_cursor_and_after_together_are_a_validation_error_of_the_documented_shape(tmp_path):
+    with running_host(tmp_path / "data", admin_token=TOKEN) as client:
+        response = client.get("/api/v1/audit", params={"cursor": 5, "after": 1},
+                              headers=AUTH)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]  # HTTPValidationError: a list, as for any 422
+    assert error["loc"] == ["query", "after"]
+    assert "not both" in error["msg"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from ..audit import MAX_PAGE, ActorKind, AuditQuery, AuditTrail
@@ -90,8 +91,9 @@ async def audit_trail(
     what plugins do to other users' data through ``context.chat``.
     """
     if cursor is not None and after is not None:
-        raise HTTPException(422, "pass either cursor (older entries) or after (newer "
-                                 "entries), not both")
+        raise RequestValidationError([{  # FastAPI's own 422, as the schema documents
+            "type": "value_error", "loc": ("query", "after"), "input": after,
+            "msg": "pass either cursor (older entries) or after (newer entries), not both"}])
     trail: AuditTrail = request.app.state.host.audit
     page = await trail.aquery(AuditQuery(actor=actor, plugin=plugin, action=action,
                                          since=since, until=until, cursor=cursor,
