@@ -202,7 +202,8 @@ FAULTY: dict[str, Callable[[Path, str], None]] = {
         @hookimpl
         def register_routers():
             return router
-    """)),
+    """), dependencies=["healthy"]),  # starts after the plugin whose route it copies
+    # (between plugins with no dependency, the first to start serves a contested path)
     "raising_shutdown": _code(_hook("""
         def flush_the_queue():
             raise BrokenPipeError("queue gone")
