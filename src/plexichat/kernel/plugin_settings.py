@@ -67,10 +67,12 @@ class PluginSettings:
         stored = self.store.settings(record.name)
         current = fill_defaults(schema, stored or {})
         validate_settings(record.name, schema, current)
-        if (stored != current and (stored is not None or current)) \
-                or self.store.needs_sealing(record.name, schema):
-            # (a plugin without settings has nothing to store: no write at its first
-            # start); also seals the secrets an older host stored in clear
+        if stored is None:
+            needs_writing = bool(current)  # nothing to store: no write at a first start
+        else:  # (only what was stored can hold a secret an older host kept in clear)
+            needs_writing = (stored != current
+                             or self.store.needs_sealing(record.name, schema))
+        if needs_writing:
             self.store.put_settings(record.name, current, schema)
         return current
 
